@@ -1,0 +1,97 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "LearningValidation",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lv-registration", targets: ["lv-registration"]),
+        .executable(name: "lv-engagement", targets: ["lv-engagement"]),
+        .executable(name: "lv-assessment", targets: ["lv-assessment"]),
+        .executable(name: "lv-gateway", targets: ["lv-gateway"]),
+        .executable(name: "lv-load", targets: ["lv-load"]),
+        .executable(name: "lvctl", targets: ["lvctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian: libprotobuf-c-dev and libsqlite3-dev.
+        .systemLibrary(name: "CProtobufC", path: "Shared/CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        // protoc-c output for every file under proto/ (scripts/generate-proto.sh).
+        .target(name: "LVProtoC", dependencies: ["CProtobufC"], path: "Shared/LVProtoC",
+                sources: ["generated"], publicHeadersPath: "include"),
+        // Swift value types for the messages, converted to and from the protoc-c structs.
+        .target(name: "LVMessages", dependencies: ["CProtobufC", "LVProtoC"], path: "Shared/LVMessages",
+                swiftSettings: swiftSettings),
+        // The wire protocol: framing, server, client (docs/PROTOCOL.md).
+        .target(name: "LVRPC", dependencies: [
+            "LVMessages", "CProtobufC",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/LVRPC", swiftSettings: swiftSettings),
+        // Generated handler protocols and typed clients for every service in proto/.
+        .target(name: "LVAPI", dependencies: ["LVMessages", "LVRPC"], path: "Shared/LVAPI",
+                swiftSettings: swiftSettings),
+        // SQLite: pragmas, versioned migrations, group-commit writer.
+        .target(name: "LVStore", dependencies: [
+            "CSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/LVStore", swiftSettings: swiftSettings),
+        // What every service executable shares: flags, logging, metrics endpoint, lifecycle.
+        .target(name: "LVService", dependencies: [
+            "LVRPC", "LVAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Shared/LVService", swiftSettings: swiftSettings),
+
+        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore"],
+                          path: "Services/lv-registration", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore"],
+                          path: "Services/lv-engagement", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore"],
+                          path: "Services/lv-assessment", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-gateway", dependencies: ["LVService"],
+                          path: "Services/lv-gateway", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-load", dependencies: [
+            "LVRPC", "LVAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/lv-load", swiftSettings: swiftSettings),
+        .executableTarget(name: "lvctl", dependencies: [
+            "LVRPC", "LVAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/lvctl", swiftSettings: swiftSettings),
+
+        .testTarget(name: "LVMessagesTests", dependencies: ["LVMessages"], path: "Tests/LVMessagesTests"),
+        .testTarget(name: "LVRPCTests", dependencies: [
+            "LVRPC", "LVAPI",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+        ], path: "Tests/LVRPCTests"),
+        .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI"], path: "Tests/EndToEndTests"),
+    ]
+)

@@ -1,0 +1,77 @@
+import CProtobufC
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Owns every C allocation made while building one message for protobuf-c to pack;
+/// all of it is freed together when the arena goes away.
+public final class CArena {
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    public init() {
+        allocations.reserveCapacity(16)
+    }
+
+    deinit {
+        for p in allocations { free(p) }
+    }
+
+    private func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+        guard let p = calloc(1, max(bytes, 1)) else { fatalError("out of memory") }
+        allocations.append(p)
+        return p
+    }
+
+    /// A zeroed C struct passed through its protoc-c initializer.
+    public func `struct`<C>(_ type: C.Type, initializer: (UnsafeMutablePointer<C>) -> Void) -> UnsafeMutablePointer<C> {
+        let p = allocate(bytes: MemoryLayout<C>.stride).bindMemory(to: C.self, capacity: 1)
+        initializer(p)
+        return p
+    }
+
+    /// A zeroed C array for a repeated field.
+    public func array<T>(of type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        allocate(bytes: MemoryLayout<T>.stride * count).bindMemory(to: T.self, capacity: count)
+    }
+
+    /// A NUL-terminated copy of `value`; a NUL inside it cannot be represented and is refused.
+    public func string(_ value: String, field: StaticString) throws -> UnsafeMutablePointer<CChar>? {
+        var value = value
+        return try value.withUTF8 { utf8 in
+            if let base = utf8.baseAddress, memchr(base, 0, utf8.count) != nil {
+                throw ProtoError.embeddedNUL(field: "\(field)")
+            }
+            let p = allocate(bytes: utf8.count + 1).bindMemory(to: CChar.self, capacity: utf8.count + 1)
+            if let base = utf8.baseAddress { memcpy(p, base, utf8.count) }
+            return p
+        }
+    }
+
+    /// A copy of `value` for a bytes field.
+    public func bytes(_ value: [UInt8]) -> ProtobufCBinaryData {
+        guard !value.isEmpty else { return ProtobufCBinaryData(len: 0, data: nil) }
+        let p = allocate(bytes: value.count).bindMemory(to: UInt8.self, capacity: value.count)
+        value.withUnsafeBufferPointer { _ = memcpy(p, $0.baseAddress!, value.count) }
+        return ProtobufCBinaryData(len: value.count, data: p)
+    }
+}
+
+/// Reading protobuf-c field representations into Swift values.
+public enum CValue {
+    public static func string(_ p: UnsafeMutablePointer<CChar>?) -> String {
+        guard let p else { return "" }
+        return String(cString: p)
+    }
+
+    public static func bytes(_ b: ProtobufCBinaryData) -> [UInt8] {
+        guard b.len > 0, let data = b.data else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: b.len))
+    }
+
+    public static func array<T>(_ p: UnsafeMutablePointer<T>?, count: Int) -> UnsafeMutableBufferPointer<T> {
+        guard let p, count > 0 else { return UnsafeMutableBufferPointer(start: nil, count: 0) }
+        return UnsafeMutableBufferPointer(start: p, count: count)
+    }
+}

@@ -1,0 +1,71 @@
+import Logging
+import LVMessages
+import Metrics
+import NIOCore
+
+/// Logs each call's outcome and duration with its request id: debug when it succeeds,
+/// notice when it fails with a client error, error when the server failed.
+public struct LoggingInterceptor: ServerInterceptor {
+    public init() {}
+
+    public func intercept(
+        _ request: ServerRequest, context: ServerContext,
+        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
+    ) async throws -> any ProtoMessage {
+        let start = NIODeadline.now()
+        do {
+            let response = try await next(request, context)
+            context.logger.debug("call ok", metadata: ["ms": "\(Self.millis(since: start))"])
+            return response
+        } catch {
+            let status = RPCError.from(error)
+            let level: Logger.Level = [.internal, .unknown, .dataLoss].contains(status.code) ? .error : .notice
+            context.logger.log(level: level, "call failed", metadata: [
+                "code": "\(status.code.protoName)", "error": "\(status.message)", "ms": "\(Self.millis(since: start))",
+            ])
+            throw error
+        }
+    }
+
+    static func millis(since start: NIODeadline) -> String {
+        let ns = (NIODeadline.now() - start).nanoseconds
+        return String(format3: Double(ns) / 1e6)
+    }
+}
+
+/// Per-method Prometheus-style metrics through swift-metrics:
+/// `lv_rpc_requests_total{method,code}` and `lv_rpc_request_duration_seconds{method}`.
+public struct MetricsInterceptor: ServerInterceptor {
+    public init() {}
+
+    public func intercept(
+        _ request: ServerRequest, context: ServerContext,
+        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
+    ) async throws -> any ProtoMessage {
+        let start = NIODeadline.now()
+        let method = context.method.fullName
+        var code = StatusCode.ok
+        defer {
+            Counter(label: "lv_rpc_requests_total", dimensions: [("method", method), ("code", code.protoName)]).increment()
+            Timer(label: "lv_rpc_request_duration_seconds", dimensions: [("method", method)])
+                .recordNanoseconds((NIODeadline.now() - start).nanoseconds)
+        }
+        do {
+            return try await next(request, context)
+        } catch {
+            code = RPCError.from(error).code
+            throw error
+        }
+    }
+}
+
+extension String {
+    /// A number with three decimals, without Foundation.
+    init(format3 value: Double) {
+        let scaled = Int64((value * 1000).rounded())
+        let whole = scaled / 1000
+        let frac = abs(scaled % 1000)
+        let fracText = String(frac)
+        self = "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(String(repeating: "0", count: 3 - fracText.count))\(fracText)"
+    }
+}

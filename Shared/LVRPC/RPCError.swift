@@ -1,0 +1,71 @@
+import LVMessages
+
+public typealias StatusCode = Lv_Rpc_V1_StatusCode
+public typealias FieldViolation = Lv_Rpc_V1_FieldViolation
+
+/// A failed call: a gRPC status code, a message for people, the rules broken (field and rule),
+/// and whether sending the call again is safe. Handlers throw it; clients catch it.
+public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: StatusCode
+    public var message: String
+    public var violations: [FieldViolation]
+    /// True only when the call certainly had no effect (refused before it ran).
+    public var retryable: Bool
+    public var retryAfterMs: UInt32
+
+    public init(_ code: StatusCode, _ message: String, violations: [FieldViolation] = [], retryable: Bool = false, retryAfterMs: UInt32 = 0) {
+        self.code = code
+        self.message = message
+        self.violations = violations
+        self.retryable = retryable
+        self.retryAfterMs = retryAfterMs
+    }
+
+    /// INVALID_ARGUMENT naming one field and the rule it broke.
+    public static func invalidArgument(field: String, rule: String, _ message: String) -> RPCError {
+        var v = FieldViolation()
+        v.field = field
+        v.rule = rule
+        v.description = message
+        return RPCError(.invalidArgument, "\(field): \(message)", violations: [v])
+    }
+
+    public init(status: Lv_Rpc_V1_Status) {
+        self.init(status.code, status.message, violations: status.violations, retryable: status.retryable,
+                  retryAfterMs: status.retryAfterMs)
+    }
+
+    public var status: Lv_Rpc_V1_Status {
+        var s = Lv_Rpc_V1_Status()
+        s.code = code
+        s.message = message
+        s.violations = violations
+        s.retryable = retryable
+        s.retryAfterMs = retryAfterMs
+        return s
+    }
+
+    public var description: String {
+        var text = "\(code.protoName): \(message)"
+        for v in violations where !text.contains(v.field) || violations.count > 1 {
+            text += "\n  \(v.field) [\(v.rule)]: \(v.description)"
+        }
+        if retryable { text += " (retryable)" }
+        return text
+    }
+
+    /// Maps anything a handler throws to the status sent to the caller.
+    public static func from(_ error: any Error) -> RPCError {
+        switch error {
+        case let e as RPCError: return e
+        case let e as ProtoError:
+            var v = FieldViolation()
+            v.field = e.field ?? ""
+            v.rule = "wire-format"
+            v.description = e.description
+            return RPCError(.invalidArgument, e.description, violations: e.field == nil ? [] : [v])
+        case is CancellationError: return RPCError(.cancelled, "the call was cancelled")
+        default: return RPCError(.internal, "internal error: \(String(describing: type(of: error)))")
+        }
+    }
+}

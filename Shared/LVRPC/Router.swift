@@ -1,0 +1,90 @@
+import Logging
+import LVMessages
+import NIOCore
+
+/// What a handler knows about the call it serves.
+public struct ServerContext: Sendable {
+    public let method: MethodDescriptor
+    /// Request metadata (lowercase keys), as sent by the caller.
+    public let metadata: [String: String]
+    /// The W3C traceparent sent by the caller, or empty.
+    public let traceparent: String
+    /// When the caller stops waiting; nil without a deadline. Pass `remainingTimeout` downstream.
+    public let deadline: NIODeadline?
+    /// The caller's id for this call (metadata "x-request-id"), or one the server made up.
+    public let requestID: String
+    /// A logger tagged with the method and request id.
+    public let logger: Logger
+    /// The peer's address, for logs.
+    public let peer: String
+
+    public init(method: MethodDescriptor, metadata: [String: String] = [:], traceparent: String = "",
+                deadline: NIODeadline? = nil, requestID: String, logger: Logger, peer: String = "") {
+        self.method = method
+        self.metadata = metadata
+        self.traceparent = traceparent
+        self.deadline = deadline
+        self.requestID = requestID
+        self.logger = logger
+        self.peer = peer
+    }
+
+    /// Time left before the deadline (never negative), for the timeout of downstream calls.
+    public var remainingTimeout: TimeAmount? {
+        deadline.map { max(.zero, $0 - .now()) }
+    }
+}
+
+/// The raw request as interceptors see it: the undecoded payload and the call's context.
+public struct ServerRequest: Sendable {
+    public var payload: ByteBuffer
+    public init(payload: ByteBuffer) { self.payload = payload }
+}
+
+/// Runs around every call: logging, metrics, authentication. Reject a call by throwing `RPCError`.
+public protocol ServerInterceptor: Sendable {
+    func intercept(
+        _ request: ServerRequest, context: ServerContext,
+        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
+    ) async throws -> any ProtoMessage
+}
+
+/// Method name -> handler. Decoding the request and typing the response happen here, so the
+/// connection only ever sees bytes in and a message out.
+public struct Router: Sendable {
+    public typealias Handler = @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
+
+    public struct Route: Sendable {
+        public let descriptor: MethodDescriptor
+        public let handler: Handler
+    }
+
+    public private(set) var routes: [String: Route] = [:]
+
+    public init() {}
+
+    /// Adds a method; its request bytes are decoded (failure: INVALID_ARGUMENT) before `handler` runs.
+    public mutating func register<Request: ProtoMessage, Response: ProtoMessage>(
+        _ descriptor: MethodDescriptor,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        precondition(routes[descriptor.fullName] == nil, "\(descriptor.fullName) registered twice")
+        routes[descriptor.fullName] = Route(descriptor: descriptor) { request, context in
+            let decoded: Request
+            do {
+                decoded = try request.payload.readMessage(Request.self)
+            } catch {
+                throw RPCError.from(error)
+            }
+            return try await handler(decoded, context)
+        }
+    }
+
+    public func route(_ fullName: String) -> Route? { routes[fullName] }
+
+    /// Services and their methods, sorted, as reflection reports them.
+    public var services: [String: [MethodDescriptor]] {
+        Dictionary(grouping: routes.values.map(\.descriptor), by: \.service)
+            .mapValues { $0.sorted { $0.method < $1.method } }
+    }
+}

@@ -1,0 +1,374 @@
+import Logging
+import LVMessages
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One server-side connection: the state rules of docs/PROTOCOL.md §4 (HELLO first, stream ids
+/// increasing, concurrency limit, deadlines, CANCEL, PING, GOAWAY and drain, idle timeout).
+///
+/// Everything here runs on the connection's event loop. Handlers run as Swift tasks; their
+/// results come back to the loop through `finish`, so a stream is answered exactly once.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundOut = ByteBuffer
+
+    struct Configuration: Sendable {
+        var serverName: String
+        var limits: FrameLimits
+        var maxConcurrentStreams: Int
+        var idleTimeout: TimeAmount?
+        /// Returns nil to accept the HELLO credential, or the reason to refuse it.
+        var credentialCheck: (@Sendable (String) -> String?)?
+    }
+
+    private enum Phase { case awaitingHello, open, draining, closed }
+
+    private struct ActiveStream {
+        var task: Task<Void, Never>
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private let configuration: Configuration
+    private let router: Router
+    private let interceptors: [any ServerInterceptor]
+    private let limitsBox: FrameLimitsBox
+    private let registry: ConnectionRegistry
+    private var logger: Logger
+
+    private var phase = Phase.awaitingHello
+    private var streams: [UInt32: ActiveStream] = [:]
+    private var highestStreamID: UInt32 = 0
+    private var peerMaxFrameSize = FrameLimits.defaultMaxFrameSize
+    private var lastActivity = NIODeadline.now()
+    private var idleTimer: RepeatedTask?
+    private var flushPending = false
+    private var context: ChannelHandlerContext?
+    private var requestCounter: UInt64 = 0
+    private var peer = ""
+
+    init(configuration: Configuration, router: Router, interceptors: [any ServerInterceptor],
+         limits: FrameLimitsBox, registry: ConnectionRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.router = router
+        self.interceptors = interceptors
+        self.limitsBox = limits
+        self.registry = registry
+        self.logger = logger
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peer = context.remoteAddress.map { "\($0)" } ?? "?"
+        logger[metadataKey: "peer"] = "\(peer)"
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        registry.add(context.channel) { bound.value.beginDrain() }
+        if let idle = configuration.idleTimeout {
+            let every = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, TimeAmount.milliseconds(50).nanoseconds))
+            idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+                bound.value.checkIdle(limit: idle)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        phase = .closed
+        idleTimer?.cancel()
+        for (_, stream) in streams {
+            stream.task.cancel()
+            stream.deadlineTimer?.cancel()
+        }
+        streams.removeAll()
+        registry.remove(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard phase != .closed else { return }
+        lastActivity = .now()
+        switch unwrapInboundIn(data) {
+        case .violation(let violation):
+            connectionError(RPCError(violation.status, violation.description))
+        case .oversized(let type, let streamID, let length):
+            guard phase != .awaitingHello else { return helloMissing() }
+            guard type == FrameType.request.rawValue else { return }
+            guard acceptStreamID(streamID) else { return }
+            respond(streamID, error: RPCError(.resourceExhausted,
+                "request of \(length) bytes exceeds the frame limit of \(limitsBox.limits.maxFrameSize) bytes"))
+        case .unknownType(let type, _):
+            guard phase != .awaitingHello else { return helloMissing() }
+            logger.debug("skipped frame of unknown type", metadata: ["type": "\(type)"])
+        case .frame(let frame):
+            handle(frame)
+        }
+    }
+
+    // MARK: frames
+
+    private func handle(_ frame: Frame) {
+        if phase == .awaitingHello {
+            guard frame.type == .hello else { return helloMissing() }
+            return handleHello(frame)
+        }
+        switch frame.type {
+        case .request: handleRequest(frame)
+        case .cancel:
+            if let stream = streams.removeValue(forKey: frame.streamID) {
+                stream.task.cancel()
+                stream.deadlineTimer?.cancel()
+                closeIfDrained()
+            }
+        case .ping: write(FrameWriter.rawFrame(.pong, payload: frame.payload))
+        case .pong: break
+        case .goAway:
+            phase = .draining
+            closeIfDrained()
+        case .hello: connectionError(RPCError(.failedPrecondition, "HELLO sent twice on one connection"))
+        case .helloAck, .response:
+            connectionError(RPCError(.failedPrecondition, "a client may not send \(frame.type) frames"))
+        }
+    }
+
+    private func helloMissing() {
+        connectionError(RPCError(.failedPrecondition, "the first frame on a connection must be HELLO"))
+    }
+
+    private func handleHello(_ frame: Frame) {
+        let hello: Lv_Rpc_V1_Hello
+        do {
+            hello = try frame.payload.readMessage(Lv_Rpc_V1_Hello.self)
+        } catch {
+            return connectionError(RPCError(.invalidArgument, "HELLO payload: \(error)"))
+        }
+        guard hello.protocolVersion >= 1 else {
+            return connectionError(RPCError(.invalidArgument, "HELLO protocol_version must be at least 1"))
+        }
+        if let check = configuration.credentialCheck, let reason = check(hello.credential) {
+            return connectionError(RPCError(.unauthenticated, reason))
+        }
+        if hello.maxFrameSize > 0 { peerMaxFrameSize = Int(hello.maxFrameSize) }
+        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(hello.clientName)" }
+        var ack = Lv_Rpc_V1_HelloAck()
+        ack.protocolVersion = 1
+        ack.maxFrameSize = UInt32(limitsBox.limits.maxFrameSize)
+        ack.maxConcurrentStreams = UInt32(configuration.maxConcurrentStreams)
+        ack.serverName = configuration.serverName
+        ack.idleTimeoutS = UInt32((configuration.idleTimeout?.nanoseconds ?? 0) / 1_000_000_000)
+        phase = .open
+        write(try! FrameWriter.frame(.helloAck, streamID: 0, payload: ack))
+    }
+
+    /// Stream ids must increase; a reused or lower id is a connection error.
+    private func acceptStreamID(_ id: UInt32) -> Bool {
+        guard id > highestStreamID else {
+            connectionError(RPCError(.failedPrecondition,
+                "stream id \(id) is not above the last one (\(highestStreamID)); stream ids must increase"))
+            return false
+        }
+        highestStreamID = id
+        return true
+    }
+
+    private func handleRequest(_ frame: Frame) {
+        let streamID = frame.streamID
+        guard acceptStreamID(streamID) else { return }
+        if phase == .draining {
+            return respond(streamID, error: RPCError(.unavailable,
+                "the server is draining (GOAWAY sent); retry on a new connection", retryable: true))
+        }
+        if streams.count >= configuration.maxConcurrentStreams {
+            return respond(streamID, error: RPCError(.unavailable,
+                "\(configuration.maxConcurrentStreams) calls already in flight on this connection",
+                retryable: true, retryAfterMs: 5))
+        }
+        let meta: Lv_Rpc_V1_FrameMeta
+        do {
+            meta = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self)
+        } catch {
+            return respond(streamID, error: RPCError(.invalidArgument, "frame meta: \(error)"))
+        }
+        guard let route = router.route(meta.method) else {
+            return respond(streamID, error: RPCError(.unimplemented, "method '\(meta.method)' is not served here"))
+        }
+        requestCounter += 1
+        let requestID = meta.metadata["x-request-id"] ?? "\(configuration.serverName)-\(ObjectIdentifier(self).hashValue & 0xffff)-\(requestCounter)"
+        var callLogger = logger
+        callLogger[metadataKey: "method"] = "\(meta.method)"
+        callLogger[metadataKey: "request-id"] = "\(requestID)"
+        let deadline = meta.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(meta.timeoutMs)) : nil
+        let callContext = ServerContext(method: route.descriptor, metadata: meta.metadata, traceparent: meta.traceparent,
+                                        deadline: deadline, requestID: requestID, logger: callLogger, peer: peer)
+
+        let eventLoop = context!.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let handler = Self.chain(route.handler, interceptors: interceptors)
+        let request = ServerRequest(payload: frame.payload)
+        let task = Task {
+            let result: Result<any ProtoMessage, any Error>
+            do {
+                result = .success(try await handler(request, callContext))
+            } catch {
+                result = .failure(error)
+            }
+            eventLoop.execute { bound.value.finish(streamID, result) }
+        }
+        let timer = deadline.map { deadline in
+            eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(streamID) }
+        }
+        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer)
+    }
+
+    static func chain(_ handler: @escaping Router.Handler, interceptors: [any ServerInterceptor]) -> Router.Handler {
+        interceptors.reversed().reduce(handler) { next, interceptor in
+            { request, context in try await interceptor.intercept(request, context: context, next: next) }
+        }
+    }
+
+    private func finish(_ streamID: UInt32, _ result: Result<any ProtoMessage, any Error>) {
+        guard let stream = streams.removeValue(forKey: streamID) else { return } // expired or cancelled
+        stream.deadlineTimer?.cancel()
+        lastActivity = .now()
+        switch result {
+        case .success(let response):
+            do {
+                let frame = try FrameWriter.frame(.response, streamID: streamID, meta: nil, payload: response)
+                if frame.readableBytes - FrameHeader.size > peerMaxFrameSize {
+                    respond(streamID, error: RPCError(.resourceExhausted,
+                        "response of \(frame.readableBytes - FrameHeader.size) bytes exceeds the client's frame limit of \(peerMaxFrameSize)"))
+                } else {
+                    write(frame)
+                }
+            } catch {
+                logger.error("response could not be encoded", metadata: ["error": "\(error)", "stream": "\(streamID)"])
+                respond(streamID, error: RPCError(.internal, "the response could not be encoded: \(error)"))
+            }
+        case .failure(let error):
+            respond(streamID, error: RPCError.from(error))
+        }
+        closeIfDrained()
+    }
+
+    private func expire(_ streamID: UInt32) {
+        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        stream.task.cancel()
+        respond(streamID, error: RPCError(.deadlineExceeded, "the call's deadline passed before it finished"))
+        closeIfDrained()
+    }
+
+    private func respond(_ streamID: UInt32, error: RPCError) {
+        var meta = Lv_Rpc_V1_FrameMeta()
+        meta.status = error.status
+        guard let frame = try? FrameWriter.frame(.response, streamID: streamID, meta: meta) else {
+            // Only a NUL in the message can fail; send the code alone rather than nothing.
+            var bare = Lv_Rpc_V1_FrameMeta()
+            bare.status = RPCError(error.code, "error message could not be encoded").status
+            return write(try! FrameWriter.frame(.response, streamID: streamID, meta: bare))
+        }
+        write(frame)
+    }
+
+    // MARK: connection lifecycle
+
+    /// GOAWAY carrying the failure, then close (docs/PROTOCOL.md §6).
+    private func connectionError(_ error: RPCError) {
+        guard phase != .closed, let context else { return }
+        logger.notice("closing connection", metadata: ["code": "\(error.code.protoName)", "reason": "\(error.message)"])
+        sendGoAway(error.status)
+        phase = .closed
+        for (_, stream) in streams { stream.task.cancel(); stream.deadlineTimer?.cancel() }
+        streams.removeAll()
+        flushThenClose(context)
+    }
+
+    /// Closes after everything written so far has reached the socket (a plain close would drop it).
+    private func flushThenClose(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    private func sendGoAway(_ status: Lv_Rpc_V1_Status) {
+        var goAway = Lv_Rpc_V1_GoAway()
+        goAway.lastStreamId = highestStreamID
+        goAway.status = status
+        write(try! FrameWriter.frame(.goAway, streamID: 0, payload: goAway))
+    }
+
+    /// Graceful shutdown: GOAWAY with the last accepted stream id, finish what is in flight, close.
+    func beginDrain() {
+        switch phase {
+        case .closed, .draining: return
+        case .awaitingHello:
+            phase = .closed
+            context?.close(promise: nil)
+        case .open:
+            sendGoAway(RPCError(.unavailable, "the server is shutting down", retryable: true).status)
+            phase = .draining
+            closeIfDrained()
+        }
+    }
+
+    private func closeIfDrained() {
+        guard phase == .draining, streams.isEmpty, let context else { return }
+        phase = .closed
+        flushThenClose(context)
+    }
+
+    private func checkIdle(limit: TimeAmount) {
+        guard phase == .open || phase == .awaitingHello, streams.isEmpty, NIODeadline.now() - lastActivity >= limit else { return }
+        logger.debug("closing idle connection")
+        if phase == .open {
+            sendGoAway(RPCError(.unavailable, "idle for \(limit.nanoseconds / 1_000_000_000)s", retryable: true).status)
+        }
+        phase = .closed
+        if let context { flushThenClose(context) }
+    }
+
+    /// Writes now and flushes once at the end of this event-loop tick, so responses that finish
+    /// together share a syscall.
+    private func write(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        guard !flushPending else { return }
+        flushPending = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.flushPending = false
+            bound.value.context?.flush()
+        }
+    }
+}
+
+/// Every open connection of a server, so shutdown can drain them all.
+final class ConnectionRegistry: Sendable {
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: (channel: any Channel, drain: @Sendable () -> Void)]>([:])
+
+    func add(_ channel: any Channel, drain: @escaping @Sendable () -> Void) {
+        connections.withLockedValue { $0[ObjectIdentifier(channel)] = (channel, drain) }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = connections.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    var count: Int { connections.withLockedValue { $0.count } }
+
+    /// Sends GOAWAY on every connection, waits up to `timeout` for them to close, then closes the rest.
+    func drainAll(timeout: TimeAmount) async {
+        let all = connections.withLockedValue { Array($0.values) }
+        for c in all { c.channel.eventLoop.execute { c.drain() } }
+        let deadline = NIODeadline.now() + timeout
+        for c in all {
+            let remaining = deadline - .now()
+            let closed = c.channel.closeFuture
+            let timer = c.channel.eventLoop.scheduleTask(in: max(remaining, TimeAmount.nanoseconds(0))) { c.channel.close(promise: nil) }
+            try? await closed.get()
+            timer.cancel()
+        }
+    }
+}
