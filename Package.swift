@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C libraries from Debian: libprotobuf-c-dev and libsqlite3-dev.
@@ -79,6 +80,7 @@ let package = Package(
         .executableTarget(name: "lv-load", dependencies: [
             "LVRPC", "LVAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
             "LVRPC", "LVAPI",

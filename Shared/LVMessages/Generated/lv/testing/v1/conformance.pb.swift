@@ -369,3 +369,86 @@ public struct Lv_Testing_V1_Tree: ProtoMessage {
         }
     }
 }
+
+public struct Lv_Testing_V1_EchoRequest: ProtoMessage {
+    public static let protoName = "lv.testing.v1.EchoRequest"
+
+    public var text: String = ""
+    /// The handler sleeps this long before answering (cancellable).
+    public var delayMs: UInt32 = 0
+    /// When non-zero, the handler fails with this status code.
+    public var failCode: Int32 = 0
+    public var padding: [UInt8] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Testing__V1__EchoRequest
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__echo_request__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.text = CValue.string(c.text)
+        self.delayMs = c.delay_ms
+        self.failCode = c.fail_code
+        self.padding = CValue.bytes(c.padding)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.text = try arena.string(self.text, field: "lv.testing.v1.EchoRequest.text")
+        c.delay_ms = self.delayMs
+        c.fail_code = self.failCode
+        c.padding = arena.bytes(self.padding)
+    }
+}
+
+public struct Lv_Testing_V1_EchoResponse: ProtoMessage {
+    public static let protoName = "lv.testing.v1.EchoResponse"
+
+    public var text: String = ""
+    public var padding: [UInt8] = []
+    /// The deadline the handler saw, in milliseconds remaining when it started; 0 = none.
+    public var remainingMs: UInt32 = 0
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    public typealias CStruct = Lv__Testing__V1__EchoResponse
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__echo_response__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.text = CValue.string(c.text)
+        self.padding = CValue.bytes(c.padding)
+        self.remainingMs = c.remaining_ms
+        for entry in CValue.array(c.metadata, count: c.n_metadata) {
+            let e = entry!.pointee
+            self.metadata[CValue.string(e.key)] = CValue.string(e.value)
+        }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.text = try arena.string(self.text, field: "lv.testing.v1.EchoResponse.text")
+        c.padding = arena.bytes(self.padding)
+        c.remaining_ms = self.remainingMs
+        if !self.metadata.isEmpty {
+            let entries = arena.array(of: UnsafeMutablePointer<Lv__Testing__V1__EchoResponse__MetadataEntry>?.self, count: self.metadata.count)
+            for (i, (key, value)) in self.metadata.sorted(by: { $0.key < $1.key }).enumerated() {
+                let e = arena.struct(Lv__Testing__V1__EchoResponse__MetadataEntry.self) { lv__testing__v1__echo_response__metadata_entry__init($0) }
+                e.pointee.key = try arena.string(key, field: "lv.testing.v1.EchoResponse.metadata")
+                e.pointee.value = try arena.string(value, field: "lv.testing.v1.EchoResponse.metadata")
+                entries[i] = e
+            }
+            c.n_metadata = self.metadata.count
+            c.metadata = entries
+        }
+    }
+}
+
+/// The `lv.testing.v1.Echo` service's name and methods, as reflection and routing see them.
+public enum Lv_Testing_V1_EchoService {
+    public static let name = "lv.testing.v1.Echo"
+    public static let echo = MethodDescriptor(
+        service: name, method: "Echo",
+        requestType: "lv.testing.v1.EchoRequest", responseType: "lv.testing.v1.EchoResponse")
+    public static let methods: [MethodDescriptor] = [echo]
+}

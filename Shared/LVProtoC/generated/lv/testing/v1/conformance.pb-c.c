@@ -166,6 +166,102 @@ void   lv__testing__v1__tree__free_unpacked
   assert(message->base.descriptor == &lv__testing__v1__tree__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__testing__v1__echo_request__init
+                     (Lv__Testing__V1__EchoRequest         *message)
+{
+  static const Lv__Testing__V1__EchoRequest init_value = LV__TESTING__V1__ECHO_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lv__testing__v1__echo_request__get_packed_size
+                     (const Lv__Testing__V1__EchoRequest *message)
+{
+  assert(message->base.descriptor == &lv__testing__v1__echo_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__testing__v1__echo_request__pack
+                     (const Lv__Testing__V1__EchoRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__testing__v1__echo_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__testing__v1__echo_request__pack_to_buffer
+                     (const Lv__Testing__V1__EchoRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__testing__v1__echo_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Testing__V1__EchoRequest *
+       lv__testing__v1__echo_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Testing__V1__EchoRequest *)
+     protobuf_c_message_unpack (&lv__testing__v1__echo_request__descriptor,
+                                allocator, len, data);
+}
+void   lv__testing__v1__echo_request__free_unpacked
+                     (Lv__Testing__V1__EchoRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__testing__v1__echo_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__testing__v1__echo_response__metadata_entry__init
+                     (Lv__Testing__V1__EchoResponse__MetadataEntry         *message)
+{
+  static const Lv__Testing__V1__EchoResponse__MetadataEntry init_value = LV__TESTING__V1__ECHO_RESPONSE__METADATA_ENTRY__INIT;
+  *message = init_value;
+}
+void   lv__testing__v1__echo_response__init
+                     (Lv__Testing__V1__EchoResponse         *message)
+{
+  static const Lv__Testing__V1__EchoResponse init_value = LV__TESTING__V1__ECHO_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lv__testing__v1__echo_response__get_packed_size
+                     (const Lv__Testing__V1__EchoResponse *message)
+{
+  assert(message->base.descriptor == &lv__testing__v1__echo_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__testing__v1__echo_response__pack
+                     (const Lv__Testing__V1__EchoResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__testing__v1__echo_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__testing__v1__echo_response__pack_to_buffer
+                     (const Lv__Testing__V1__EchoResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__testing__v1__echo_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Testing__V1__EchoResponse *
+       lv__testing__v1__echo_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Testing__V1__EchoResponse *)
+     protobuf_c_message_unpack (&lv__testing__v1__echo_response__descriptor,
+                                allocator, len, data);
+}
+void   lv__testing__v1__echo_response__free_unpacked
+                     (Lv__Testing__V1__EchoResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__testing__v1__echo_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor lv__testing__v1__leaf__field_descriptors[2] =
 {
   {
@@ -958,6 +1054,211 @@ const ProtobufCMessageDescriptor lv__testing__v1__tree__descriptor =
   (ProtobufCMessageInit) lv__testing__v1__tree__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor lv__testing__v1__echo_request__field_descriptors[4] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delay_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoRequest, delay_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fail_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoRequest, fail_code),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "padding",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoRequest, padding),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__testing__v1__echo_request__field_indices_by_name[] = {
+  1,   /* field[1] = delay_ms */
+  2,   /* field[2] = fail_code */
+  3,   /* field[3] = padding */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange lv__testing__v1__echo_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lv__testing__v1__echo_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.testing.v1.EchoRequest",
+  "EchoRequest",
+  "Lv__Testing__V1__EchoRequest",
+  "lv.testing.v1",
+  sizeof(Lv__Testing__V1__EchoRequest),
+  4,
+  lv__testing__v1__echo_request__field_descriptors,
+  lv__testing__v1__echo_request__field_indices_by_name,
+  1,  lv__testing__v1__echo_request__number_ranges,
+  (ProtobufCMessageInit) lv__testing__v1__echo_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__testing__v1__echo_response__metadata_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoResponse__MetadataEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoResponse__MetadataEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__testing__v1__echo_response__metadata_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange lv__testing__v1__echo_response__metadata_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lv__testing__v1__echo_response__metadata_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.testing.v1.EchoResponse.MetadataEntry",
+  "MetadataEntry",
+  "Lv__Testing__V1__EchoResponse__MetadataEntry",
+  "lv.testing.v1",
+  sizeof(Lv__Testing__V1__EchoResponse__MetadataEntry),
+  2,
+  lv__testing__v1__echo_response__metadata_entry__field_descriptors,
+  lv__testing__v1__echo_response__metadata_entry__field_indices_by_name,
+  1,  lv__testing__v1__echo_response__metadata_entry__number_ranges,
+  (ProtobufCMessageInit) lv__testing__v1__echo_response__metadata_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__testing__v1__echo_response__field_descriptors[4] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoResponse, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "padding",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoResponse, padding),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "remaining_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Testing__V1__EchoResponse, remaining_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Testing__V1__EchoResponse, n_metadata),
+    offsetof(Lv__Testing__V1__EchoResponse, metadata),
+    &lv__testing__v1__echo_response__metadata_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__testing__v1__echo_response__field_indices_by_name[] = {
+  3,   /* field[3] = metadata */
+  1,   /* field[1] = padding */
+  2,   /* field[2] = remaining_ms */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange lv__testing__v1__echo_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lv__testing__v1__echo_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.testing.v1.EchoResponse",
+  "EchoResponse",
+  "Lv__Testing__V1__EchoResponse",
+  "lv.testing.v1",
+  sizeof(Lv__Testing__V1__EchoResponse),
+  4,
+  lv__testing__v1__echo_response__field_descriptors,
+  lv__testing__v1__echo_response__field_indices_by_name,
+  1,  lv__testing__v1__echo_response__number_ranges,
+  (ProtobufCMessageInit) lv__testing__v1__echo_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue lv__testing__v1__colour__enum_values_by_number[4] =
 {
   { "COLOUR_NEGATIVE", "LV__TESTING__V1__COLOUR__COLOUR_NEGATIVE", -3 },
@@ -990,3 +1291,36 @@ const ProtobufCEnumDescriptor lv__testing__v1__colour__descriptor =
   lv__testing__v1__colour__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCMethodDescriptor lv__testing__v1__echo__method_descriptors[1] =
+{
+  { "Echo", &lv__testing__v1__echo_request__descriptor, &lv__testing__v1__echo_response__descriptor },
+};
+const unsigned lv__testing__v1__echo__method_indices_by_name[] = {
+  0         /* Echo */
+};
+const ProtobufCServiceDescriptor lv__testing__v1__echo__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "lv.testing.v1.Echo",
+  "Echo",
+  "Lv__Testing__V1__Echo",
+  "lv.testing.v1",
+  1,
+  lv__testing__v1__echo__method_descriptors,
+  lv__testing__v1__echo__method_indices_by_name
+};
+void lv__testing__v1__echo__echo(ProtobufCService *service,
+                                 const Lv__Testing__V1__EchoRequest *input,
+                                 Lv__Testing__V1__EchoResponse_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &lv__testing__v1__echo__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lv__testing__v1__echo__init (Lv__Testing__V1__Echo_Service *service,
+                                  Lv__Testing__V1__Echo_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &lv__testing__v1__echo__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

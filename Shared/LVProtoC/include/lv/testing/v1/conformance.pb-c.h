@@ -22,6 +22,9 @@ typedef struct Lv__Testing__V1__Everything__MLeafEntry Lv__Testing__V1__Everythi
 typedef struct Lv__Testing__V1__Everything__MIntEntry Lv__Testing__V1__Everything__MIntEntry;
 typedef struct Lv__Testing__V1__Everything__Nested Lv__Testing__V1__Everything__Nested;
 typedef struct Lv__Testing__V1__Tree Lv__Testing__V1__Tree;
+typedef struct Lv__Testing__V1__EchoRequest Lv__Testing__V1__EchoRequest;
+typedef struct Lv__Testing__V1__EchoResponse Lv__Testing__V1__EchoResponse;
+typedef struct Lv__Testing__V1__EchoResponse__MetadataEntry Lv__Testing__V1__EchoResponse__MetadataEntry;
 
 
 /* --- enums --- */
@@ -177,6 +180,53 @@ struct  Lv__Testing__V1__Tree
     , (char *)protobuf_c_empty_string, 0,NULL }
 
 
+struct  Lv__Testing__V1__EchoRequest
+{
+  ProtobufCMessage base;
+  char *text;
+  /*
+   * The handler sleeps this long before answering (cancellable).
+   */
+  uint32_t delay_ms;
+  /*
+   * When non-zero, the handler fails with this status code.
+   */
+  int32_t fail_code;
+  ProtobufCBinaryData padding;
+};
+#define LV__TESTING__V1__ECHO_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__testing__v1__echo_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, {0,NULL} }
+
+
+struct  Lv__Testing__V1__EchoResponse__MetadataEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define LV__TESTING__V1__ECHO_RESPONSE__METADATA_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__testing__v1__echo_response__metadata_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Lv__Testing__V1__EchoResponse
+{
+  ProtobufCMessage base;
+  char *text;
+  ProtobufCBinaryData padding;
+  /*
+   * The deadline the handler saw, in milliseconds remaining when it started; 0 = none.
+   */
+  uint32_t remaining_ms;
+  size_t n_metadata;
+  Lv__Testing__V1__EchoResponse__MetadataEntry **metadata;
+};
+#define LV__TESTING__V1__ECHO_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__testing__v1__echo_response__descriptor) \
+    , (char *)protobuf_c_empty_string, {0,NULL}, 0, 0,NULL }
+
+
 /* Lv__Testing__V1__Leaf methods */
 void   lv__testing__v1__leaf__init
                      (Lv__Testing__V1__Leaf         *message);
@@ -246,6 +296,47 @@ Lv__Testing__V1__Tree *
 void   lv__testing__v1__tree__free_unpacked
                      (Lv__Testing__V1__Tree *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Testing__V1__EchoRequest methods */
+void   lv__testing__v1__echo_request__init
+                     (Lv__Testing__V1__EchoRequest         *message);
+size_t lv__testing__v1__echo_request__get_packed_size
+                     (const Lv__Testing__V1__EchoRequest   *message);
+size_t lv__testing__v1__echo_request__pack
+                     (const Lv__Testing__V1__EchoRequest   *message,
+                      uint8_t             *out);
+size_t lv__testing__v1__echo_request__pack_to_buffer
+                     (const Lv__Testing__V1__EchoRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Testing__V1__EchoRequest *
+       lv__testing__v1__echo_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__testing__v1__echo_request__free_unpacked
+                     (Lv__Testing__V1__EchoRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Testing__V1__EchoResponse__MetadataEntry methods */
+void   lv__testing__v1__echo_response__metadata_entry__init
+                     (Lv__Testing__V1__EchoResponse__MetadataEntry         *message);
+/* Lv__Testing__V1__EchoResponse methods */
+void   lv__testing__v1__echo_response__init
+                     (Lv__Testing__V1__EchoResponse         *message);
+size_t lv__testing__v1__echo_response__get_packed_size
+                     (const Lv__Testing__V1__EchoResponse   *message);
+size_t lv__testing__v1__echo_response__pack
+                     (const Lv__Testing__V1__EchoResponse   *message,
+                      uint8_t             *out);
+size_t lv__testing__v1__echo_response__pack_to_buffer
+                     (const Lv__Testing__V1__EchoResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Testing__V1__EchoResponse *
+       lv__testing__v1__echo_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__testing__v1__echo_response__free_unpacked
+                     (Lv__Testing__V1__EchoResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Lv__Testing__V1__Leaf_Closure)
@@ -269,9 +360,39 @@ typedef void (*Lv__Testing__V1__Everything_Closure)
 typedef void (*Lv__Testing__V1__Tree_Closure)
                  (const Lv__Testing__V1__Tree *message,
                   void *closure_data);
+typedef void (*Lv__Testing__V1__EchoRequest_Closure)
+                 (const Lv__Testing__V1__EchoRequest *message,
+                  void *closure_data);
+typedef void (*Lv__Testing__V1__EchoResponse__MetadataEntry_Closure)
+                 (const Lv__Testing__V1__EchoResponse__MetadataEntry *message,
+                  void *closure_data);
+typedef void (*Lv__Testing__V1__EchoResponse_Closure)
+                 (const Lv__Testing__V1__EchoResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
+typedef struct Lv__Testing__V1__Echo_Service Lv__Testing__V1__Echo_Service;
+struct Lv__Testing__V1__Echo_Service
+{
+  ProtobufCService base;
+  void (*echo)(Lv__Testing__V1__Echo_Service *service,
+               const Lv__Testing__V1__EchoRequest *input,
+               Lv__Testing__V1__EchoResponse_Closure closure,
+               void *closure_data);
+};
+typedef void (*Lv__Testing__V1__Echo_ServiceDestroy)(Lv__Testing__V1__Echo_Service *);
+void lv__testing__v1__echo__init (Lv__Testing__V1__Echo_Service *service,
+                                  Lv__Testing__V1__Echo_ServiceDestroy destroy);
+#define LV__TESTING__V1__ECHO__BASE_INIT \
+    { &lv__testing__v1__echo__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define LV__TESTING__V1__ECHO__INIT(function_prefix__) \
+    { LV__TESTING__V1__ECHO__BASE_INIT,\
+      function_prefix__ ## echo  }
+void lv__testing__v1__echo__echo(ProtobufCService *service,
+                                 const Lv__Testing__V1__EchoRequest *input,
+                                 Lv__Testing__V1__EchoResponse_Closure closure,
+                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -284,6 +405,10 @@ extern const ProtobufCMessageDescriptor lv__testing__v1__everything__mint_entry_
 extern const ProtobufCMessageDescriptor lv__testing__v1__everything__nested__descriptor;
 extern const ProtobufCEnumDescriptor    lv__testing__v1__everything__nested__kind__descriptor;
 extern const ProtobufCMessageDescriptor lv__testing__v1__tree__descriptor;
+extern const ProtobufCMessageDescriptor lv__testing__v1__echo_request__descriptor;
+extern const ProtobufCMessageDescriptor lv__testing__v1__echo_response__descriptor;
+extern const ProtobufCMessageDescriptor lv__testing__v1__echo_response__metadata_entry__descriptor;
+extern const ProtobufCServiceDescriptor lv__testing__v1__echo__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -1,0 +1,20 @@
+import ArgumentParser
+import LVRPC
+import LVService
+
+/// `lv-registration`: physicians, activities, sessions, enrollment, attendance and credit (Moore level 1).
+@main
+struct RegistrationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lv-registration",
+        abstract: "Learning Validation Registration service: physicians, activities, sessions, enrollment, attendance and credit (Moore level 1).",
+        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-registration ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.")
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() async throws {
+        let settings = try options.resolve(defaultPort: 7401)
+        let router = Router()
+        try await ServiceRunner.run(name: "lv-registration", settings: settings, router: router)
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import LVAPI
+import LVMessages
+import LVRPC
+import NIOCore
+
+/// `lvctl`: the operator and integrator command line.
+@main
+struct LVCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lvctl",
+        abstract: "Operate and query Learning Validation services over their binary protocol.",
+        subcommands: [Health.self, List.self])
+}
+
+/// Flags shared by every command that talks to one server.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("addr"), help: "Server address HOST:PORT (env LV_ADDR; default 127.0.0.1:7400, the gateway).")
+    var address: String?
+
+    @Option(help: "Seconds to wait for an answer.")
+    var timeout: Int = 5
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func client() throws -> RPCClient {
+        let text = address ?? ProcessEnvironment.value("LV_ADDR") ?? "127.0.0.1:7400"
+        var configuration = try RPCClient.Configuration(address: text)
+        configuration.clientName = "lvctl"
+        configuration.connectTimeout = .seconds(Int64(timeout))
+        return RPCClient(configuration: configuration)
+    }
+
+    var callOptions: CallOptions { CallOptions(timeout: .seconds(Int64(timeout))) }
+
+    /// Runs `body` with a client and closes it afterwards, whatever happens.
+    func withClient<R>(_ body: (RPCClient) async throws -> R) async throws -> R {
+        let client = try client()
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a server's serving status; exit 0 only when it is SERVING.",
+        discussion: "Exit codes: 0 SERVING, 1 NOT_SERVING/UNKNOWN/SERVICE_UNKNOWN, 2 the server could not be asked.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "A service's full name (e.g. lv.health.v1.Health); empty asks about the server as a whole.")
+    var service: String = ""
+
+    func run() async throws {
+        var request = Lv_Health_V1_HealthCheckRequest()
+        request.service = service
+        let status = try await connection.withClient { client in
+            do {
+                return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.callOptions).status
+            } catch {
+                printError("lvctl health: \(client.target): \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let target = try connection.client().target
+        if connection.json {
+            printJSON(HealthOutput(address: target, service: service, status: status.protoName))
+        } else {
+            print("\(target)\t\(service.isEmpty ? "(server)" : service)\t\(status.protoName)")
+        }
+        if status != .serving { throw ExitCode(1) }
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the services and methods a server answers (reflection).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let response = try await connection.withClient { client in
+            do {
+                return try await Lv_Reflection_V1_ReflectionClient(client)
+                    .listServices(Lv_Reflection_V1_ListServicesRequest(), options: connection.callOptions)
+            } catch {
+                printError("lvctl list: \(client.target): \(error)")
+                throw ExitCode(2)
+            }
+        }
+        if connection.json {
+            printJSON(response.services.map { s in
+                ServiceOutput(name: s.name, methods: s.methods.map {
+                    .init(name: $0.name, request: $0.requestType, response: $0.responseType)
+                })
+            })
+            return
+        }
+        for s in response.services {
+            print(s.name)
+            for m in s.methods {
+                print("  \(m.name)(\(m.requestType)) returns (\(m.responseType))")
+            }
+        }
+    }
+}
+
+struct HealthOutput: Encodable {
+    let address: String
+    let service: String
+    let status: String
+}
+
+struct ServiceOutput: Encodable {
+    struct Method: Encodable {
+        let name: String
+        let request: String
+        let response: String
+    }
+    let name: String
+    let methods: [Method]
+}
+
+func printJSON(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    print(String(decoding: try! encoder.encode(value), as: UTF8.self))
+}
+
+enum ProcessEnvironment {
+    static func value(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        let s = String(cString: p)
+        return s.isEmpty ? nil : s
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,94 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import LVRPC
+import NIOCore
+
+/// The flags every service executable takes. Each falls back to an environment variable, then
+/// to the documented default (docs/OPERATIONS.md lists them all).
+public struct ServiceOptions: ParsableArguments {
+    @Option(name: .customLong("listen"), help: "RPC address HOST:PORT (env LV_LISTEN; default 127.0.0.1 and the service's port).")
+    var listenFlag: String?
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the service's SQLite database (env LV_DATA_DIR; default ./var).")
+    var dataDirFlag: String?
+
+    @Option(name: .customLong("metrics-listen"), help: "Prometheus /metrics address HOST:PORT, or 'off' (env LV_METRICS_LISTEN; default 127.0.0.1 and the RPC port + 2000).")
+    var metricsListenFlag: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LV_LOG_LEVEL; default info).")
+    var logLevelFlag: String?
+
+    @Option(name: .customLong("max-frame-size"), help: "Largest frame body accepted, in bytes (env LV_MAX_FRAME_SIZE; default 4194304).")
+    var maxFrameSizeFlag: Int?
+
+    @Option(name: .customLong("max-concurrent-streams"), help: "Calls in flight per connection before refusing with UNAVAILABLE (env LV_MAX_CONCURRENT_STREAMS; default 256).")
+    var maxConcurrentStreamsFlag: Int?
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed, 0 = never (env LV_IDLE_TIMEOUT; default 300).")
+    var idleTimeoutFlag: Int?
+
+    @Option(name: .customLong("drain-timeout"), help: "Seconds shutdown waits for calls in flight (env LV_DRAIN_TIMEOUT; default 30).")
+    var drainTimeoutFlag: Int?
+
+    public init() {}
+
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    private func int(_ flag: Int?, env: String, default value: Int) throws -> Int {
+        if let flag { return flag }
+        guard let text = Self.environment(env) else { return value }
+        guard let parsed = Int(text) else { throw ValidationError("\(env)='\(text)' is not an integer") }
+        return parsed
+    }
+
+    /// The resolved settings for a service whose default RPC port is `defaultPort`.
+    public func resolve(defaultPort: Int) throws -> ServiceSettings {
+        let listen = listenFlag ?? Self.environment("LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
+        let (host, port): (String, Int)
+        do { (host, port) = try parseHostPort(listen) } catch { throw ValidationError("--listen: \(error)") }
+        let metricsText = metricsListenFlag ?? Self.environment("LV_METRICS_LISTEN") ?? "127.0.0.1:\(port == 0 ? 0 : port + 2000)"
+        var metrics: (String, Int)?
+        if metricsText != "off" {
+            do { metrics = try parseHostPort(metricsText) } catch { throw ValidationError("--metrics-listen: \(error)") }
+        }
+        let levelText = logLevelFlag ?? Self.environment("LV_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ValidationError("--log-level: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        let maxFrame = try int(maxFrameSizeFlag, env: "LV_MAX_FRAME_SIZE", default: FrameLimits.defaultMaxFrameSize)
+        guard maxFrame >= 1024, maxFrame <= FrameLimits.defaultHardCap else {
+            throw ValidationError("--max-frame-size must be between 1024 and \(FrameLimits.defaultHardCap)")
+        }
+        let streams = try int(maxConcurrentStreamsFlag, env: "LV_MAX_CONCURRENT_STREAMS", default: 256)
+        guard streams >= 1 else { throw ValidationError("--max-concurrent-streams must be at least 1") }
+        let idle = try int(idleTimeoutFlag, env: "LV_IDLE_TIMEOUT", default: 300)
+        let drain = try int(drainTimeoutFlag, env: "LV_DRAIN_TIMEOUT", default: 30)
+        guard idle >= 0, drain >= 0 else { throw ValidationError("--idle-timeout and --drain-timeout cannot be negative") }
+        return ServiceSettings(
+            host: host, port: port, metrics: metrics,
+            dataDirectory: dataDirFlag ?? Self.environment("LV_DATA_DIR") ?? "./var",
+            logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
+            idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)))
+    }
+}
+
+/// Settings after flags, environment and defaults are combined.
+public struct ServiceSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var metrics: (host: String, port: Int)?
+    public var dataDirectory: String
+    public var logLevel: Logger.Level
+    public var limits: FrameLimits
+    public var maxConcurrentStreams: Int
+    public var idleTimeout: TimeAmount?
+    public var drainTimeout: TimeAmount
+}
+
