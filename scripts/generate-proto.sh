@@ -5,6 +5,7 @@
 #   Shared/LVProtoC/include/{LVProtoC.h,module.modulemap}                          (umbrella)
 #   Shared/LVMessages/Generated/**.pb.swift, Shared/LVAPI/Generated/**.rpc.swift    (protoc-gen-lvswift)
 #   proto/lv.protoset    (descriptor set for clients in other languages, e.g. the Python client)
+#   docs/protocol-vectors.json  (scripts/make-protocol-vectors.py, from the official Python protobuf)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -50,6 +51,7 @@ if [[ $mode == check ]]; then
     cmp -s "$out/LVProtoC/include/$f" "Shared/LVProtoC/include/$f" || { echo "stale: Shared/LVProtoC/include/$f" >&2; status=1; }
   done
   cmp -s "$out/lv.protoset" proto/lv.protoset || { echo "stale: proto/lv.protoset" >&2; status=1; }
+  python3 scripts/make-protocol-vectors.py --check || status=1
   [[ $status == 0 ]] && echo "generated code is fresh"
   exit $status
 fi
@@ -59,4 +61,5 @@ for t in "${targets[@]}"; do
 done
 cp "$out/LVProtoC/include/LVProtoC.h" "$out/LVProtoC/include/module.modulemap" Shared/LVProtoC/include/
 cp "$out/lv.protoset" proto/lv.protoset
+python3 scripts/make-protocol-vectors.py
 echo "generated: ${#protos[@]} proto files"

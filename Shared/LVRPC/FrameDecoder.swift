@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What the decoder hands to the connection handler.
-public enum InboundFrame: Sendable {
+public enum InboundFrame: Sendable, Hashable {
     case frame(Frame)
     /// A frame whose type byte this version does not know; its body was skipped.
     case unknownType(UInt8, streamID: UInt32)

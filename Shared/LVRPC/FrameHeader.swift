@@ -41,7 +41,7 @@ public struct FrameHeader: Sendable, Hashable {
 }
 
 /// One decoded frame; `meta` and `payload` are slices of the received bytes.
-public struct Frame: Sendable {
+public struct Frame: Sendable, Hashable {
     public var type: FrameType
     public var flags: UInt8
     public var streamID: UInt32

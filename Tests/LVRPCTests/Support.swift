@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import LVAPI
+import LVMessages
+import LVRPC
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+typealias EchoRequest = Lv_Testing_V1_EchoRequest
+typealias EchoResponse = Lv_Testing_V1_EchoResponse
+
+/// Echo service for runtime tests: delays, failures and payloads on demand; records what it saw.
+final class EchoService: Lv_Testing_V1_EchoHandler {
+    let started = NIOLockedValueBox<Int>(0)
+    let cancelled = NIOLockedValueBox<Int>(0)
+    let completed = NIOLockedValueBox<Int>(0)
+
+    func echo(_ request: EchoRequest, context: ServerContext) async throws -> EchoResponse {
+        started.withLockedValue { $0 += 1 }
+        if request.delayMs > 0 {
+            do {
+                try await Task.sleep(nanoseconds: UInt64(request.delayMs) * 1_000_000)
+            } catch {
+                cancelled.withLockedValue { $0 += 1 }
+                throw error
+            }
+        }
+        if request.failCode != 0 {
+            throw RPCError(StatusCode(rawValue: request.failCode), "failing as asked")
+        }
+        completed.withLockedValue { $0 += 1 }
+        var response = EchoResponse()
+        response.text = request.text
+        response.padding = request.padding
+        response.metadata = context.metadata
+        if let remaining = context.remainingTimeout { response.remainingMs = UInt32(remaining.nanoseconds / 1_000_000) }
+        return response
+    }
+}
+
+/// An in-process server on 127.0.0.1 port 0, running until `stop()`.
+struct TestServer {
+    let server: RPCServer
+    let echo: EchoService
+    let runTask: Task<Void, any Error>
+    let port: Int
+
+    static func start(port: Int = 0, maxConcurrentStreams: Int = 256, limits: FrameLimits = FrameLimits(),
+                      idleTimeout: TimeAmount? = nil, drainTimeout: TimeAmount = .seconds(10)) async throws -> TestServer {
+        let echo = EchoService()
+        var router = Router()
+        echo.register(into: &router)
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .critical
+        let server = RPCServer(
+            configuration: .init(host: "127.0.0.1", port: port, serverName: "test", limits: limits,
+                                 maxConcurrentStreams: maxConcurrentStreams, idleTimeout: idleTimeout, drainTimeout: drainTimeout),
+            router: router, interceptors: [LoggingInterceptor(), MetricsInterceptor()], logger: logger)
+        let task = Task { try await server.run() }
+        let address = try await server.localAddress
+        return TestServer(server: server, echo: echo, runTask: task, port: address.port!)
+    }
+
+    func client(connections: Int = 1) -> RPCClient {
+        var c = RPCClient.Configuration(host: "127.0.0.1", port: port, connections: connections)
+        c.initialBackoff = .milliseconds(20)
+        c.maximumBackoff = .milliseconds(200)
+        return RPCClient(configuration: c)
+    }
+
+    func stop() async throws {
+        server.shutdown()
+        try await runTask.value
+    }
+}
+
+func echoRequest(_ text: String, delayMs: UInt32 = 0, failCode: Int32 = 0, padding: Int = 0) -> EchoRequest {
+    var r = EchoRequest()
+    r.text = text
+    r.delayMs = delayMs
+    r.failCode = failCode
+    r.padding = [UInt8](repeating: 7, count: padding)
+    return r
+}
+
+/// A raw TCP connection for sending hand-made bytes and reading frames back.
+final class RawConnection: @unchecked Sendable {
+    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private var pending = ByteBuffer()
+
+    init(port: Int) async throws {
+        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        iterator = channel.inbound.makeAsyncIterator()
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await channel.outbound.write(ByteBuffer(bytes: bytes))
+    }
+
+    func send(_ buffer: ByteBuffer) async throws {
+        try await channel.outbound.write(buffer)
+    }
+
+    func hello() async throws {
+        var hello = Lv_Rpc_V1_Hello()
+        hello.protocolVersion = 1
+        try await send(FrameWriter.frame(.hello, streamID: 0, payload: hello))
+        let ack = try await nextFrame()
+        precondition(ack?.type == FrameType.helloAck.rawValue)
+    }
+
+    /// The next frame (header fields and body), or nil when the server closed the connection.
+    func nextFrame() async throws -> (type: UInt8, streamID: UInt32, meta: ByteBuffer, payload: ByteBuffer)? {
+        while true {
+            if pending.readableBytes >= FrameHeader.size {
+                let i = pending.readerIndex
+                let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
+                let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
+                if pending.readableBytes >= FrameHeader.size + metaLength + payloadLength {
+                    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
+                    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
+                    pending.moveReaderIndex(forwardBy: FrameHeader.size)
+                    let meta = pending.readSlice(length: metaLength)!
+                    let payload = pending.readSlice(length: payloadLength)!
+                    return (type, stream, meta, payload)
+                }
+            }
+            guard var chunk = try await iterator.next() else { return nil }
+            pending.writeBuffer(&chunk)
+        }
+    }
+
+    /// True when the server closed the connection (reads end) rather than sending more.
+    func isClosedByPeer() async throws -> Bool {
+        try await nextFrame() == nil
+    }
+
+    func close() async {
+        try? await channel.channel.close()
+    }
+}
+
+func statusCode(ofResponseMeta meta: ByteBuffer) throws -> Int32 {
+    try meta.readMessage(Lv_Rpc_V1_FrameMeta.self).status?.code.rawValue ?? 0
+}
+
+/// The repository root, found from this file's path.
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
