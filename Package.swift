@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "LVStore", dependencies: [
             "CSQLite",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Shared/LVStore", swiftSettings: swiftSettings),
         // What every service executable shares: flags, logging, metrics endpoint, lifecycle.
         .target(name: "LVService", dependencies: [
