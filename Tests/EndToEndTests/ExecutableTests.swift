@@ -1,0 +1,188 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import LVAPI
+import LVMessages
+import LVRPC
+import Testing
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The directory holding the built executables (the same build as these tests).
+let binDirectory: URL = {
+    if let dir = ProcessInfo.processInfo.environment["LV_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+    // .build/<triple>/debug/EndToEndTests... → .build/<triple>/debug
+    var url = Bundle.main.bundleURL
+    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("lvctl").path) {
+        url = url.deletingLastPathComponent()
+    }
+    return url
+}()
+
+/// A service executable started on loopback port 0; stopped with SIGTERM.
+final class RunningService: @unchecked Sendable {
+    let process = Process()
+    let name: String
+    private(set) var port = 0
+    private(set) var metricsPort = 0
+    private let stdout = Pipe()
+
+    init(_ name: String) throws {
+        self.name = name
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        process.executableURL = binDirectory.appendingPathComponent(name)
+        process.arguments = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir.path,
+                             "--log-level", "warning"]
+        process.standardOutput = stdout
+        try process.run()
+        // The ready line carries the ports the OS chose.
+        var line = ""
+        let handle = stdout.fileHandleForReading
+        let deadline = Date().addingTimeInterval(30)
+        while !line.contains("\n") && Date() < deadline {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            line += String(decoding: data, as: UTF8.self)
+        }
+        guard let rpc = line.firstMatch(of: /rpc=127\.0\.0\.1:(\d+)/), let metrics = line.firstMatch(of: /metrics=127\.0\.0\.1:(\d+)/) else {
+            process.terminate()
+            throw RPCError(.unavailable, "\(name) printed no ready line: \(line)")
+        }
+        port = Int(rpc.1)!
+        metricsPort = Int(metrics.1)!
+    }
+
+    /// SIGTERM and the exit status.
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// Runs a command to completion; returns its exit status and stdout.
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = binDirectory.appendingPathComponent(executable)
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = Pipe()
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite("service executables", .serialized)
+struct ExecutableTests {
+    static let services = ["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway"]
+
+    @Test("each service starts on port 0, answers lvctl health and lvctl list, and exits 0 on SIGTERM", arguments: services)
+    func healthListAndSigterm(service: String) throws {
+        let running = try RunningService(service)
+        let health = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)"])
+        #expect(health.status == 0)
+        #expect(health.output.contains("SERVING"))
+        let list = try run("lvctl", ["list", "--addr", "127.0.0.1:\(running.port)"])
+        #expect(list.status == 0)
+        #expect(list.output.contains("lv.health.v1.Health"))
+        #expect(list.output.contains("Check(lv.health.v1.HealthCheckRequest) returns (lv.health.v1.HealthCheckResponse)"))
+        #expect(list.output.contains("lv.reflection.v1.Reflection"))
+        let json = try run("lvctl", ["list", "--addr", "127.0.0.1:\(running.port)", "--json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
+        #expect(parsed?.compactMap { $0["name"] as? String }.contains("lv.reflection.v1.Reflection") == true)
+        #expect(running.stop() == 0)
+    }
+
+    @Test("lvctl health exits 2 when nothing listens and 1 for an unknown service")
+    func healthExitCodes() throws {
+        let running = try RunningService("lv-registration")
+        let unknown = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--service", "lv.nothing.v1.Nothing"])
+        #expect(unknown.status == 1)
+        #expect(unknown.output.contains("SERVICE_UNKNOWN"))
+        #expect(running.stop() == 0)
+        let down = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--timeout", "2"])
+        #expect(down.status == 2)
+    }
+
+    @Test("the metrics port serves per-method Prometheus metrics")
+    func metrics() async throws {
+        let running = try RunningService("lv-engagement")
+        defer { _ = running.stop() }
+        _ = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)"])
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(running.metricsPort)/metrics")!)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(#"lv_rpc_requests_total{method="lv.health.v1.Health/Check",code="OK"} 1"#))
+        #expect(text.contains("lv_rpc_request_duration_seconds_bucket"))
+    }
+
+    @Test("SIGTERM with calls in flight: the calls are answered, then the process exits 0")
+    func sigtermDrains() async throws {
+        let running = try RunningService("lv-gateway")
+        let client = RPCClient(host: "127.0.0.1", port: running.port)
+        let health = Lv_Health_V1_HealthClient(client)
+        _ = try await health.check(.init())
+        // Keep calls flowing while SIGTERM arrives; none may fail with anything but a clean refusal.
+        let calls = Task {
+            var ok = 0
+            var refused = 0
+            for _ in 0..<2000 {
+                do { _ = try await health.check(.init()); ok += 1 } catch let e as RPCError {
+                    #expect(e.code == .unavailable, "unexpected failure \(e)")
+                    refused += 1
+                    break
+                }
+            }
+            return (ok, refused)
+        }
+        try await Task.sleep(nanoseconds: 20_000_000)
+        #expect(running.stop() == 0)
+        let (ok, _) = try await calls.value
+        #expect(ok > 0)
+        await client.close()
+    }
+
+    @Test("--help documents every flag")
+    func help() throws {
+        let help = try run("lv-registration", ["--help"])
+        for flag in ["--listen", "--data-dir", "--metrics-listen", "--log-level", "--max-frame-size",
+                     "--max-concurrent-streams", "--idle-timeout", "--drain-timeout", "LV_LISTEN", "LV_DATA_DIR"] {
+            #expect(help.output.contains(flag), "--help does not mention \(flag)")
+        }
+    }
+
+    @Test("a bad flag value is refused with the flag's name")
+    func badFlag() throws {
+        let p = Process()
+        p.executableURL = binDirectory.appendingPathComponent("lv-assessment")
+        p.arguments = ["--listen", "nonsense"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        #expect(text.contains("--listen"))
+    }
+}
+
+@Suite("generated code")
+struct GeneratedCodeTests {
+    @Test("the committed protoc-c, Swift, descriptor-set and vector files match what the generators produce now")
+    func fresh() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [root.appendingPathComponent("scripts/generate-proto.sh").path, "--check"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "generated files are stale; run `make proto`:\n\(text)")
+    }
+}
