@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Both install what they need first.
+SWIFT ?= swift
+PYTHON ?= python3
+
+.PHONY: all deps build test test-swift test-python asan demo proto bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), then Python interop.
+test: build
+	$(SWIFT) test
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+
+test-swift: build
+	$(SWIFT) test
+
+test-python: build
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+
+## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
+asan: deps
+	$(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+
+## Start every service on loopback, show health and methods, stop them.
+demo: build
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) deploy/local/demo.sh
+
+## Regenerate protoc-c C, Swift message types, the descriptor set and the protocol vectors.
+proto: deps
+	scripts/generate-proto.sh
+
+bench: deps
+	scripts/bench.sh
+
+clean:
+	rm -rf .build .build-asan var

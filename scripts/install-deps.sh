@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, skipping what is already there:
+# Debian packages (protobuf-c runtime and compiler, protoc, SQLite) and the Python protobuf
+# package (for the generator, the vectors and the Python client tests).
+set -euo pipefail
+
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+pip_missing=()
+python3 -c "import google.protobuf" 2>/dev/null || pip_missing+=(protobuf)
+python3 -c "import pytest" 2>/dev/null || pip_missing+=(pytest)
+if ((${#pip_missing[@]})); then
+  echo "installing Python packages: ${pip_missing[*]}"
+  python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
+fi
