@@ -15,7 +15,7 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Directory for the service's SQLite database (env LV_DATA_DIR; default ./var).")
     var dataDirFlag: String?
 
-    @Option(name: .customLong("metrics-listen"), help: "Prometheus /metrics address HOST:PORT, or 'off' (env LV_METRICS_LISTEN; default 127.0.0.1 and the RPC port + 2000).")
+    @Option(name: .customLong("metrics-listen"), help: "Prometheus /metrics address HOST:PORT, or off (env LV_METRICS_LISTEN; default the RPC host and port + 2000).")
     var metricsListenFlag: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LV_LOG_LEVEL; default info).")
@@ -53,7 +53,7 @@ public struct ServiceOptions: ParsableArguments {
         let listen = listenFlag ?? Self.environment("LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
         let (host, port): (String, Int)
         do { (host, port) = try parseHostPort(listen) } catch { throw ValidationError("--listen: \(error)") }
-        let metricsText = metricsListenFlag ?? Self.environment("LV_METRICS_LISTEN") ?? "127.0.0.1:\(port == 0 ? 0 : port + 2000)"
+        let metricsText = metricsListenFlag ?? Self.environment("LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + 2000)"
         var metrics: (String, Int)?
         if metricsText != "off" {
             do { metrics = try parseHostPort(metricsText) } catch { throw ValidationError("--metrics-listen: \(error)") }
