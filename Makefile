@@ -12,10 +12,12 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), then Python interop.
+## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), Python interop,
+## and the codec tests again under AddressSanitizer.
 test: build
 	$(SWIFT) test
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) asan
 
 test-swift: build
 	$(SWIFT) test

@@ -74,8 +74,7 @@ public final class RPCServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
-        let router = self.router
-        let interceptors = self.interceptors
+        let routes = router.intercepted(by: interceptors)
         let registry = self.registry
         let logger = self.logger
         let connectionConfiguration = ServerConnectionHandler.Configuration(
@@ -95,8 +94,7 @@ public final class RPCServer: Service, Sendable {
                         let limits = FrameLimitsBox(configuration.limits)
                         try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
                         try child.pipeline.syncOperations.addHandler(ServerConnectionHandler(
-                            configuration: connectionConfiguration, router: router, interceptors: interceptors,
-                            limits: limits, registry: registry, logger: logger))
+                            configuration: connectionConfiguration, routes: routes, limits: limits, registry: registry, logger: logger))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()

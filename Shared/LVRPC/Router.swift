@@ -82,6 +82,16 @@ public struct Router: Sendable {
 
     public func route(_ fullName: String) -> Route? { routes[fullName] }
 
+    /// Every route with its handler wrapped in `interceptors` (the first runs outermost).
+    func intercepted(by interceptors: [any ServerInterceptor]) -> [String: (descriptor: MethodDescriptor, handler: Handler)] {
+        routes.mapValues { route in
+            let chained = interceptors.reversed().reduce(route.handler) { next, interceptor in
+                { request, context in try await interceptor.intercept(request, context: context, next: next) }
+            }
+            return (route.descriptor, chained)
+        }
+    }
+
     /// Services and their methods, sorted, as reflection reports them.
     public var services: [String: [MethodDescriptor]] {
         Dictionary(grouping: routes.values.map(\.descriptor), by: \.service)

@@ -29,8 +29,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private let configuration: Configuration
-    private let router: Router
-    private let interceptors: [any ServerInterceptor]
+    /// Method name -> its descriptor and handler wrapped in the interceptors, built once per server.
+    private let routes: [String: (descriptor: MethodDescriptor, handler: Router.Handler)]
     private let limitsBox: FrameLimitsBox
     private let registry: ConnectionRegistry
     private var logger: Logger
@@ -46,11 +46,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var requestCounter: UInt64 = 0
     private var peer = ""
 
-    init(configuration: Configuration, router: Router, interceptors: [any ServerInterceptor],
+    init(configuration: Configuration, routes: [String: (descriptor: MethodDescriptor, handler: Router.Handler)],
          limits: FrameLimitsBox, registry: ConnectionRegistry, logger: Logger) {
         self.configuration = configuration
-        self.router = router
-        self.interceptors = interceptors
+        self.routes = routes
         self.limitsBox = limits
         self.registry = registry
         self.logger = logger
@@ -193,7 +192,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         } catch {
             return respond(streamID, error: RPCError(.invalidArgument, "frame meta: \(error)"))
         }
-        guard let route = router.route(meta.method) else {
+        guard let route = routes[meta.method] else {
             return respond(streamID, error: RPCError(.unimplemented, "method '\(meta.method)' is not served here"))
         }
         requestCounter += 1
@@ -207,7 +206,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
         let eventLoop = context!.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let handler = Self.chain(route.handler, interceptors: interceptors)
+        let handler = route.handler
         let request = ServerRequest(payload: frame.payload)
         let task = Task {
             let result: Result<any ProtoMessage, any Error>
@@ -222,12 +221,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(streamID) }
         }
         streams[streamID] = ActiveStream(task: task, deadlineTimer: timer)
-    }
-
-    static func chain(_ handler: @escaping Router.Handler, interceptors: [any ServerInterceptor]) -> Router.Handler {
-        interceptors.reversed().reduce(handler) { next, interceptor in
-            { request, context in try await interceptor.intercept(request, context: context, next: next) }
-        }
     }
 
     private func finish(_ streamID: UInt32, _ result: Result<any ProtoMessage, any Error>) {

@@ -118,6 +118,7 @@ struct ProtocolVectorTests {
         var split: [InboundFrame] = []
         while let f = try channel.readInbound(as: InboundFrame.self) { split.append(f) }
         #expect(split == whole)
+        _ = try channel.finish()
     }
 
     @Test("header-level error vectors are classified before any body is buffered")

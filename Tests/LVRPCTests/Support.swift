@@ -85,27 +85,34 @@ func echoRequest(_ text: String, delayMs: UInt32 = 0, failCode: Int32 = 0, paddi
 }
 
 /// A raw TCP connection for sending hand-made bytes and reading frames back.
-final class RawConnection: @unchecked Sendable {
-    private let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+final class RawConnection: @unchecked Sendable { // used by one test task at a time
+    private final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let continuation: AsyncStream<ByteBuffer>.Continuation
+        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
+        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    }
+
+    private let channel: any Channel
+    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
     private var pending = ByteBuffer()
 
     init(port: Int) async throws {
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        iterator = channel.inbound.makeAsyncIterator()
+            .channelInitializer { $0.pipeline.addHandler(Collector(continuation)) }
+            .connect(host: "127.0.0.1", port: port).get()
+        iterator = stream.makeAsyncIterator()
     }
 
     func send(_ bytes: [UInt8]) async throws {
-        try await channel.outbound.write(ByteBuffer(bytes: bytes))
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
     func send(_ buffer: ByteBuffer) async throws {
-        try await channel.outbound.write(buffer)
+        try await channel.writeAndFlush(buffer)
     }
 
     func hello() async throws {
@@ -132,7 +139,7 @@ final class RawConnection: @unchecked Sendable {
                     return (type, stream, meta, payload)
                 }
             }
-            guard var chunk = try await iterator.next() else { return nil }
+            guard var chunk = await iterator.next() else { return nil }
             pending.writeBuffer(&chunk)
         }
     }
@@ -143,7 +150,7 @@ final class RawConnection: @unchecked Sendable {
     }
 
     func close() async {
-        try? await channel.channel.close()
+        try? await channel.close()
     }
 }
 
