@@ -27,7 +27,7 @@ test-python: build
 
 ## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
 asan: deps
-	$(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
 
 ## Start every service on loopback, show health and methods, stop them.
 demo: build
