@@ -3,6 +3,7 @@ import LVMessages
 import LVRPC
 import NIOCore
 import NIOEmbedded
+import NIOTestUtils
 import Testing
 
 /// docs/protocol-vectors.json, made by the official Python protobuf, read by every implementation.
@@ -153,6 +154,16 @@ struct ProtocolVectorTests {
 
 @Suite("frame decoder")
 struct FrameDecoderTests {
+    @Test("ByteToMessageDecoderVerifier: every vector frame, fed whole, byte by byte and in odd chunks")
+    func verifier() throws {
+        let pairs: [(ByteBuffer, [InboundFrame])] = try Vector.frames.map { v in
+            (ByteBuffer(bytes: v.bytes), try decodeAll(v.bytes))
+        }
+        try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs) {
+            FrameDecoder(limits: FrameLimitsBox(FrameLimits()))
+        }
+    }
+
     @Test("an oversized body is skipped without being buffered, and the next frame still decodes")
     func skipsOversized() throws {
         let limits = FrameLimits(maxFrameSize: 1024, hardCap: 1 << 20)
