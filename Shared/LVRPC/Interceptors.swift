@@ -1,6 +1,7 @@
 import Logging
 import LVMessages
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Logs each call's outcome and duration with its request id: debug when it succeeds,
@@ -35,8 +36,30 @@ public struct LoggingInterceptor: ServerInterceptor {
 
 /// Per-method Prometheus-style metrics through swift-metrics:
 /// `lv_rpc_requests_total{method,code}` and `lv_rpc_request_duration_seconds{method}`.
-public struct MetricsInterceptor: ServerInterceptor {
+/// Metric objects are made once per method and code: the factory lookup is not per call.
+public final class MetricsInterceptor: ServerInterceptor {
+    private let counters = NIOLockedValueBox<[String: [Int32: Counter]]>([:])
+    private let timers = NIOLockedValueBox<[String: Timer]>([:])
+
     public init() {}
+
+    private func counter(_ method: String, _ code: StatusCode) -> Counter {
+        counters.withLockedValue { all in
+            if let c = all[method]?[code.rawValue] { return c }
+            let c = Counter(label: "lv_rpc_requests_total", dimensions: [("method", method), ("code", code.protoName)])
+            all[method, default: [:]][code.rawValue] = c
+            return c
+        }
+    }
+
+    private func timer(_ method: String) -> Timer {
+        timers.withLockedValue { all in
+            if let t = all[method] { return t }
+            let t = Timer(label: "lv_rpc_request_duration_seconds", dimensions: [("method", method)])
+            all[method] = t
+            return t
+        }
+    }
 
     public func intercept(
         _ request: ServerRequest, context: ServerContext,
@@ -46,9 +69,8 @@ public struct MetricsInterceptor: ServerInterceptor {
         let method = context.method.fullName
         var code = StatusCode.ok
         defer {
-            Counter(label: "lv_rpc_requests_total", dimensions: [("method", method), ("code", code.protoName)]).increment()
-            Timer(label: "lv_rpc_request_duration_seconds", dimensions: [("method", method)])
-                .recordNanoseconds((NIODeadline.now() - start).nanoseconds)
+            counter(method, code).increment()
+            timer(method).recordNanoseconds((NIODeadline.now() - start).nanoseconds)
         }
         do {
             return try await next(request, context)
