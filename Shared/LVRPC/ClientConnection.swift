@@ -55,6 +55,7 @@ final class ClientConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let box = FrameLimitsBox(limits)
                     let handler = ClientConnectionHandler(limits: box, usable: usable)
+                    try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: box)))
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
@@ -128,7 +129,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var serverMaxFrameSize = FrameLimits.defaultMaxFrameSize
     private var goAway = false
     private var closed = false
-    private var flushPending = false
 
     init(limits: FrameLimitsBox, usable: NIOLockedValueBox<Bool>) {
         self.limits = limits
@@ -320,15 +320,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// Writes and asks for a flush; `FlushCoalescingHandler` merges the flushes of one tick.
     private func write(_ buffer: ByteBuffer) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        guard !flushPending else { return }
-        flushPending = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            bound.value.flushPending = false
-            bound.value.context?.flush()
-        }
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 }

@@ -92,6 +92,7 @@ public final class RPCServer: Service, Sendable {
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
                         let limits = FrameLimitsBox(configuration.limits)
+                        try child.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                         try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
                         try child.pipeline.syncOperations.addHandler(ServerConnectionHandler(
                             configuration: connectionConfiguration, routes: routes, limits: limits, registry: registry, logger: logger))

@@ -41,7 +41,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var peerMaxFrameSize = FrameLimits.defaultMaxFrameSize
     private var lastActivity = NIODeadline.now()
     private var idleTimer: RepeatedTask?
-    private var flushPending = false
     private var context: ChannelHandlerContext?
     private var requestCounter: UInt64 = 0
     private var peer = ""
@@ -322,18 +321,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if let context { flushThenClose(context) }
     }
 
-    /// Writes now and flushes once at the end of this event-loop tick, so responses that finish
-    /// together share a syscall.
+    /// Writes and asks for a flush; `FlushCoalescingHandler` merges the flushes of one tick.
     private func write(_ buffer: ByteBuffer) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        guard !flushPending else { return }
-        flushPending = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            bound.value.flushPending = false
-            bound.value.context?.flush()
-        }
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 }
 

@@ -62,18 +62,21 @@ final class RunningService: @unchecked Sendable {
     }
 }
 
-/// Runs a command to completion; returns its exit status and stdout.
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs one of the built executables to completion; returns its exit status, stdout and stderr.
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
     let p = Process()
     p.executableURL = binDirectory.appendingPathComponent(executable)
     p.arguments = arguments
     let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
-    p.standardError = Pipe()
+    p.standardError = err
     try p.run()
+    // stderr is small here; read stdout to the end first so a full pipe never blocks the child.
     let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self))
 }
 
 @Suite("service executables", .serialized)
@@ -156,17 +159,9 @@ struct ExecutableTests {
 
     @Test("a bad flag value is refused with the flag's name")
     func badFlag() throws {
-        let p = Process()
-        p.executableURL = binDirectory.appendingPathComponent("lv-assessment")
-        p.arguments = ["--listen", "nonsense"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = Pipe()
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus != 0)
-        #expect(text.contains("--listen"))
+        let result = try run("lv-assessment", ["--listen", "nonsense"])
+        #expect(result.status != 0)
+        #expect(result.errors.contains("--listen"))
     }
 }
 
