@@ -60,7 +60,7 @@ let package = Package(
         ], path: "Shared/LVStore", swiftSettings: swiftSettings),
         // What every service executable shares: flags, logging, metrics endpoint, lifecycle.
         .target(name: "LVService", dependencies: [
-            "LVRPC", "LVAPI",
+            "LVRPC", "LVAPI", "LVStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -71,7 +71,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Shared/LVService", swiftSettings: swiftSettings),
 
-        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore"],
+        // Registration: rules (Domain/), SQLite store (Store/), the service handler.
+        .target(name: "Registration", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore"],
+                path: "Services/Registration", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
@@ -96,6 +99,7 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI"], path: "Tests/EndToEndTests"),
     ]
 )

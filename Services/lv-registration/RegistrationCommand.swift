@@ -1,6 +1,7 @@
 import ArgumentParser
 import LVRPC
 import LVService
+import Registration
 
 /// `lv-registration`: physicians, activities, sessions, enrollment, attendance and credit (Moore level 1).
 @main
@@ -14,7 +15,10 @@ struct RegistrationCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7401)
-        let router = Router()
+        let store = try RegistrationStore(path: settings.databasePath("registration.sqlite"), options: settings.database)
+        var router = Router()
+        RegistrationService(store: store).register(into: &router)
         try await ServiceRunner.run(name: "lv-registration", settings: settings, router: router)
+        store.close()
     }
 }

@@ -3,6 +3,8 @@ import Logging
 import Glibc
 #endif
 import ArgumentParser
+import Foundation
+import LVStore
 import LVRPC
 import NIOCore
 
@@ -29,6 +31,9 @@ public struct ServiceOptions: ParsableArguments {
 
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed, 0 = never (env LV_IDLE_TIMEOUT; default 300).")
     var idleTimeoutFlag: Int?
+
+    @Option(name: .customLong("sqlite-synchronous"), help: "full (an acknowledged write survives power loss) or normal (survives a crash) (env LV_SQLITE_SYNCHRONOUS; default full).")
+    var synchronousFlag: String?
 
     @Option(name: .customLong("drain-timeout"), help: "Seconds shutdown waits for calls in flight (env LV_DRAIN_TIMEOUT; default 30).")
     var drainTimeoutFlag: Int?
@@ -71,11 +76,16 @@ public struct ServiceOptions: ParsableArguments {
         let idle = try int(idleTimeoutFlag, env: "LV_IDLE_TIMEOUT", default: 300)
         let drain = try int(drainTimeoutFlag, env: "LV_DRAIN_TIMEOUT", default: 30)
         guard idle >= 0, drain >= 0 else { throw ValidationError("--idle-timeout and --drain-timeout cannot be negative") }
+        let syncText = (synchronousFlag ?? Self.environment("LV_SQLITE_SYNCHRONOUS") ?? "full").uppercased()
+        guard let synchronous = DatabaseOptions.Synchronous(rawValue: syncText) else {
+            throw ValidationError("--sqlite-synchronous: '\(syncText.lowercased())' is not full or normal")
+        }
         return ServiceSettings(
             host: host, port: port, metrics: metrics,
             dataDirectory: dataDirFlag ?? Self.environment("LV_DATA_DIR") ?? "./var",
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
-            idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)))
+            idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
+            database: DatabaseOptions(synchronous: synchronous))
     }
 }
 
@@ -90,5 +100,16 @@ public struct ServiceSettings: Sendable {
     public var maxConcurrentStreams: Int
     public var idleTimeout: TimeAmount?
     public var drainTimeout: TimeAmount
+    public var database: DatabaseOptions
+
+    /// `<data-dir>/<file>`, creating the directory when it is missing.
+    public func databasePath(_ file: String) throws -> String {
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("--data-dir \(dataDirectory): cannot create it: \(error)")
+        }
+        return "\(dataDirectory)/\(file)"
+    }
 }
 

@@ -3,5 +3,6 @@
 #include <protobuf-c/protobuf-c.h>
 #include "lv/health/v1/health.pb-c.h"
 #include "lv/reflection/v1/reflection.pb-c.h"
+#include "lv/registration/v1/registration.pb-c.h"
 #include "lv/rpc/v1/rpc.pb-c.h"
 #include "lv/testing/v1/conformance.pb-c.h"

@@ -1,0 +1,237 @@
+import LVAPI
+import LVMessages
+import LVRPC
+
+/// `lv.registration.v1.Registration`: checks each request against `RegistrationRules`, then
+/// hands it to the store. Time comes from `clock` so tests can fix it.
+public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
+    public let store: RegistrationStore
+    public let clock: @Sendable () -> Int64
+
+    public init(store: RegistrationStore, clock: @escaping @Sendable () -> Int64 = { wallClockMilliseconds() }) {
+        self.store = store
+        self.clock = clock
+    }
+
+    // MARK: physicians
+
+    public func registerPhysician(_ request: Lv_Registration_V1_RegisterPhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_RegisterPhysicianResponse {
+        var v = Violations()
+        RegistrationRules.requestID(request.requestId, &v)
+        v.require(request.physician != nil, "physician", "required", "the physician to register")
+        if let p = request.physician { RegistrationRules.validate(p, &v) }
+        try v.throwIfAny()
+        return try await store.registerPhysician(request, now: clock())
+    }
+
+    public func getPhysician(_ request: Lv_Registration_V1_GetPhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetPhysicianResponse {
+        try requireNPI(request.npi)
+        guard let p = try await store.physician(npi: request.npi) else {
+            throw RPCError(.notFound, "npi: no physician with NPI \(request.npi)")
+        }
+        var response = Lv_Registration_V1_GetPhysicianResponse()
+        response.physician = p
+        return response
+    }
+
+    public func updatePhysician(_ request: Lv_Registration_V1_UpdatePhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_UpdatePhysicianResponse {
+        try requireNPI(request.npi)
+        var response = Lv_Registration_V1_UpdatePhysicianResponse()
+        response.physician = try await store.updatePhysician(npi: request.npi, update: request.physician ?? Physician(),
+                                                             mask: request.updateMask, now: clock())
+        return response
+    }
+
+    public func listPhysicians(_ request: Lv_Registration_V1_ListPhysiciansRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListPhysiciansResponse {
+        let after = try PageToken.decode(request.pageToken)
+        let (physicians, next) = try await store.listPhysicians(specialty: request.specialty, licenceState: request.licenceState,
+                                                                pageSize: PageToken.size(request.pageSize), after: after)
+        var response = Lv_Registration_V1_ListPhysiciansResponse()
+        response.physicians = physicians
+        response.nextPageToken = PageToken.encode(next)
+        return response
+    }
+
+    // MARK: activities and sessions
+
+    public func createActivity(_ request: Lv_Registration_V1_CreateActivityRequest, context: ServerContext) async throws -> Lv_Registration_V1_CreateActivityResponse {
+        var v = Violations()
+        RegistrationRules.requestID(request.requestId, &v)
+        v.require(request.activity != nil, "activity", "required", "the activity to create")
+        if let a = request.activity { RegistrationRules.validate(a, &v) }
+        try v.throwIfAny()
+        return try await store.createActivity(request, now: clock())
+    }
+
+    public func getActivity(_ request: Lv_Registration_V1_GetActivityRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetActivityResponse {
+        guard let a = try await store.activity(id: request.activityId) else {
+            throw RPCError(.notFound, "activity_id: no activity '\(request.activityId)'")
+        }
+        var response = Lv_Registration_V1_GetActivityResponse()
+        response.activity = a
+        return response
+    }
+
+    public func listActivities(_ request: Lv_Registration_V1_ListActivitiesRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListActivitiesResponse {
+        let (activities, next) = try await store.listActivities(pageSize: PageToken.size(request.pageSize),
+                                                                after: try PageToken.decode(request.pageToken))
+        var response = Lv_Registration_V1_ListActivitiesResponse()
+        response.activities = activities
+        response.nextPageToken = PageToken.encode(next)
+        return response
+    }
+
+    public func addSession(_ request: Lv_Registration_V1_AddSessionRequest, context: ServerContext) async throws -> Lv_Registration_V1_AddSessionResponse {
+        var v = Violations()
+        RegistrationRules.requestID(request.requestId, &v)
+        v.require(request.session != nil, "session", "required", "the session to add")
+        try v.throwIfAny()
+        return try await store.addSession(request, now: clock())
+    }
+
+    public func listSessions(_ request: Lv_Registration_V1_ListSessionsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListSessionsResponse {
+        var response = Lv_Registration_V1_ListSessionsResponse()
+        response.sessions = try await store.sessions(activityID: request.activityId)
+        return response
+    }
+
+    // MARK: enrollment
+
+    public func enroll(_ request: Lv_Registration_V1_EnrollRequest, context: ServerContext) async throws -> Lv_Registration_V1_EnrollResponse {
+        var v = Violations()
+        RegistrationRules.requestID(request.requestId, &v)
+        if let problem = NPI.problem(request.npi) { v.add("npi", problem.rule, problem.message) }
+        v.require(request.cohort == .participant || request.cohort == .comparison, "cohort", "required",
+                  "COHORT_PARTICIPANT or COHORT_COMPARISON")
+        try v.throwIfAny()
+        return try await store.enroll(request, now: clock())
+    }
+
+    public func withdraw(_ request: Lv_Registration_V1_WithdrawRequest, context: ServerContext) async throws -> Lv_Registration_V1_WithdrawResponse {
+        try requireNPI(request.npi)
+        var response = Lv_Registration_V1_WithdrawResponse()
+        response.enrollment = try await store.withdraw(activityID: request.activityId, npi: request.npi, now: clock())
+        return response
+    }
+
+    public func listEnrollments(_ request: Lv_Registration_V1_ListEnrollmentsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListEnrollmentsResponse {
+        let (enrollments, next) = try await store.listEnrollments(
+            activityID: request.activityId, cohort: request.cohort, includeWithdrawn: request.includeWithdrawn,
+            pageSize: PageToken.size(request.pageSize), after: try PageToken.decode(request.pageToken))
+        var response = Lv_Registration_V1_ListEnrollmentsResponse()
+        response.enrollments = enrollments
+        response.nextPageToken = PageToken.encode(next)
+        return response
+    }
+
+    // MARK: attendance
+
+    public func checkIn(_ request: Lv_Registration_V1_CheckInRequest, context: ServerContext) async throws -> Lv_Registration_V1_CheckInResponse {
+        try requireNPI(request.npi)
+        let (interval, opened) = try await store.checkIn(npi: request.npi, sessionID: request.sessionId, at: request.atMs == 0 ? clock() : request.atMs)
+        var response = Lv_Registration_V1_CheckInResponse()
+        response.interval = interval
+        response.opened = opened
+        return response
+    }
+
+    public func checkOut(_ request: Lv_Registration_V1_CheckOutRequest, context: ServerContext) async throws -> Lv_Registration_V1_CheckOutResponse {
+        try requireNPI(request.npi)
+        let (interval, minutes) = try await store.checkOut(npi: request.npi, sessionID: request.sessionId, at: request.atMs == 0 ? clock() : request.atMs)
+        var response = Lv_Registration_V1_CheckOutResponse()
+        response.interval = interval
+        response.sessionMinutes = UInt32(minutes)
+        return response
+    }
+
+    public static let maximumAttendanceBatch = 10_000
+
+    public func recordAttendance(_ request: Lv_Registration_V1_RecordAttendanceRequest, context: ServerContext) async throws -> Lv_Registration_V1_RecordAttendanceResponse {
+        var v = Violations()
+        RegistrationRules.requestID(request.requestId, &v)
+        v.require(request.intervals.count <= Self.maximumAttendanceBatch, "intervals", "batch-size",
+                  "at most \(Self.maximumAttendanceBatch) intervals per call")
+        try v.throwIfAny()
+        return try await store.recordAttendance(request, now: clock())
+    }
+
+    public func getAttendance(_ request: Lv_Registration_V1_GetAttendanceRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetAttendanceResponse {
+        var response = try await store.attendance(activityID: request.activityId, npi: request.npi,
+                                                  pageSize: PageToken.size(request.pageSize),
+                                                  after: try PageToken.decode(request.pageToken), now: clock())
+        response.nextPageToken = PageToken.encode(response.nextPageToken)
+        return response
+    }
+
+    // MARK: credit
+
+    public func claimCredit(_ request: Lv_Registration_V1_ClaimCreditRequest, context: ServerContext) async throws -> Lv_Registration_V1_ClaimCreditResponse {
+        var v = Violations()
+        RegistrationRules.requestID(request.requestId, &v)
+        if let problem = NPI.problem(request.npi) { v.add("npi", problem.rule, problem.message) }
+        try v.throwIfAny()
+        return try await store.claimCredit(request, now: clock())
+    }
+
+    public func listCredits(_ request: Lv_Registration_V1_ListCreditsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListCreditsResponse {
+        guard !request.activityId.isEmpty || !request.npi.isEmpty else {
+            throw RPCError.invalidArgument(field: "activity_id", rule: "required", "give an activity_id, an npi, or both")
+        }
+        let (claims, next) = try await store.listCredits(activityID: request.activityId, npi: request.npi,
+                                                         pageSize: PageToken.size(request.pageSize),
+                                                         after: try PageToken.decode(request.pageToken))
+        var response = Lv_Registration_V1_ListCreditsResponse()
+        response.claims = claims
+        response.nextPageToken = PageToken.encode(next)
+        return response
+    }
+
+    private func requireNPI(_ npi: String) throws {
+        if let problem = NPI.problem(npi) { throw RPCError.invalidArgument(field: "npi", rule: problem.rule, problem.message) }
+    }
+}
+
+/// Opaque page tokens: the last key of the previous page, hex-encoded behind a version tag.
+/// Pages continue after that key, so rows inserted meanwhile never shift or repeat a page.
+public enum PageToken {
+    public static let defaultSize = 100
+    public static let maximumSize = 1000
+
+    public static func size(_ requested: UInt32) -> Int {
+        requested == 0 ? defaultSize : min(Int(requested), maximumSize)
+    }
+
+    public static func encode(_ key: String) -> String {
+        key.isEmpty ? "" : "p1" + key.utf8.map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    public static func decode(_ token: String) throws -> String {
+        guard !token.isEmpty else { return "" }
+        let fail = RPCError.invalidArgument(field: "page_token", rule: "page-token", "not a page token from this service")
+        guard token.hasPrefix("p1"), token.utf8.count % 2 == 0 else { throw fail }
+        var bytes: [UInt8] = []
+        var i = token.index(token.startIndex, offsetBy: 2)
+        while i < token.endIndex {
+            let j = token.index(i, offsetBy: 2)
+            guard let b = UInt8(token[i..<j], radix: 16) else { throw fail }
+            bytes.append(b)
+            i = j
+        }
+        guard let key = String(validating: bytes, as: UTF8.self) else { throw fail }
+        return key
+    }
+}
+
+/// Milliseconds since the Unix epoch from the system clock.
+public func wallClockMilliseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

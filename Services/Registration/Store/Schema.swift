@@ -1,0 +1,104 @@
+import LVStore
+
+/// The registration database, version by version. Never edit a released step; add one.
+enum RegistrationSchema {
+    static let migrations = [
+        Migration(1, "physicians, activities, sessions, enrollment, attendance, credit, request log", """
+        CREATE TABLE physician (
+            npi TEXT PRIMARY KEY,
+            given_name TEXT NOT NULL,
+            family_name TEXT NOT NULL,
+            specialty TEXT NOT NULL,
+            birth_month INTEGER NOT NULL,
+            birth_day INTEGER NOT NULL,
+            email TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX physician_specialty ON physician (specialty, npi);
+        CREATE TABLE licence (
+            npi TEXT NOT NULL REFERENCES physician (npi) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            number TEXT NOT NULL,
+            PRIMARY KEY (npi, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX licence_state ON licence (state, npi);
+        CREATE TABLE board_id (
+            npi TEXT NOT NULL REFERENCES physician (npi) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            board TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (npi, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE activity (
+            activity_id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            type INTEGER NOT NULL,
+            start_date TEXT NOT NULL,
+            end_date TEXT NOT NULL,
+            max_credits REAL NOT NULL,
+            target_moore_level INTEGER NOT NULL,
+            dtc_competence INTEGER NOT NULL,
+            dtc_performance INTEGER NOT NULL,
+            dtc_patient_outcomes INTEGER NOT NULL,
+            created_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE objective (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            objective_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (activity_id, position),
+            UNIQUE (activity_id, objective_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE session (
+            session_id TEXT PRIMARY KEY,
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX session_activity ON session (activity_id, start_ms);
+        CREATE TABLE session_objective (
+            session_id TEXT NOT NULL REFERENCES session (session_id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            objective_id TEXT NOT NULL,
+            PRIMARY KEY (session_id, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE enrollment (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id),
+            npi TEXT NOT NULL REFERENCES physician (npi),
+            cohort INTEGER NOT NULL,
+            enrolled_ms INTEGER NOT NULL,
+            withdrawn_ms INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (activity_id, npi)
+        ) WITHOUT ROWID;
+        CREATE TABLE attendance (
+            npi TEXT NOT NULL REFERENCES physician (npi),
+            session_id TEXT NOT NULL REFERENCES session (session_id),
+            check_in_ms INTEGER NOT NULL,
+            check_out_ms INTEGER,
+            PRIMARY KEY (npi, session_id, check_in_ms)
+        ) WITHOUT ROWID;
+        CREATE TABLE credit (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id),
+            npi TEXT NOT NULL REFERENCES physician (npi),
+            credits REAL NOT NULL,
+            claimed_ms INTEGER NOT NULL,
+            minutes_attended INTEGER NOT NULL,
+            PRIMARY KEY (activity_id, npi)
+        ) WITHOUT ROWID;
+        CREATE INDEX credit_npi ON credit (npi, activity_id);
+        -- Every create's request id, with the request and the response it got, so a retry
+        -- returns the same response and a reused id with another request is refused.
+        CREATE TABLE request_log (
+            request_id TEXT PRIMARY KEY,
+            method TEXT NOT NULL,
+            request BLOB NOT NULL,
+            response BLOB NOT NULL,
+            created_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """),
+    ]
+}
