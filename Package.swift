@@ -88,7 +88,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI",
+            "LVRPC", "LVAPI", "Registration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
@@ -100,6 +100,6 @@ let package = Package(
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "Registration"], path: "Tests/EndToEndTests"),
     ]
 )

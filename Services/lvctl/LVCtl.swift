@@ -11,13 +11,15 @@ struct LVCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvctl",
         abstract: "Operate and query Learning Validation services over their binary protocol.",
-        subcommands: [Health.self, List.self])
+        subcommands: [Health.self, List.self, RegistrationCommands.self])
 }
 
 /// Flags shared by every command that talks to one server.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("addr"), help: "Server address HOST:PORT (env LV_ADDR; default 127.0.0.1:7400, the gateway).")
     var address: String?
+
+    init() {}
 
     @Option(help: "Seconds to wait for an answer.")
     var timeout: Int = 5

@@ -28,9 +28,12 @@ final class RunningService: @unchecked Sendable {
     private(set) var metricsPort = 0
     private let stdout = Pipe()
 
-    init(_ name: String) throws {
+    let dataDirectory: URL
+
+    init(_ name: String, dataDirectory: URL? = nil) throws {
         self.name = name
-        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-\(UUID().uuidString)")
+        let dataDir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-\(UUID().uuidString)")
+        self.dataDirectory = dataDir
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         process.executableURL = binDirectory.appendingPathComponent(name)
         process.arguments = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir.path,
