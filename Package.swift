@@ -71,8 +71,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Shared/LVService", swiftSettings: swiftSettings),
 
+        // Rules more than one service applies (NPI, collected field violations); no I/O.
+        .target(name: "LVDomain", dependencies: ["LVRPC", "LVMessages"], path: "Shared/LVDomain",
+                swiftSettings: swiftSettings),
         // Registration: rules (Domain/), SQLite store (Store/), the service handler.
-        .target(name: "Registration", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore"],
+        .target(name: "Registration", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
                 path: "Services/Registration", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
@@ -88,7 +91,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "Registration",
+            "LVRPC", "LVAPI", "LVDomain", "Registration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
@@ -99,7 +102,7 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "Registration"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration"], path: "Tests/EndToEndTests"),
     ]
 )

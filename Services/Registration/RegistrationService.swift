@@ -1,4 +1,5 @@
 import LVAPI
+import LVDomain
 import LVMessages
 import LVRPC
 

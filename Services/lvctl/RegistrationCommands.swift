@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LVDomain
 import LVAPI
 import LVMessages
 import LVRPC

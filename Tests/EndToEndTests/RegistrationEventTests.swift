@@ -1,4 +1,5 @@
 import Foundation
+import LVDomain
 import LVAPI
 import LVMessages
 import LVRPC

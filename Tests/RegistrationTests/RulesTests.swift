@@ -1,4 +1,5 @@
 import LVMessages
+import LVDomain
 import LVRPC
 import Registration
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import LVDomain
 import Logging
 import LVMessages
 import LVRPC

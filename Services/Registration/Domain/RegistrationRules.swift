@@ -1,5 +1,6 @@
 import LVAPI
 import LVMessages
+import LVDomain
 import LVRPC
 
 public typealias Physician = Lv_Registration_V1_Physician
@@ -7,32 +8,6 @@ public typealias Activity = Lv_Registration_V1_Activity
 public typealias Session = Lv_Registration_V1_Session
 public typealias ActivityType = Lv_Registration_V1_ActivityType
 public typealias Cohort = Lv_Registration_V1_Cohort
-
-/// Collects broken rules, each with its field path, and throws them together as one
-/// INVALID_ARGUMENT so a caller fixes everything in one round.
-public struct Violations {
-    public private(set) var list: [FieldViolation] = []
-
-    public init() {}
-
-    public mutating func add(_ field: String, _ rule: String, _ message: String) {
-        var v = FieldViolation()
-        v.field = field
-        v.rule = rule
-        v.description = message
-        list.append(v)
-    }
-
-    public mutating func require(_ condition: Bool, _ field: String, _ rule: String, _ message: @autoclosure () -> String) {
-        if !condition { add(field, rule, message()) }
-    }
-
-    public func throwIfAny() throws {
-        guard let first = list.first else { return }
-        let summary = list.count == 1 ? "\(first.field): \(first.description)" : "\(list.count) fields are invalid; first \(first.field): \(first.description)"
-        throw RPCError(.invalidArgument, summary, violations: list)
-    }
-}
 
 /// The validation rules of the registration API (plain functions, no I/O).
 public enum RegistrationRules {
