@@ -79,7 +79,10 @@ let package = Package(
                 path: "Services/Registration", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore"],
+        // Engagement: event rules and summaries (Domain/), SQLite store (Store/), the handler.
+        .target(name: "Engagement", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
+                path: "Services/Engagement", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "Engagement"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
@@ -102,6 +105,8 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
+        .testTarget(name: "EngagementTests", dependencies: ["Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+                    path: "Tests/EngagementTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration"], path: "Tests/EndToEndTests"),
     ]

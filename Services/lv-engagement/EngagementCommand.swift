@@ -1,5 +1,6 @@
 import ArgumentParser
 import LVRPC
+import Engagement
 import LVService
 
 /// `lv-engagement`: the engagement event stream (Moore levels 1-2).
@@ -14,7 +15,10 @@ struct EngagementCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7402)
-        let router = Router()
+        let store = try EngagementStore(path: settings.databasePath("engagement.sqlite"), options: settings.database)
+        var router = Router()
+        EngagementService(store: store).register(into: &router)
         try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router)
+        store.close()
     }
 }

@@ -141,6 +141,31 @@ public final class SQLiteStatement {
         guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
     }
 
+    /// Binds without building a value array (for hot insert loops).
+    public func bind(int value: Int64, at index: Int32) throws {
+        let rc = sqlite3_bind_int64(statement, index, value)
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+    }
+
+    public func bind(text value: String, at index: Int32) throws {
+        var value = value
+        let rc = value.withUTF8 { utf8 -> Int32 in
+            guard let base = utf8.baseAddress else { return sqlite3_bind_text(statement, index, "", 0, Self.transient) }
+            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                sqlite3_bind_text(statement, index, $0, Int32(utf8.count), Self.transient)
+            }
+        }
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+    }
+
+    /// Runs the statement with what is bound, then resets it (bindings stay); returns rows changed.
+    @discardableResult
+    public func executeBound() throws -> Int {
+        defer { sqlite3_reset(statement) }
+        try step()
+        return connection.changes
+    }
+
     /// Advances to the next row; false when there are no more.
     @discardableResult
     public func step() throws -> Bool {
