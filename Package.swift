@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(name: "lv-gateway", dependencies: ["LVService"],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-load", dependencies: [
-            "LVRPC", "LVAPI",
+            "LVRPC", "LVAPI", "LVDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),

@@ -12,7 +12,7 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-load",
         abstract: "Load-test Learning Validation services over their binary protocol.",
-        subcommands: [Unary.self])
+        subcommands: [Unary.self, Ingest.self])
 }
 
 /// Closed-loop unary calls: `concurrency` callers each send the next call when the last answers.
