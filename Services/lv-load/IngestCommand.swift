@@ -125,6 +125,20 @@ struct Ingest: AsyncParsableCommand {
     }
 }
 
+/// A fast seeded generator (Steele, Lea & Flood 2014): the system generator is a syscall per
+/// number, which cost the load client more than the events it sent.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
 struct IngestWorker: Sendable {
     var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
     var events = 0
@@ -147,13 +161,15 @@ struct EventGenerator {
     let npis: [String]
     let activity: String
     var counter: UInt64 = 0
-    var rng = SystemRandomNumberGenerator()
+    var rng: SplitMix64
 
     init(worker: Int, kind: Ingest.IDKind, npis: [String], activity: String) {
         self.worker = worker
         self.kind = kind
         self.npis = npis
         self.activity = activity
+        var seed = SystemRandomNumberGenerator()
+        rng = SplitMix64(seed: seed.next())
     }
 
     mutating func id(now: Int64) -> String {

@@ -19,12 +19,16 @@ public struct DatabaseOptions: Sendable {
     public var readers: Int
     /// Most writes grouped into one transaction.
     public var maxBatch: Int
+    /// SQLite's page cache per connection, in KiB (SQLite's default is 2,000 KiB).
+    public var cacheKiB: Int
 
-    public init(synchronous: Synchronous = .full, busyTimeoutMs: Int = 5_000, readers: Int = 2, maxBatch: Int = 1_000) {
+    public init(synchronous: Synchronous = .full, busyTimeoutMs: Int = 5_000, readers: Int = 2, maxBatch: Int = 1_000,
+                cacheKiB: Int = 32_768) {
         self.synchronous = synchronous
         self.busyTimeoutMs = busyTimeoutMs
         self.readers = max(1, readers)
         self.maxBatch = max(1, maxBatch)
+        self.cacheKiB = max(1_024, cacheKiB)
     }
 }
 
@@ -60,6 +64,7 @@ public final class Database: Sendable {
         }
         try c.execute("PRAGMA synchronous = \(options.synchronous.rawValue)")
         try c.execute("PRAGMA foreign_keys = ON")
+        try c.execute("PRAGMA cache_size = -\(options.cacheKiB)")
         return c
     }
 
