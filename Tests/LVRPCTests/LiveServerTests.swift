@@ -39,6 +39,9 @@ struct LiveServerTests {
         let server = try await TestServer.start()
         let client = server.client()
         let echo = Lv_Testing_V1_EchoClient(client)
+        // Connect first: connecting counts against a call's deadline, and on a loaded machine it
+        // can take longer than the 100 ms this call allows.
+        _ = try await echo.echo(echoRequest("warm-up"))
         await #expect(throws: RPCError.self) {
             do {
                 _ = try await echo.echo(echoRequest("slow", delayMs: 5_000), options: CallOptions(timeout: .milliseconds(100)))
@@ -48,7 +51,7 @@ struct LiveServerTests {
             }
         }
         try await eventually { server.echo.cancelled.withLockedValue { $0 } == 1 }
-        #expect(server.echo.completed.withLockedValue { $0 } == 0)
+        #expect(server.echo.completed.withLockedValue { $0 } == 1) // the warm-up only
         // The handler saw the deadline the client sent.
         let response = try await echo.echo(echoRequest("fast"), options: CallOptions(timeout: .seconds(3)))
         #expect(response.remainingMs > 2_000 && response.remainingMs <= 3_000)
