@@ -11,7 +11,7 @@ struct LVCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvctl",
         abstract: "Operate and query Learning Validation services over their binary protocol.",
-        subcommands: [Health.self, List.self, RegistrationCommands.self])
+        subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self])
 }
 
 /// Flags shared by every command that talks to one server.
@@ -19,17 +19,26 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("addr"), help: "Server address HOST:PORT (env LV_ADDR; default 127.0.0.1:7400, the gateway).")
     var address: String?
 
-    init() {}
-
     @Option(help: "Seconds to wait for an answer.")
     var timeout: Int = 5
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    init() {}
+
+    var target: ServerTarget {
+        ServerTarget(address: address ?? ProcessEnvironment.value("LV_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
+    }
+}
+
+/// Where a command sends its calls and how long it waits for each.
+struct ServerTarget {
+    let address: String
+    let timeout: Int
+
     func client() throws -> RPCClient {
-        let text = address ?? ProcessEnvironment.value("LV_ADDR") ?? "127.0.0.1:7400"
-        var configuration = try RPCClient.Configuration(address: text)
+        var configuration = try RPCClient.Configuration(address: address)
         configuration.clientName = "lvctl"
         configuration.connectTimeout = .seconds(Int64(timeout))
         return RPCClient(configuration: configuration)
@@ -64,15 +73,15 @@ struct Health: AsyncParsableCommand {
     func run() async throws {
         var request = Lv_Health_V1_HealthCheckRequest()
         request.service = service
-        let status = try await connection.withClient { client in
+        let status = try await connection.target.withClient { client in
             do {
-                return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.callOptions).status
+                return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.target.callOptions).status
             } catch {
                 printError("lvctl health: \(client.target): \(error)")
                 throw ExitCode(2)
             }
         }
-        let target = try connection.client().target
+        let target = try connection.target.client().target
         if connection.json {
             printJSON(HealthOutput(address: target, service: service, status: status.protoName))
         } else {
@@ -88,10 +97,10 @@ struct List: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let response = try await connection.withClient { client in
+        let response = try await connection.target.withClient { client in
             do {
                 return try await Lv_Reflection_V1_ReflectionClient(client)
-                    .listServices(Lv_Reflection_V1_ListServicesRequest(), options: connection.callOptions)
+                    .listServices(Lv_Reflection_V1_ListServicesRequest(), options: connection.target.callOptions)
             } catch {
                 printError("lvctl list: \(client.target): \(error)")
                 throw ExitCode(2)

@@ -26,10 +26,9 @@ struct RegistrationConnection: ParsableArguments {
     var json = false
 
     func withClient<R>(_ body: (Lv_Registration_V1_RegistrationClient) async throws -> R) async throws -> R {
-        var options = ConnectionOptions()
-        options.address = address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401"
-        options.timeout = timeout
-        return try await options.withClient { client in
+        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401",
+                                  timeout: timeout)
+        return try await target.withClient { client in
             do {
                 return try await body(Lv_Registration_V1_RegistrationClient(client))
             } catch let error as RPCError {

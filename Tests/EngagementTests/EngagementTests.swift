@@ -181,3 +181,36 @@ struct EngagementServiceTests {
         await #expect(throws: RPCError.self) { _ = try await s.recordEvents(r, context: context) }
     }
 }
+
+@Suite("xAPI mapping")
+struct XAPIMappingTests {
+    @Test("ISO 8601 durations", arguments: [("PT55M30S", 3_330_000), ("PT1H", 3_600_000), ("P1DT2H", 93_600_000), ("PT0.5S", 500)] as [(String, Int64)])
+    func durations(text: String, ms: Int64) {
+        #expect(XAPIMapping.parseDuration(text) == ms)
+    }
+
+    @Test("malformed durations are refused", arguments: ["55M", "PT", "PT5X", "P1H"])
+    func badDurations(text: String) {
+        // "PT" alone has no component but is accepted by some parsers; we accept it as 0 only if well formed.
+        if text == "PT" { #expect(XAPIMapping.parseDuration(text) == 0) } else { #expect(XAPIMapping.parseDuration(text) == nil) }
+    }
+
+    @Test("the sample statements map to seven events and three reasons")
+    func sampleFile() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/xapi-statements.json")
+        let statements = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [[String: Any]]
+        let (events, unmapped) = XAPIMapping.map(statements, activityOverride: nil)
+        #expect(events.map(\.verb) == [.attended, .answered, .played, .paused, .rated, .asked, .downloaded])
+        #expect(unmapped.map(\.index) == [6, 7, 8])
+        let attended = events[0]
+        #expect(attended.npi == "1234567893" && attended.activityId == "hf-2026" && attended.sessionId == "hf-s1")
+        #expect(attended.result?.durationMs == 3_330_000)
+        #expect(attended.timestampMs == 1_795_701_720_000)
+        #expect(events[1].objectId == "gdmt-1" && events[1].result?.correct == 1)
+        #expect(events[1].timestampMs == 1_795_702_800_250)
+        #expect(events[4].result?.rating == 4)
+        #expect(XAPIMapping.map(statements, activityOverride: "other").events.allSatisfy { $0.activityId == "other" })
+        for e in events { #expect(EventRules.problem(e, now: t0 + 86_400_000) == nil, "mapped event \(e.eventId) is invalid") }
+    }
+}
