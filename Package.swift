@@ -72,7 +72,7 @@ let package = Package(
         ], path: "Shared/LVService", swiftSettings: swiftSettings),
 
         // Rules more than one service applies (NPI, collected field violations); no I/O.
-        .target(name: "LVDomain", dependencies: ["LVRPC", "LVMessages"], path: "Shared/LVDomain",
+        .target(name: "LVDomain", dependencies: ["LVRPC", "LVMessages", "LVStore"], path: "Shared/LVDomain",
                 swiftSettings: swiftSettings),
         // Registration: rules (Domain/), SQLite store (Store/), the service handler.
         .target(name: "Registration", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],

@@ -21,31 +21,6 @@ public final class RegistrationStore: Sendable {
 
     public func close() { database.close() }
 
-    // MARK: request ids
-
-    /// Runs `perform` once per request id: a retry of the same request gets the stored response
-    /// (and `replayed = true`); the same id with a different request is INVALID_ARGUMENT.
-    static func idempotent<Response: ProtoMessage>(
-        _ c: SQLiteConnection, requestID: String, method: String, request: some ProtoMessage, now: Int64,
-        perform: () throws -> Response
-    ) throws -> (response: Response, replayed: Bool) {
-        let requestBytes = try request.serializedBytes()
-        let lookup = try c.prepare("SELECT method, request, response FROM request_log WHERE request_id = ?")
-        var stored: (String, [UInt8], [UInt8])?
-        try lookup.query([.text(requestID)]) { row in stored = (row.text(0), row.blob(1), row.blob(2)) }
-        if let (storedMethod, storedRequest, response) = stored {
-            guard storedMethod == method, storedRequest == requestBytes else {
-                throw RPCError.invalidArgument(field: "request_id", rule: "idempotency",
-                    "request id '\(requestID)' was already used for a different \(storedMethod) request")
-            }
-            return (try Response(serializedBytes: response), true)
-        }
-        let response = try perform()
-        try c.prepare("INSERT INTO request_log (request_id, method, request, response, created_ms) VALUES (?, ?, ?, ?, ?)")
-            .run([.text(requestID), .text(method), .blob(requestBytes), .blob(try response.serializedBytes()), .integer(now)])
-        return (response, false)
-    }
-
     // MARK: physicians
 
     static func physician(_ c: SQLiteConnection, npi: String) throws -> Physician? {
@@ -118,7 +93,7 @@ public final class RegistrationStore: Sendable {
 
     public func registerPhysician(_ request: Lv_Registration_V1_RegisterPhysicianRequest, now: Int64) async throws -> Lv_Registration_V1_RegisterPhysicianResponse {
         try await database.write { c in
-            let (response, replayed) = try Self.idempotent(c, requestID: request.requestId, method: "RegisterPhysician", request: request, now: now) {
+            let (response, replayed) = try RequestLog.once(c, requestID: request.requestId, method: "RegisterPhysician", request: request, now: now) {
                 var p = request.physician ?? Physician()
                 var response = Lv_Registration_V1_RegisterPhysicianResponse()
                 if let existing = try Self.physician(c, npi: p.npi) {
@@ -214,7 +189,7 @@ public final class RegistrationStore: Sendable {
 
     public func createActivity(_ request: Lv_Registration_V1_CreateActivityRequest, now: Int64) async throws -> Lv_Registration_V1_CreateActivityResponse {
         try await database.write { c in
-            let (response, replayed) = try Self.idempotent(c, requestID: request.requestId, method: "CreateActivity", request: request, now: now) {
+            let (response, replayed) = try RequestLog.once(c, requestID: request.requestId, method: "CreateActivity", request: request, now: now) {
                 var a = request.activity ?? Activity()
                 if a.activityId.isEmpty { a.activityId = TimeOrderedID.make(prefix: "act", now: now) }
                 if try Self.activity(c, id: a.activityId) != nil {
@@ -294,7 +269,7 @@ public final class RegistrationStore: Sendable {
 
     public func addSession(_ request: Lv_Registration_V1_AddSessionRequest, now: Int64) async throws -> Lv_Registration_V1_AddSessionResponse {
         try await database.write { c in
-            let (response, replayed) = try Self.idempotent(c, requestID: request.requestId, method: "AddSession", request: request, now: now) {
+            let (response, replayed) = try RequestLog.once(c, requestID: request.requestId, method: "AddSession", request: request, now: now) {
                 var s = request.session ?? Session()
                 let activity = try Self.requireActivity(c, id: s.activityId, field: "session.activity_id")
                 var v = Violations()
@@ -359,7 +334,7 @@ public final class RegistrationStore: Sendable {
 
     public func enroll(_ request: Lv_Registration_V1_EnrollRequest, now: Int64) async throws -> Lv_Registration_V1_EnrollResponse {
         try await database.write { c in
-            let (response, replayed) = try Self.idempotent(c, requestID: request.requestId, method: "Enroll", request: request, now: now) {
+            let (response, replayed) = try RequestLog.once(c, requestID: request.requestId, method: "Enroll", request: request, now: now) {
                 _ = try Self.requireActivity(c, id: request.activityId)
                 _ = try Self.requirePhysician(c, npi: request.npi)
                 var response = Lv_Registration_V1_EnrollResponse()
@@ -501,7 +476,7 @@ public final class RegistrationStore: Sendable {
 
     public func recordAttendance(_ request: Lv_Registration_V1_RecordAttendanceRequest, now: Int64) async throws -> Lv_Registration_V1_RecordAttendanceResponse {
         try await database.write { c in
-            try Self.idempotent(c, requestID: request.requestId, method: "RecordAttendance", request: request, now: now) {
+            try RequestLog.once(c, requestID: request.requestId, method: "RecordAttendance", request: request, now: now) {
                 var response = Lv_Registration_V1_RecordAttendanceResponse()
                 let insert = "INSERT OR IGNORE INTO attendance (npi, session_id, check_in_ms, check_out_ms) VALUES (?, ?, ?, ?)"
                 for (i, interval) in request.intervals.enumerated() {
@@ -585,7 +560,7 @@ public final class RegistrationStore: Sendable {
 
     public func claimCredit(_ request: Lv_Registration_V1_ClaimCreditRequest, now: Int64) async throws -> Lv_Registration_V1_ClaimCreditResponse {
         try await database.write { c in
-            let (response, replayed) = try Self.idempotent(c, requestID: request.requestId, method: "ClaimCredit", request: request, now: now) {
+            let (response, replayed) = try RequestLog.once(c, requestID: request.requestId, method: "ClaimCredit", request: request, now: now) {
                 let activity = try Self.requireActivity(c, id: request.activityId)
                 _ = try Self.requirePhysician(c, npi: request.npi)
                 try Self.requireParticipant(c, activityID: request.activityId, npi: request.npi)

@@ -90,15 +90,6 @@ enum RegistrationSchema {
             PRIMARY KEY (activity_id, npi)
         ) WITHOUT ROWID;
         CREATE INDEX credit_npi ON credit (npi, activity_id);
-        -- Every create's request id, with the request and the response it got, so a retry
-        -- returns the same response and a reused id with another request is refused.
-        CREATE TABLE request_log (
-            request_id TEXT PRIMARY KEY,
-            method TEXT NOT NULL,
-            request BLOB NOT NULL,
-            response BLOB NOT NULL,
-            created_ms INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        """),
+        """ + RequestLog.schema),
     ]
 }
