@@ -84,7 +84,10 @@ let package = Package(
                 path: "Services/Engagement", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "Engagement"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore"],
+        // Assessment: instrument rules, scoring and outcome assembly (Domain/), SQLite store (Store/), the handler.
+        .target(name: "Assessment", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
+                path: "Services/Assessment", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "Assessment"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-gateway", dependencies: ["LVService"],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
@@ -107,6 +110,8 @@ let package = Package(
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
         .testTarget(name: "EngagementTests", dependencies: ["Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
+        .testTarget(name: "AssessmentTests", dependencies: ["Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+                    path: "Tests/AssessmentTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration"], path: "Tests/EndToEndTests"),
     ]

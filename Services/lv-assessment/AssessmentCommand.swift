@@ -1,5 +1,6 @@
 import ArgumentParser
 import LVRPC
+import Assessment
 import LVService
 
 /// `lv-assessment`: instruments, responses, commitments and practice measures (Moore levels 3-6).
@@ -14,7 +15,10 @@ struct AssessmentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7403)
-        let router = Router()
+        let store = try AssessmentStore(path: settings.databasePath("assessment.sqlite"), options: settings.database)
+        var router = Router()
+        AssessmentService(store: store).register(into: &router)
         try await ServiceRunner.run(name: "lv-assessment", settings: settings, router: router)
+        store.close()
     }
 }

@@ -94,13 +94,13 @@ struct RulesTests {
 
     @Test("dates: leap years and month lengths")
     func days() {
-        #expect(Day("2024-02-29") != nil)
-        #expect(Day("2026-02-29") == nil)
-        #expect(Day("2000-02-29") != nil)
-        #expect(Day("1900-02-29") == nil)
-        #expect(Day("2026-04-31") == nil)
-        #expect(Day("2026-4-01") == nil)
-        #expect(Day("2026-01-02")! < Day("2026-01-10")!)
+        #expect(CalendarDay("2024-02-29") != nil)
+        #expect(CalendarDay("2026-02-29") == nil)
+        #expect(CalendarDay("2000-02-29") != nil)
+        #expect(CalendarDay("1900-02-29") == nil)
+        #expect(CalendarDay("2026-04-31") == nil)
+        #expect(CalendarDay("2026-4-01") == nil)
+        #expect(CalendarDay("2026-01-02")! < CalendarDay("2026-01-10")!)
     }
 
     @Test("PARS rows: tab-delimited with MM/DD/YYYY completion dates and quarter credits")

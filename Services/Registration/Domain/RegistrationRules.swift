@@ -17,7 +17,6 @@ public enum RegistrationRules {
         "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR",
         "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
     ]
-    static let daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
     public static func requestID(_ id: String, _ v: inout Violations) {
         v.require(!id.isEmpty, "request_id", "required", "every create needs a client request id so a retry is safe")
@@ -43,8 +42,8 @@ public enum RegistrationRules {
     static func validateBirth(_ p: Physician, prefix: String, _ v: inout Violations) {
         v.require(p.birthMonth <= 12, "\(prefix).birth_month", "range", "1-12, or 0 when unknown")
         if (1...12).contains(p.birthMonth) {
-            v.require(p.birthDay <= daysInMonth[Int(p.birthMonth) - 1], "\(prefix).birth_day", "range",
-                      "1-\(daysInMonth[Int(p.birthMonth) - 1]) in month \(p.birthMonth), or 0 when unknown")
+            v.require(p.birthDay <= CalendarDay.daysInMonth[Int(p.birthMonth) - 1], "\(prefix).birth_day", "range",
+                      "1-\(CalendarDay.daysInMonth[Int(p.birthMonth) - 1]) in month \(p.birthMonth), or 0 when unknown")
         } else {
             v.require(p.birthDay == 0, "\(prefix).birth_day", "range", "a birth day needs a birth month")
         }
@@ -82,8 +81,8 @@ public enum RegistrationRules {
             v.add("activity.type", "enum", "unknown activity type \(a.type.rawValue)")
         }
         v.require(a.type != .unspecified, "activity.type", "required", "an ACCME activity type is required")
-        let start = Day(a.startDate)
-        let end = Day(a.endDate)
+        let start = CalendarDay(a.startDate)
+        let end = CalendarDay(a.endDate)
         v.require(start != nil, "activity.start_date", "date", "'\(a.startDate)' is not a YYYY-MM-DD date")
         v.require(end != nil, "activity.end_date", "date", "'\(a.endDate)' is not a YYYY-MM-DD date")
         if let start, let end { v.require(start <= end, "activity.end_date", "order", "the end date is before the start date") }
@@ -93,12 +92,12 @@ public enum RegistrationRules {
         v.require(!a.objectives.isEmpty, "activity.objectives", "required", "at least one learning objective")
         var seen: Set<String> = []
         for (i, o) in a.objectives.enumerated() {
-            v.require(isIdentifier(o.id), "activity.objectives[\(i)].id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
+            v.require(Identifier.isValid(o.id), "activity.objectives[\(i)].id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
             v.require(seen.insert(o.id).inserted, "activity.objectives[\(i)].id", "unique", "'\(o.id)' is used twice")
             v.require(!o.text.trimmed.isEmpty, "activity.objectives[\(i)].text", "required", "the objective's text is required")
         }
         if !a.activityId.isEmpty {
-            v.require(isIdentifier(a.activityId), "activity.activity_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
+            v.require(Identifier.isValid(a.activityId), "activity.activity_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
         }
     }
 
@@ -112,7 +111,7 @@ public enum RegistrationRules {
                       "'\(id)' is not an objective of activity \(activity.activityId)")
         }
         if !s.sessionId.isEmpty {
-            v.require(isIdentifier(s.sessionId), "session.session_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
+            v.require(Identifier.isValid(s.sessionId), "session.session_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
         }
     }
 
@@ -126,31 +125,6 @@ public enum RegistrationRules {
         }
         return nil
     }
-
-    static func isIdentifier(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { c in
-            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95 || c == 46
-        }
-    }
-}
-
-/// A calendar date "YYYY-MM-DD", validated (leap years included) and comparable.
-public struct Day: Comparable, Hashable, Sendable {
-    public let year: Int
-    public let month: Int
-    public let day: Int
-
-    public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m) else { return nil }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = m == 2 ? (leap ? 29 : 28) : RegistrationRules.daysInMonth[m - 1]
-        guard (1...days).contains(d) else { return nil }
-        (year, month, day) = (y, m, d)
-    }
-
-    public static func < (a: Day, b: Day) -> Bool { (a.year, a.month, a.day) < (b.year, b.month, b.day) }
 }
 
 /// ACCME activity type codes as PARS and CME staff write them.
