@@ -66,7 +66,7 @@ final class ClientConnection: Sendable {
         }.get()
         let ack: Lv_Rpc_V1_HelloAck
         do {
-            ack = try await channel.eventLoop.flatSubmit { bound.value.sendHello(hello) }.get()
+            ack = try await channel.eventLoop.flatSubmit { bound.value.sendHello(hello, timeout: connectTimeout) }.get()
         } catch {
             channel.close(promise: nil)
             throw error
@@ -137,9 +137,21 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func sendHello(_ hello: Lv_Rpc_V1_Hello) -> EventLoopFuture<Lv_Rpc_V1_HelloAck> {
-        let promise = context!.eventLoop.makePromise(of: Lv_Rpc_V1_HelloAck.self)
+    /// Sends HELLO; fails with UNAVAILABLE when no HELLO_ACK comes within `timeout` (a peer that
+    /// accepts TCP but does not speak this protocol, e.g. an HTTP server on the port).
+    func sendHello(_ hello: Lv_Rpc_V1_Hello, timeout: TimeAmount) -> EventLoopFuture<Lv_Rpc_V1_HelloAck> {
+        let eventLoop = context!.eventLoop
+        let promise = eventLoop.makePromise(of: Lv_Rpc_V1_HelloAck.self)
         helloPromise = promise
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let timer = eventLoop.scheduleTask(in: timeout) {
+            let handler = bound.value
+            guard let pending = handler.helloPromise else { return }
+            handler.helloPromise = nil
+            pending.fail(RPCError(.unavailable, "no HELLO_ACK within \(timeout.nanoseconds / 1_000_000) ms; is this a Learning Validation server?", retryable: true))
+            handler.closeNow()
+        }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
         do {
             write(try FrameWriter.frame(.hello, streamID: 0, payload: hello))
         } catch {

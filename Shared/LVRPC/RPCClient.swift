@@ -83,6 +83,9 @@ public final class RPCClient: Sendable {
     public func callRaw(_ method: String, _ request: any ProtoMessage, options: CallOptions = CallOptions()) async throws -> ByteBuffer {
         let deadline = options.timeout.map { NIODeadline.now() + $0 }
         let connection = try await connection(deadline: deadline, waitForReady: options.waitForReady)
+        if let deadline, deadline <= .now() {
+            throw RPCError(.deadlineExceeded, "\(method): the deadline passed while connecting to \(target)")
+        }
         return try await connection.call(method: method, payload: request, options: options, deadline: deadline)
     }
 
@@ -101,7 +104,7 @@ public final class RPCClient: Sendable {
     private func connection(deadline: NIODeadline?, waitForReady: Bool) async throws -> ClientConnection {
         while true {
             do {
-                return try await connectionOnce()
+                return try await connectionOnce(deadline: deadline)
             } catch let error as RPCError where waitForReady && error.code == .unavailable {
                 let wait = backoffRemaining() ?? .milliseconds(10)
                 if let deadline, NIODeadline.now() + wait >= deadline {
@@ -128,7 +131,7 @@ public final class RPCClient: Sendable {
         case fail(any Error)
     }
 
-    private func connectionOnce() async throws -> ClientConnection {
+    private func connectionOnce(deadline: NIODeadline?) async throws -> ClientConnection {
         let next: Next = state.withLockedValue { state in
             guard !state.closed else { return .fail(RPCError(.unavailable, "client is closed")) }
             let index = state.next % state.slots.count
@@ -161,10 +164,13 @@ public final class RPCClient: Sendable {
             hello.maxFrameSize = UInt32(configuration.limits.maxFrameSize)
             hello.credential = configuration.credential
             hello.clientName = configuration.clientName
+            // Connecting (TCP and HELLO) is bounded by the connect timeout and by the call's deadline.
+            var timeout = configuration.connectTimeout
+            if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - .now())) }
             do {
                 let c = try await ClientConnection.connect(
                     host: configuration.host, port: configuration.port, hello: hello, limits: configuration.limits,
-                    connectTimeout: configuration.connectTimeout, group: group)
+                    connectTimeout: timeout, group: group)
                 state.withLockedValue { $0.slots[index] = $0.closed ? .idle : .connected(c) }
                 signal.fire(c)
                 return c

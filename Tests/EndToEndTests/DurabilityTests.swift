@@ -9,7 +9,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("durability", .serialized)
+@Suite("durability", .serialized, .timeLimit(.minutes(3)))
 struct DurabilityTests {
     @Test("SIGKILL while recording, three times: every acknowledged event is present exactly once after each restart")
     func sigkill() async throws {

@@ -4,7 +4,7 @@ import LVMessages
 import LVRPC
 import Testing
 
-@Suite("xAPI import through lv-engagement", .serialized)
+@Suite("xAPI import through lv-engagement", .serialized, .timeLimit(.minutes(3)))
 struct EngagementImportTests {
     @Test("lvctl engagement import-xapi stores the mappable statements once and reports the rest; the summary reflects them")
     func importAndSummarize() async throws {

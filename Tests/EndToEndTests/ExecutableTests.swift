@@ -82,7 +82,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, 
     return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self))
 }
 
-@Suite("service executables", .serialized)
+@Suite("service executables", .serialized, .timeLimit(.minutes(3)))
 struct ExecutableTests {
     static let services = ["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway"]
 

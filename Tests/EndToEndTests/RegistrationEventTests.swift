@@ -12,7 +12,7 @@ func testNPI(_ n: Int) -> String {
     return nine.map(String.init).joined() + String(NPI.checkDigit(firstNine: nine))
 }
 
-@Suite("a small CME event through lv-registration", .serialized)
+@Suite("a small CME event through lv-registration", .serialized, .timeLimit(.minutes(3)))
 struct RegistrationEventTests {
     @Test("create an activity from JSON, register 50 physicians, enroll, check in and out, claim credit, export PARS")
     func wholeEvent() async throws {

@@ -3,9 +3,10 @@ import LVMessages
 import LVRPC
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Testing
 
-@Suite("server and client over loopback", .serialized)
+@Suite("server and client over loopback", .serialized, .timeLimit(.minutes(3)))
 struct LiveServerTests {
     @Test("1,000 concurrent calls on one connection all complete, answered out of order")
     func thousandConcurrentCalls() async throws {
@@ -215,7 +216,17 @@ struct LiveServerTests {
 
     @Test("the client reconnects after the server restarts on the same port")
     func reconnect() async throws {
-        let first = try await TestServer.start()
+        // A port below the ephemeral range, so no other test's port-0 socket takes it while the
+        // server is down.
+        var first: TestServer?
+        for _ in 0..<20 where first == nil {
+            first = try? await TestServer.start(port: Int.random(in: 20_000..<30_000))
+        }
+        let firstServer = try #require(first)
+        try await reconnect(firstServer)
+    }
+
+    func reconnect(_ first: TestServer) async throws {
         let client = first.client()
         let echo = Lv_Testing_V1_EchoClient(client)
         #expect(try await echo.echo(echoRequest("one")).text == "one")
@@ -227,6 +238,21 @@ struct LiveServerTests {
         #expect(response.text == "two")
         await client.close()
         try await second.stop()
+    }
+
+    @Test("a peer that accepts TCP but never answers HELLO fails the call at its deadline instead of hanging")
+    func silentPeer() async throws {
+        // A plain TCP server that reads and never writes.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = RPCClient(host: "127.0.0.1", port: silent.localAddress!.port!)
+        let start = NIODeadline.now()
+        await #expect(throws: RPCError.self) {
+            _ = try await Lv_Testing_V1_EchoClient(client).echo(echoRequest("x"), options: CallOptions(timeout: .milliseconds(300)))
+        }
+        #expect(NIODeadline.now() - start < .seconds(5))
+        await client.close()
+        try await silent.close()
     }
 
     @Test("health and reflection answer on every server")
