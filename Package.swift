@@ -97,7 +97,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement",
+            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
