@@ -71,6 +71,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Shared/LVService", swiftSettings: swiftSettings),
 
+        // The validation statistics (t, McNemar, Holm, Hake, Morris d_ppc2, Spearman…); no I/O.
+        .target(name: "LVStatistics", path: "Shared/LVStatistics", swiftSettings: swiftSettings),
         // Rules more than one service applies (NPI, collected field violations); no I/O.
         .target(name: "LVDomain", dependencies: ["LVRPC", "LVMessages", "LVStore"], path: "Shared/LVDomain",
                 swiftSettings: swiftSettings),
@@ -112,6 +114,7 @@ let package = Package(
                     path: "Tests/EngagementTests"),
         .testTarget(name: "AssessmentTests", dependencies: ["Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
+        .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration"], path: "Tests/EndToEndTests"),
     ]

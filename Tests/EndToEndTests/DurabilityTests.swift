@@ -49,8 +49,12 @@ struct DurabilityTests {
                     }
                 }
             }
-            // Let acknowledgements accumulate, then kill without warning.
-            try await Task.sleep(nanoseconds: UInt64(300 + 150 * round) * 1_000_000)
+            // Wait until writes are being acknowledged (a loaded CI machine may take a while to get
+            // there), let more pile up for a random moment, then kill without warning.
+            for _ in 0..<3000 where acked.withLockedValue({ $0.count }) < 2 * 200 {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            try await Task.sleep(nanoseconds: UInt64.random(in: 20...250) * 1_000_000)
             kill(service.process.processIdentifier, SIGKILL)
             service.process.waitUntilExit()
             await writers.value
