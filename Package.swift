@@ -91,15 +91,22 @@ let package = Package(
                 path: "Services/Assessment", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "Assessment"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-gateway", dependencies: ["LVService"],
+        // Gateway: the validation view (Domain/, plain computation over LVStatistics) and the fan-out handler.
+        .target(name: "Gateway", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
+                                                .product(name: "Logging", package: "swift-log")],
+                path: "Services/Gateway", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway"],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
+        // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
+        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Simulation", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-load", dependencies: [
             "LVRPC", "LVAPI", "LVDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment",
+            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 

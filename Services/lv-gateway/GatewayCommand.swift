@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 import LVRPC
 import LVService
 
@@ -8,13 +9,35 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-gateway",
         abstract: "Learning Validation Gateway service: the unified learning-validation view.",
-        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-gateway ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.")
+        discussion: "Reads lv-registration, lv-engagement and lv-assessment over the protocol, concurrently and within each caller's deadline. Serves lv.health.v1.Health and lv.reflection.v1.Reflection too. Prints 'lv-gateway ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.")
 
     @OptionGroup var options: ServiceOptions
 
+    @Option(name: .customLong("registration-addr"), help: "lv-registration HOST:PORT (env LV_REGISTRATION_ADDR; default 127.0.0.1:7401).")
+    var registration: String?
+    @Option(name: .customLong("engagement-addr"), help: "lv-engagement HOST:PORT (env LV_ENGAGEMENT_ADDR; default 127.0.0.1:7402).")
+    var engagement: String?
+    @Option(name: .customLong("assessment-addr"), help: "lv-assessment HOST:PORT (env LV_ASSESSMENT_ADDR; default 127.0.0.1:7403).")
+    var assessment: String?
+    @Option(name: .customLong("backend-connections"), help: "Pooled connections to each backend (default 2).")
+    var connections = 2
+
+    func client(_ flag: String?, env: String, default value: String) throws -> RPCClient {
+        var c = try RPCClient.Configuration(address: flag ?? ServiceOptions.environment(env) ?? value)
+        c.connections = max(1, connections)
+        c.clientName = "lv-gateway"
+        c.connectTimeout = .seconds(2)
+        return RPCClient(configuration: c)
+    }
+
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7400)
-        let router = Router()
+        let registration = try client(registration, env: "LV_REGISTRATION_ADDR", default: "127.0.0.1:7401")
+        let engagement = try client(engagement, env: "LV_ENGAGEMENT_ADDR", default: "127.0.0.1:7402")
+        let assessment = try client(assessment, env: "LV_ASSESSMENT_ADDR", default: "127.0.0.1:7403")
+        var router = Router()
+        GatewayService(registration: registration, engagement: engagement, assessment: assessment).register(into: &router)
         try await ServiceRunner.run(name: "lv-gateway", settings: settings, router: router)
+        for c in [registration, engagement, assessment] { await c.close() }
     }
 }

@@ -11,7 +11,8 @@ struct LVCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvctl",
         abstract: "Operate and query Learning Validation services over their binary protocol.",
-        subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self, AssessmentCommands.self])
+        subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self, AssessmentCommands.self,
+                      Report.self, Simulate.self])
 }
 
 /// Flags shared by every command that talks to one server.

@@ -40,7 +40,7 @@ public struct ServiceOptions: ParsableArguments {
 
     public init() {}
 
-    static func environment(_ name: String) -> String? {
+    public static func environment(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         let text = String(cString: value)
         return text.isEmpty ? nil : text

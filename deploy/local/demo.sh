@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# `make demo`: start every service on loopback (SQLite under ./var/), show that each is up and
-# what it serves, then stop them cleanly. Later issues add the simulated CME activity and the
-# validation report here.
+# `make demo`: start every service on loopback (SQLite under ./var/), simulate two CME
+# activities through the real protocol — an effective heart-failure course with a comparison
+# cohort, and a sepsis refresher that teaches little — then print their validation views and a
+# physician's learning transcript from the gateway, and stop the services cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 launcher=$root/deploy/local/lv-local.sh
 bin=${LV_BIN_DIR:-$root/.build/debug}
+lvctl=$bin/lvctl
 
 trap '"$launcher" stop' EXIT
+rm -rf "${LV_VAR:-$root/var}"
 "$launcher" start
 echo
-echo "== health (lvctl health) =="
 "$launcher" status
 echo
-echo "== what the registration service answers (lvctl list) =="
-"$bin/lvctl" list --addr 127.0.0.1:7401
+"$lvctl" simulate --activity sim-hf-2026 --participants 120 --comparison 40 --seed 2026 --learning 1.1 \
+  --title "Heart failure 2026: guideline-directed therapy in practice"
+"$lvctl" simulate --activity sim-sepsis-2026 --participants 80 --comparison 20 --seed 7 --learning 0.1 \
+  --title "Sepsis bundle refresher (lecture, no practice)"
 echo
-echo "== a burst of health checks through the protocol (lv-load unary, 2 s) =="
-"$bin/lv-load" unary --addr 127.0.0.1:7400 --concurrency 16 --duration 2 --warmup 0.5
+echo "== all activities (lvctl report activities) =="
+"$lvctl" report activities
+echo
+"$lvctl" report activity sim-hf-2026
+echo
+"$lvctl" report activity sim-sepsis-2026
+echo
+# Physician 0 of the simulation took both activities.
+"$lvctl" report physician 8000000009

@@ -49,6 +49,7 @@ public enum Scoring {
             r.objectiveId = item.objectiveId
             r.control = item.control
             r.type = item.type
+            r.procedural = item.procedural
             r.answered = answer != nil
             r.confidence = answer?.confidence ?? 0
             switch (item.type, answer?.value) {
@@ -141,6 +142,7 @@ public enum OutcomeAssembly {
                     p.itemId = id
                     p.objectiveId = after.objectiveId
                     p.control = after.control
+                    p.procedural = after.procedural
                     p.fromPhase = from.first!.phase
                     p.toPhase = t.phase
                     p.followUpDays = t.followUpDays

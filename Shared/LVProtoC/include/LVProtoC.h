@@ -3,6 +3,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include "lv/assessment/v1/assessment.pb-c.h"
 #include "lv/engagement/v1/engagement.pb-c.h"
+#include "lv/gateway/v1/gateway.pb-c.h"
 #include "lv/health/v1/health.pb-c.h"
 #include "lv/reflection/v1/reflection.pb-c.h"
 #include "lv/registration/v1/registration.pb-c.h"

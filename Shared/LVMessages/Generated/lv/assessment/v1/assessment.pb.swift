@@ -683,6 +683,8 @@ public struct Lv_Assessment_V1_ItemScore: ProtoMessage {
     public var answered: Bool = false
     public var confidence: UInt32 = 0
     public var quadrant: Lv_Assessment_V1_Quadrant = Lv_Assessment_V1_Quadrant(rawValue: 0)
+    /// The item tests knowing how (Moore 3B) rather than knowing what (3A).
+    public var procedural: Bool = false
 
     public init() {}
 
@@ -700,6 +702,7 @@ public struct Lv_Assessment_V1_ItemScore: ProtoMessage {
         self.answered = (c.answered != 0)
         self.confidence = c.confidence
         self.quadrant = Lv_Assessment_V1_Quadrant(rawValue: Int32(truncatingIfNeeded: c.quadrant.rawValue))
+        self.procedural = (c.procedural != 0)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -712,6 +715,7 @@ public struct Lv_Assessment_V1_ItemScore: ProtoMessage {
         c.answered = (self.answered ? 1 : 0)
         c.confidence = self.confidence
         c.quadrant = Lv__Assessment__V1__Quadrant(rawValue: .init(truncatingIfNeeded: self.quadrant.rawValue))
+        c.procedural = (self.procedural ? 1 : 0)
     }
 }
 
@@ -1162,6 +1166,7 @@ public struct Lv_Assessment_V1_ItemPair: ProtoMessage {
     public var followUpDays: UInt32 = 0
     public var beforeCorrect: Bool = false
     public var afterCorrect: Bool = false
+    public var procedural: Bool = false
 
     public init() {}
 
@@ -1178,6 +1183,7 @@ public struct Lv_Assessment_V1_ItemPair: ProtoMessage {
         self.followUpDays = c.follow_up_days
         self.beforeCorrect = (c.before_correct != 0)
         self.afterCorrect = (c.after_correct != 0)
+        self.procedural = (c.procedural != 0)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1189,6 +1195,7 @@ public struct Lv_Assessment_V1_ItemPair: ProtoMessage {
         c.follow_up_days = self.followUpDays
         c.before_correct = (self.beforeCorrect ? 1 : 0)
         c.after_correct = (self.afterCorrect ? 1 : 0)
+        c.procedural = (self.procedural ? 1 : 0)
     }
 }
 

@@ -2101,7 +2101,7 @@ const ProtobufCMessageDescriptor lv__assessment__v1__answer__descriptor =
   (ProtobufCMessageInit) lv__assessment__v1__answer__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__assessment__v1__item_score__field_descriptors[9] =
+static const ProtobufCFieldDescriptor lv__assessment__v1__item_score__field_descriptors[10] =
 {
   {
     "item_id",
@@ -2211,6 +2211,18 @@ static const ProtobufCFieldDescriptor lv__assessment__v1__item_score__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "procedural",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Assessment__V1__ItemScore, procedural),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__assessment__v1__item_score__field_indices_by_name[] = {
   6,   /* field[6] = answered */
@@ -2219,6 +2231,7 @@ static const unsigned lv__assessment__v1__item_score__field_indices_by_name[] = 
   5,   /* field[5] = correct */
   0,   /* field[0] = item_id */
   1,   /* field[1] = objective_id */
+  9,   /* field[9] = procedural */
   8,   /* field[8] = quadrant */
   4,   /* field[4] = score */
   3,   /* field[3] = type */
@@ -2226,7 +2239,7 @@ static const unsigned lv__assessment__v1__item_score__field_indices_by_name[] = 
 static const ProtobufCIntRange lv__assessment__v1__item_score__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor lv__assessment__v1__item_score__descriptor =
 {
@@ -2236,7 +2249,7 @@ const ProtobufCMessageDescriptor lv__assessment__v1__item_score__descriptor =
   "Lv__Assessment__V1__ItemScore",
   "lv.assessment.v1",
   sizeof(Lv__Assessment__V1__ItemScore),
-  9,
+  10,
   lv__assessment__v1__item_score__field_descriptors,
   lv__assessment__v1__item_score__field_indices_by_name,
   1,  lv__assessment__v1__item_score__number_ranges,
@@ -3322,7 +3335,7 @@ const ProtobufCMessageDescriptor lv__assessment__v1__record_practice_measures_re
   (ProtobufCMessageInit) lv__assessment__v1__record_practice_measures_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__assessment__v1__item_pair__field_descriptors[8] =
+static const ProtobufCFieldDescriptor lv__assessment__v1__item_pair__field_descriptors[9] =
 {
   {
     "item_id",
@@ -3420,6 +3433,18 @@ static const ProtobufCFieldDescriptor lv__assessment__v1__item_pair__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "procedural",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Assessment__V1__ItemPair, procedural),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__assessment__v1__item_pair__field_indices_by_name[] = {
   7,   /* field[7] = after_correct */
@@ -3429,12 +3454,13 @@ static const unsigned lv__assessment__v1__item_pair__field_indices_by_name[] = {
   3,   /* field[3] = from_phase */
   0,   /* field[0] = item_id */
   1,   /* field[1] = objective_id */
+  8,   /* field[8] = procedural */
   4,   /* field[4] = to_phase */
 };
 static const ProtobufCIntRange lv__assessment__v1__item_pair__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor lv__assessment__v1__item_pair__descriptor =
 {
@@ -3444,7 +3470,7 @@ const ProtobufCMessageDescriptor lv__assessment__v1__item_pair__descriptor =
   "Lv__Assessment__V1__ItemPair",
   "lv.assessment.v1",
   sizeof(Lv__Assessment__V1__ItemPair),
-  8,
+  9,
   lv__assessment__v1__item_pair__field_descriptors,
   lv__assessment__v1__item_pair__field_indices_by_name,
   1,  lv__assessment__v1__item_pair__number_ranges,

@@ -351,10 +351,14 @@ struct  Lv__Assessment__V1__ItemScore
   protobuf_c_boolean answered;
   uint32_t confidence;
   Lv__Assessment__V1__Quadrant quadrant;
+  /*
+   * The item tests knowing how (Moore 3B) rather than knowing what (3A).
+   */
+  protobuf_c_boolean procedural;
 };
 #define LV__ASSESSMENT__V1__ITEM_SCORE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__assessment__v1__item_score__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, LV__ASSESSMENT__V1__ITEM_TYPE__ITEM_TYPE_UNSPECIFIED, 0, 0, 0, 0, LV__ASSESSMENT__V1__QUADRANT__QUADRANT_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, LV__ASSESSMENT__V1__ITEM_TYPE__ITEM_TYPE_UNSPECIFIED, 0, 0, 0, 0, LV__ASSESSMENT__V1__QUADRANT__QUADRANT_UNSPECIFIED, 0 }
 
 
 struct  Lv__Assessment__V1__ObjectiveScore
@@ -582,10 +586,11 @@ struct  Lv__Assessment__V1__ItemPair
   uint32_t follow_up_days;
   protobuf_c_boolean before_correct;
   protobuf_c_boolean after_correct;
+  protobuf_c_boolean procedural;
 };
 #define LV__ASSESSMENT__V1__ITEM_PAIR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__assessment__v1__item_pair__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, LV__ASSESSMENT__V1__PHASE__PHASE_UNSPECIFIED, LV__ASSESSMENT__V1__PHASE__PHASE_UNSPECIFIED, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, LV__ASSESSMENT__V1__PHASE__PHASE_UNSPECIFIED, LV__ASSESSMENT__V1__PHASE__PHASE_UNSPECIFIED, 0, 0, 0, 0 }
 
 
 struct  Lv__Assessment__V1__QuadrantCounts

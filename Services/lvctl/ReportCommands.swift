@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import LVAPI
+import LVMessages
+import LVRPC
+import Simulation
+
+/// `lvctl report activity ID` / `lvctl report physician NPI`: the validation views from a running gateway.
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the learning-validation view of an activity or a physician's learning transcript (from lv-gateway).",
+        subcommands: [ActivityReport.self, PhysicianReport.self, ActivitiesReport.self])
+}
+
+struct GatewayConnection: ParsableArguments {
+    @Option(name: .customLong("addr"), help: "lv-gateway address (env LV_GATEWAY_ADDR; default 127.0.0.1:7400).")
+    var address: String?
+    @Option(help: "Seconds the gateway may take.")
+    var timeout: Int = 20
+    @Flag(help: "Print the view as JSON (protobuf JSON mapping field names).")
+    var json = false
+
+    var target: ServerTarget {
+        ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
+    }
+
+    func withGateway<R>(_ body: (Lv_Gateway_V1_GatewayClient) async throws -> R) async throws -> R {
+        try await target.withClient { client in
+            do {
+                return try await body(Lv_Gateway_V1_GatewayClient(client))
+            } catch let error as RPCError {
+                printError("lvctl report: \(error)")
+                throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
+            }
+        }
+    }
+}
+
+struct ActivityReport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "activity", abstract: "The validation view of one activity.")
+    @OptionGroup var connection: GatewayConnection
+    @Argument var activity: String
+    @Option(help: "Significance level.") var alpha = 0.05
+    @Option(name: .customLong("minimum-n"), help: "Fewest physicians for a level to count.") var minimumN: UInt32 = 10
+
+    func run() async throws {
+        let view = try await connection.withGateway { g in
+            var r = Lv_Gateway_V1_GetActivityValidationRequest()
+            r.activityId = activity
+            var t = Lv_Gateway_V1_Thresholds()
+            (t.alpha, t.minimumN) = (alpha, minimumN)
+            r.thresholds = t
+            return try await g.getActivityValidation(r, options: connection.target.callOptions)
+        }
+        if connection.json { print(try ProtoJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
+    }
+}
+
+struct PhysicianReport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "physician", abstract: "A physician's learning transcript beside the credit transcript.")
+    @OptionGroup var connection: GatewayConnection
+    @Argument var npi: String
+
+    func run() async throws {
+        let transcript = try await connection.withGateway { g in
+            var r = Lv_Gateway_V1_GetPhysicianTranscriptRequest()
+            r.npi = npi
+            return try await g.getPhysicianTranscript(r, options: connection.target.callOptions)
+        }
+        if connection.json { print(try ProtoJSON.text(transcript)) } else { print(ValidationReport.physician(transcript), terminator: "") }
+    }
+}
+
+struct ActivitiesReport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "activities", abstract: "One summary row per activity.")
+    @OptionGroup var connection: GatewayConnection
+
+    func run() async throws {
+        let list = try await connection.withGateway { g in
+            try await g.listActivityValidations(Lv_Gateway_V1_ListActivityValidationsRequest(), options: connection.target.callOptions)
+        }
+        if connection.json { print(try ProtoJSON.text(list)); return }
+        printTable(["activity_id", "participants", "credited", "highest_level", "gap", "d_z", "p"], list.activities.map { a in
+            [a.activityId, "\(a.participants)", "\(a.credited)", a.highestLevel.isEmpty ? "none" : a.highestLevel,
+             a.gapShare.map { "\(Int((100 * $0.value).rounded()))%" } ?? "—", a.knowledgeDZ.map { fixed($0.value, 2) } ?? "—", fixed(a.knowledgeP, 3)]
+        })
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive a realistic simulated CME activity through the running services (seeded, reproducible).")
+
+    @Option(name: .customLong("registration-addr")) var registration = "127.0.0.1:7401"
+    @Option(name: .customLong("engagement-addr")) var engagement = "127.0.0.1:7402"
+    @Option(name: .customLong("assessment-addr")) var assessment = "127.0.0.1:7403"
+    @Option var activity = "sim-hf-2026"
+    @Option var participants = 120
+    @Option var comparison = 40
+    @Option var seed: UInt64 = 2026
+    @Option(help: "Mean logit gain on taught items: 1.1 ≈ an effective course, 0.1 ≈ credit with little learning.")
+    var learning = 1.1
+    @Option(help: "Activity title.") var title = "Heart failure 2026: guideline-directed therapy in practice"
+
+    func run() async throws {
+        var c = CMESimulation.Configuration()
+        (c.activityID, c.participants, c.comparison, c.seed, c.learningEffect, c.title) = (activity, participants, comparison, seed, learning, title)
+        func client(_ address: String) throws -> RPCClient {
+            var configuration = try RPCClient.Configuration(address: address)
+            configuration.connections = 2
+            configuration.clientName = "lvctl-simulate"
+            return RPCClient(configuration: configuration)
+        }
+        let clients = try [client(registration), client(engagement), client(assessment)]
+        let simulation = CMESimulation(configuration: c, registration: clients[0], engagement: clients[1], assessment: clients[2]) {
+            printError("simulate \(activity): \($0)")
+        }
+        do {
+            try await simulation.run()
+        } catch {
+            printError("lvctl simulate: \(error)")
+            for x in clients { await x.close() }
+            throw ExitCode(1)
+        }
+        for x in clients { await x.close() }
+        print("simulated \(activity): \(participants) participants, \(comparison) comparison physicians (seed \(seed))")
+    }
+}
+
+/// JSON from a reflection of the generated Swift message: fields under their protobuf
+/// (snake_case) names, enums by case name, absent optional fields left out.
+enum ProtoJSON {
+    static func text(_ value: Any) throws -> String {
+        let object = json(Mirror(reflecting: value), value)
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func json(_ mirror: Mirror, _ value: Any) -> Any {
+        switch value {
+        case let v as String: return v
+        case let v as Bool: return v
+        case let v as Double: return v.isFinite ? v : String(describing: v)
+        case let v as Float: return Double(v)
+        case let v as any BinaryInteger: return Int64(v)
+        case let v as [Any]: return v.map { json(Mirror(reflecting: $0), $0) }
+        default: break
+        }
+        if mirror.displayStyle == .optional {
+            guard let child = mirror.children.first else { return NSNull() }
+            return json(Mirror(reflecting: child.value), child.value)
+        }
+        if mirror.displayStyle == .enum {
+            return String(describing: value)
+        }
+        var dict: [String: Any] = [:]
+        for child in mirror.children {
+            guard let label = child.label else { continue }
+            let m = Mirror(reflecting: child.value)
+            if m.displayStyle == .optional && m.children.isEmpty { continue }
+            dict[snake(label)] = json(m, child.value)
+        }
+        return dict
+    }
+
+    static func snake(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
+        }
+        return out
+    }
+}
