@@ -121,8 +121,12 @@ let package = Package(
                     path: "Tests/EngagementTests"),
         .testTarget(name: "AssessmentTests", dependencies: ["Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "LVMessages", "LVAPI", "LVStatistics"], path: "Tests/GatewayTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Tests/EndToEndTests"),
     ]
 )

@@ -30,14 +30,14 @@ final class RunningService: @unchecked Sendable {
 
     let dataDirectory: URL
 
-    init(_ name: String, dataDirectory: URL? = nil) throws {
+    init(_ name: String, dataDirectory: URL? = nil, extraArguments: [String] = []) throws {
         self.name = name
         let dataDir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-\(UUID().uuidString)")
         self.dataDirectory = dataDir
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         process.executableURL = binDirectory.appendingPathComponent(name)
         process.arguments = ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir.path,
-                             "--log-level", "warning"]
+                             "--log-level", "warning"] + extraArguments
         process.standardOutput = stdout
         try process.run()
         // The ready line carries the ports the OS chose.
