@@ -19,6 +19,7 @@ fi
 pip_missing=()
 python3 -c "import google.protobuf" 2>/dev/null || pip_missing+=(protobuf)
 python3 -c "import pytest" 2>/dev/null || pip_missing+=(pytest)
+python3 -c "import scipy" 2>/dev/null || pip_missing+=(scipy)
 if ((${#pip_missing[@]})); then
   echo "installing Python packages: ${pip_missing[*]}"
   python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"
