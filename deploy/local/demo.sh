@@ -27,5 +27,8 @@ echo
 echo
 "$lvctl" report activity sim-sepsis-2026
 echo
-# Physician 0 of the simulation took both activities.
-"$lvctl" report physician 8000000009
+# Physicians 0-2 of the simulations took both activities: their learning transcripts.
+for npi in 8000000009 8000000017 8000000025; do
+  "$lvctl" report physician "$npi"
+  echo
+done
