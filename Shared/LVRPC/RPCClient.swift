@@ -79,14 +79,29 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// Attempts for a call refused with `retryable` (it certainly had no effect: refused by the
+    /// concurrency limit, or sent to a connection that was going away) before the error is returned.
+    public static let transparentRetries = 3
+
     /// Calls a method by name and returns the undecoded response payload (for generic tools).
     public func callRaw(_ method: String, _ request: any ProtoMessage, options: CallOptions = CallOptions()) async throws -> ByteBuffer {
         let deadline = options.timeout.map { NIODeadline.now() + $0 }
-        let connection = try await connection(deadline: deadline, waitForReady: options.waitForReady)
-        if let deadline, deadline <= .now() {
-            throw RPCError(.deadlineExceeded, "\(method): the deadline passed while connecting to \(target)")
+        var attempt = 1
+        while true {
+            do {
+                let connection = try await connection(deadline: deadline, waitForReady: options.waitForReady)
+                if let deadline, deadline <= .now() {
+                    throw RPCError(.deadlineExceeded, "\(method): the deadline passed while connecting to \(target)")
+                }
+                return try await connection.call(method: method, payload: request, options: options, deadline: deadline)
+            } catch let error as RPCError where error.retryable && attempt < Self.transparentRetries {
+                // Safe to send again: the server guarantees the call did not run.
+                attempt += 1
+                let pause = TimeAmount.milliseconds(Int64(max(error.retryAfterMs, 1)))
+                if let deadline, NIODeadline.now() + pause >= deadline { throw error }
+                try await Task.sleep(nanoseconds: UInt64(pause.nanoseconds))
+            }
         }
-        return try await connection.call(method: method, payload: request, options: options, deadline: deadline)
     }
 
     /// Closes every connection; calls in flight fail with UNAVAILABLE.
