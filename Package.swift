@@ -100,7 +100,14 @@ let package = Package(
         // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
         .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
                 path: "Services/Simulation", swiftSettings: swiftSettings),
+        // The load engine: closed and open loop (fixed, steps, ramp), coordinated-omission-corrected latency.
+        .target(name: "Load", dependencies: [
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], path: "Services/Load", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-load", dependencies: [
+            "Load", "Simulation",
             "LVRPC", "LVAPI", "LVDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -122,6 +129,7 @@ let package = Package(
         .testTarget(name: "AssessmentTests", dependencies: ["Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "LVMessages", "LVAPI", "LVStatistics"], path: "Tests/GatewayTests"),
+        .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -1,0 +1,91 @@
+import Histogram
+import Load
+import Logging
+import LVAPI
+import LVMessages
+import LVRPC
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// Echo handler whose delay follows a known distribution: every tenth call waits 20 ms, the others 2 ms.
+struct InjectedLatency: Lv_Testing_V1_EchoHandler {
+    func echo(_ request: Lv_Testing_V1_EchoRequest, context: ServerContext) async throws -> Lv_Testing_V1_EchoResponse {
+        try await Task.sleep(nanoseconds: UInt64(request.delayMs) * 1_000_000)
+        var r = Lv_Testing_V1_EchoResponse()
+        r.text = request.text
+        return r
+    }
+}
+
+@Suite("load engine", .serialized, .timeLimit(.minutes(2)))
+struct LoadEngineTests {
+    @Test("percentiles reflect a server's injected latency: 90% at 2 ms, 10% at 20 ms")
+    func injectedDistribution() async throws {
+        var router = Router()
+        InjectedLatency().register(into: &router)
+        var logger = Logger(label: "load-test")
+        logger.logLevel = .critical
+        let server = RPCServer(configuration: .init(host: "127.0.0.1", port: 0, serverName: "latency"), router: router, logger: logger)
+        let running = Task { try await server.run() }
+        let port = try await server.localAddress.port!
+        let client = RPCClient(host: "127.0.0.1", port: port)
+        let echo = Lv_Testing_V1_EchoClient(client)
+        let counter = NIOLockedValueBox(0)
+        let result = await runLoad(LoadPlan(shape: .closed(concurrency: 10), duration: 2, warmup: 0.3)) {
+            let n = counter.withLockedValue { $0 += 1; return $0 }
+            var r = Lv_Testing_V1_EchoRequest()
+            r.delayMs = n % 10 == 0 ? 20 : 2
+            _ = try await echo.echo(r)
+        }
+        await client.close()
+        server.shutdown()
+        try await running.value
+
+        let h = result.uncorrected
+        #expect(result.errors.isEmpty)
+        #expect(result.calls > 200)
+        // No measured latency can be below the delay the server injected.
+        #expect(h.min >= 2_000)
+        #expect(h.valueAtPercentile(50) >= 2_000)
+        #expect(h.valueAtPercentile(95) >= 20_000)
+        // The share of calls at or above 20 ms is the injected 10% (± sampling and warm-up edges).
+        let slow = Double(h.count(within: 20_000...h.max)) / Double(h.totalCount)
+        #expect(abs(slow - 0.10) < 0.03, "share of slow calls \(slow)")
+        // And the median sits with the fast calls, well below the slow ones.
+        #expect(h.valueAtPercentile(50) < 20_000)
+    }
+
+    @Test("open loop keeps its schedule: the rate is what was asked, and corrected latency is never below uncorrected")
+    func openLoop() async {
+        let result = await runLoad(LoadPlan(shape: .fixed(200), duration: 1.5)) {
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        #expect(abs(result.throughput - 200) < 30, "throughput \(result.throughput)")
+        let corrected = try! #require(result.corrected)
+        for q in [50.0, 90.0, 99.0] {
+            #expect(corrected.valueAtPercentile(q) >= result.uncorrected.valueAtPercentile(q))
+        }
+    }
+
+    @Test("a request limit stops the run and errors are counted by class")
+    func requestsAndErrors() async {
+        struct Refused: Error {}
+        let counter = NIOLockedValueBox(0)
+        let result = await runLoad(LoadPlan(shape: .closed(concurrency: 4), duration: 30, requests: 100),
+                                   classify: { _ in "REFUSED" }) {
+            let n = counter.withLockedValue { $0 += 1; return $0 }
+            if n % 5 == 0 { throw Refused() }
+        }
+        #expect(result.calls == 100)
+        #expect((result.errors["REFUSED"] ?? 0) >= 24)
+    }
+
+    @Test("steps and ramps give the rate asked for at each moment")
+    func shapes() {
+        guard case .open(let steps) = LoadShape.steps([100, 200, 400], stepSeconds: 5) else { Issue.record("not open"); return }
+        #expect(steps(0) == 100 && steps(5.1) == 200 && steps(12) == 400 && steps(60) == 400)
+        guard case .open(let ramp) = LoadShape.ramp(from: 100, to: 300, seconds: 10) else { Issue.record("not open"); return }
+        #expect(ramp(0) == 100 && ramp(5) == 200 && ramp(10) == 300 && ramp(20) == 300)
+    }
+}
