@@ -18,7 +18,7 @@ for _ in $(seq 1 100); do grep -q ready "$tmp/out" 2>/dev/null && break; sleep 0
 addr=$(sed -n 's/.*rpc=\([^ ]*\).*/\1/p' "$tmp/out")
 echo "# $(date -u +%FT%TZ) $(nproc) cores, lv-registration release at $addr, ${duration}s per point" >&2
 for c in 1 16 64 256; do
-  "$bin/lv-load" unary --addr "$addr" --concurrency "$c" --connections 1 --duration "$duration" --warmup 1 --json
+  "$bin/lv-load" unary --addr "$addr" --concurrency "$c" --connections 1 --duration "$duration" --warmup 1 --output json
 done
 
 for ids in time random; do
@@ -29,7 +29,7 @@ for ids in time random; do
   for _ in $(seq 1 100); do grep -q ready "$db/out" 2>/dev/null && break; sleep 0.1; done
   eaddr=$(sed -n 's/.*rpc=\([^ ]*\).*/\1/p' "$db/out")
   "$bin/lv-load" ingest --addr "$eaddr" --batch 500 --concurrency 8 --connections 2 --duration "$duration" \
-    --warmup 1 --id-kind "$ids" --json 2>/dev/null
+    --warmup 1 --id-kind "$ids" --output json 2>/dev/null
   rss=$(awk '/VmHWM/ {print $2}' /proc/$epid/status)
   echo "{\"service\":\"lv-engagement\",\"id_kind\":\"$ids\",\"peak_rss_kib\":$rss}"
   kill -TERM $epid; wait $epid 2>/dev/null || true

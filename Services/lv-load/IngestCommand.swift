@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Histogram
 import LVAPI
 import LVDomain
 import LVMessages
@@ -8,25 +7,16 @@ import LVRPC
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// `lv-load ingest`: engagement events in batches through `RecordEvents`, closed loop.
+/// `lv-load ingest`: engagement events in batches through `RecordEvents`.
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send engagement events in batches to lv-engagement and report events/s and acknowledgement latency.")
+        abstract: "Send engagement events in batches to lv-engagement: events/s and acknowledgement latency.")
 
     enum IDKind: String, ExpressibleByArgument { case time, random }
 
-    @Option(name: .customLong("addr"), help: "lv-engagement address HOST:PORT.")
-    var address = "127.0.0.1:7402"
+    @OptionGroup var load: LoadOptions
     @Option(help: "Events per RecordEvents call.")
     var batch = 500
-    @Option(help: "Calls in flight at once.")
-    var concurrency = 8
-    @Option(help: "Connections they share.")
-    var connections = 2
-    @Option(help: "Seconds to measure.")
-    var duration = 10.0
-    @Option(help: "Seconds to run before measuring.")
-    var warmup = 1.0
     @Option(name: .customLong("id-kind"), help: "time: time-ordered ids (UUIDv7-like); random: UUIDv4-like.")
     var idKind: IDKind = .time
     @Option(help: "Distinct physicians the events come from.")
@@ -35,14 +25,9 @@ struct Ingest: AsyncParsableCommand {
     var activity = "load-activity"
     @Option(name: .customLong("ack-log"), help: "Append every acknowledged event id to this file (one per line).")
     var ackLog: String?
-    @Flag(help: "Print JSON.")
-    var json = false
 
     func run() async throws {
-        var configuration = try RPCClient.Configuration(address: address)
-        configuration.connections = connections
-        configuration.clientName = "lv-load"
-        let client = RPCClient(configuration: configuration)
+        let client = try load.client(default: "127.0.0.1:7402")
         let engagement = Lv_Engagement_V1_EngagementClient(client)
         let npis = (0..<physicians).map { n -> String in
             let nine = String(format: "%09d", 500_000_000 + n).utf8.map { Int($0) - 48 }
@@ -55,73 +40,24 @@ struct Ingest: AsyncParsableCommand {
             return h
         }
         let logLock = NIOLock()
-        let start = NIODeadline.now()
-        let measureFrom = start + .nanoseconds(Int64(warmup * 1e9))
-        let end = measureFrom + .nanoseconds(Int64(duration * 1e9))
-        let (batchSize, kind, activity, workers) = (batch, idKind, activity, concurrency)
-        let progress = NIOLockedValueBox<Int>(0)
-        let reporter = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(nanoseconds: 1_000_000_000)
-                let n = progress.withLockedValue { v -> Int in defer { v = 0 }; return v }
-                FileHandle.standardError.write(Data("\r\(n) events/s acknowledged   ".utf8))
+        let worker = NIOLockedValueBox(0)
+        let (batchSize, kind, activity, options) = (batch, idKind, activity, load.callOptions)
+        try await load.run("ingest batch=\(batch) ids=\(idKind.rawValue)", unit: "events", perCall: batch) {
+            // One generator per call keeps calls independent; ids stay unique by worker number.
+            var generator = EventGenerator(worker: worker.withLockedValue { $0 += 1; return $0 }, kind: kind, npis: npis, activity: activity)
+            var request = Lv_Engagement_V1_RecordEventsRequest()
+            request.events = generator.batch(batchSize)
+            let response = try await engagement.recordEvents(request, options: options)
+            guard response.rejected.isEmpty else {
+                throw RPCError(.invalidArgument, "\(response.rejected.count) events rejected: \(response.rejected[0].description)")
+            }
+            if let log {
+                let text = request.events.map(\.eventId).joined(separator: "\n") + "\n"
+                logLock.withLock { log.write(Data(text.utf8)) }
             }
         }
-        let result = try await withThrowingTaskGroup(of: IngestWorker.self) { group in
-            for w in 0..<workers {
-                group.addTask {
-                    var worker = IngestWorker()
-                    var generator = EventGenerator(worker: w, kind: kind, npis: npis, activity: activity)
-                    while true {
-                        let sent = NIODeadline.now()
-                        if sent >= end { break }
-                        var request = Lv_Engagement_V1_RecordEventsRequest()
-                        request.events = generator.batch(batchSize)
-                        do {
-                            let response = try await engagement.recordEvents(request, options: CallOptions(timeout: .seconds(30)))
-                            let acked = Int(response.accepted + response.duplicates)
-                            progress.withLockedValue { $0 += acked }
-                            if let log {
-                                let rejected = Set(response.rejected.compactMap { v -> Int? in
-                                    let digits = v.field.dropFirst("events[".count).prefix { $0.isNumber }
-                                    return Int(digits)
-                                })
-                                let ids = request.events.enumerated().filter { !rejected.contains($0.offset) }.map(\.element.eventId)
-                                let text = ids.joined(separator: "\n") + "\n"
-                                logLock.withLock { log.write(Data(text.utf8)) }
-                            }
-                            if sent >= measureFrom {
-                                worker.events += acked
-                                worker.rejected += response.rejected.count
-                                _ = worker.latency.record(UInt64((NIODeadline.now() - sent).nanoseconds / 1000))
-                            }
-                        } catch let error as RPCError {
-                            worker.errors[error.code.protoName, default: 0] += 1
-                            if ackLog != nil && error.code == .unavailable { break } // the server went away
-                        }
-                    }
-                    return worker
-                }
-            }
-            var total = IngestWorker()
-            for try await w in group { total.merge(w) }
-            return total
-        }
-        reporter.cancel()
-        FileHandle.standardError.write(Data("\n".utf8))
         try log?.close()
         await client.close()
-        let h = result.latency
-        let rate = Double(result.events) / duration
-        let p = { (q: Double) in Double(h.valueAtPercentile(q)) / 1000 }
-        if json {
-            print(#"{"scenario":"ingest","batch":\#(batch),"id_kind":"\#(idKind.rawValue)","concurrency":\#(concurrency),"connections":\#(connections),"duration_s":\#(duration),"events":\#(result.events),"events_per_s":\#(Int(rate)),"calls":\#(h.totalCount),"p50_ms":\#(p(50)),"p90_ms":\#(p(90)),"p99_ms":\#(p(99)),"p999_ms":\#(p(99.9)),"max_ms":\#(Double(h.max) / 1000),"rejected":\#(result.rejected),"errors":\#(result.errors.values.reduce(0, +))}"#)
-        } else {
-            print("ingest  batch=\(batch) ids=\(idKind.rawValue) concurrency=\(concurrency) connections=\(connections) duration=\(duration)s")
-            print("  events \(result.events)  throughput \(Int(rate)) events/s  (\(h.totalCount) calls)")
-            print("  ack latency ms  p50 \(p(50))  p90 \(p(90))  p99 \(p(99))  p99.9 \(p(99.9))  max \(Double(h.max) / 1000)")
-            for (code, n) in result.errors.sorted(by: { $0.key < $1.key }) { print("  errors \(code): \(n)") }
-        }
     }
 }
 
@@ -136,20 +72,6 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
-    }
-}
-
-struct IngestWorker: Sendable {
-    var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
-    var events = 0
-    var rejected = 0
-    var errors: [String: Int] = [:]
-
-    mutating func merge(_ other: IngestWorker) {
-        latency.add(other.latency)
-        events += other.events
-        rejected += other.rejected
-        errors.merge(other.errors, uniquingKeysWith: +)
     }
 }
 

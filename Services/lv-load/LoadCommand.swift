@@ -1,104 +1,175 @@
 import ArgumentParser
+import Foundation
 import Histogram
+import Load
 import LVAPI
 import LVMessages
 import LVRPC
+import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 
-/// `lv-load`: load generator for any Learning Validation server.
+/// `lv-load`: load generator for any Learning Validation server (anchors: ghz, wrk2).
 @main
 struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-load",
         abstract: "Load-test Learning Validation services over their binary protocol.",
-        subcommands: [Unary.self, Ingest.self])
+        discussion: """
+        Closed loop by default (--concurrency calls in flight). Give --rate for an open loop at a fixed rate, with \
+        --steps or --ramp-to for schedules; open-loop latency is reported corrected for coordinated omission (from \
+        each call's intended send time, as wrk2) and uncorrected.
+        """,
+        subcommands: [Unary.self, Call.self, Ingest.self, CheckInBurst.self, Submissions.self, ViewReads.self, WholeEvent.self])
 }
 
-/// Closed-loop unary calls: `concurrency` callers each send the next call when the last answers.
-struct Unary: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Closed-loop round trips of lv.health.v1.Health/Check: throughput and latency percentiles.")
-
+/// Load shape, duration and output: the same for every scenario.
+struct LoadOptions: ParsableArguments {
     @Option(name: .customLong("addr"), help: "Server address HOST:PORT.")
-    var address = "127.0.0.1:7400"
-
-    @Option(help: "Calls in flight at once.")
+    var address: String?
+    @Option(help: "Closed loop: calls in flight at once.")
     var concurrency = 16
-
-    @Option(help: "Connections they share.")
+    @Option(help: "Connections the calls share.")
     var connections = 1
-
+    @Option(help: "Open loop: calls per second (the start rate with --ramp-to).")
+    var rate: Double?
+    @Option(help: "Open loop in steps: comma-separated rates, each held --step-seconds.")
+    var steps: String?
+    @Option(name: .customLong("step-seconds"), help: "Seconds per step.")
+    var stepSeconds = 10.0
+    @Option(name: .customLong("ramp-to"), help: "Open loop ramp: from --rate to this rate over the duration.")
+    var rampTo: Double?
     @Option(help: "Seconds to measure.")
-    var duration = 5.0
-
+    var duration = 10.0
+    @Option(help: "Stop after this many measured calls instead of the duration.")
+    var requests: Int?
     @Option(help: "Seconds to run before measuring.")
     var warmup = 1.0
+    @Option(help: "Seconds each call may take.")
+    var timeout = 30.0
+    @Option(help: "text or json.")
+    var output = "text"
+    @Option(name: .customLong("histogram-log"), help: "Write the latency percentile distribution (HdrHistogram text) to this file.")
+    var histogramLog: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
-
-    func run() async throws {
-        var configuration = try RPCClient.Configuration(address: address)
-        configuration.connections = connections
-        configuration.clientName = "lv-load"
-        let client = RPCClient(configuration: configuration)
-        let health = Lv_Health_V1_HealthClient(client)
-        let request = Lv_Health_V1_HealthCheckRequest()
-        _ = try await health.check(request) // connect and fail fast if the server is not there
-
-        let start = NIODeadline.now()
-        let measureFrom = start + .nanoseconds(Int64(warmup * 1e9))
-        let end = measureFrom + .nanoseconds(Int64(duration * 1e9))
-        let results = try await withThrowingTaskGroup(of: Worker.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    var worker = Worker()
-                    while true {
-                        let sent = NIODeadline.now()
-                        if sent >= end { break }
-                        do {
-                            _ = try await health.check(request)
-                            if sent >= measureFrom {
-                                _ = worker.latency.record(UInt64((NIODeadline.now() - sent).nanoseconds / 1000))
-                            }
-                        } catch let error as RPCError {
-                            if sent >= measureFrom { worker.errors[error.code.protoName, default: 0] += 1 }
-                        }
-                    }
-                    return worker
-                }
-            }
-            var total = Worker()
-            for try await w in group { total.merge(w) }
-            return total
+    func plan() throws -> LoadPlan {
+        var shape = LoadShape.closed(concurrency: concurrency)
+        if let steps {
+            let rates = steps.split(separator: ",").compactMap { Double($0) }
+            guard !rates.isEmpty else { throw ValidationError("--steps: comma-separated rates, e.g. 500,1000,2000") }
+            shape = .steps(rates, stepSeconds: stepSeconds)
+        } else if let rate, let rampTo {
+            shape = .ramp(from: rate, to: rampTo, seconds: duration)
+        } else if let rate {
+            shape = .fixed(rate)
         }
-        await client.close()
-        report(results)
+        return LoadPlan(shape: shape, duration: duration, requests: requests, warmup: warmup)
     }
 
-    func report(_ w: Worker) {
-        let h = w.latency
-        let rate = Double(h.totalCount) / duration
-        let p = { (q: Double) in Double(h.valueAtPercentile(q)) / 1000 }
-        if json {
-            print(#"{"method":"lv.health.v1.Health/Check","concurrency":\#(concurrency),"connections":\#(connections),"duration_s":\#(duration),"calls":\#(h.totalCount),"calls_per_s":\#(Int(rate)),"p50_ms":\#(p(50)),"p90_ms":\#(p(90)),"p99_ms":\#(p(99)),"p999_ms":\#(p(99.9)),"max_ms":\#(Double(h.max) / 1000),"errors":\#(w.errors.values.reduce(0, +))}"#)
-        } else {
-            print("lv.health.v1.Health/Check  concurrency=\(concurrency) connections=\(connections) duration=\(duration)s")
-            print("  calls \(h.totalCount)  throughput \(Int(rate))/s")
-            print("  latency ms  p50 \(p(50))  p90 \(p(90))  p99 \(p(99))  p99.9 \(p(99.9))  max \(Double(h.max) / 1000)")
-            for (code, n) in w.errors.sorted(by: { $0.key < $1.key }) { print("  errors \(code): \(n)") }
+    func client(default address: String) throws -> RPCClient {
+        var c = try RPCClient.Configuration(address: self.address ?? address)
+        c.connections = max(1, connections)
+        c.clientName = "lv-load"
+        return RPCClient(configuration: c)
+    }
+
+    var callOptions: CallOptions { CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9))) }
+
+    /// Runs the plan, printing a live progress line on stderr, then the report on stdout.
+    func run(_ name: String, unit: String = "calls", perCall: Int = 1, call: @escaping @Sendable () async throws -> Void) async throws {
+        let plan = try plan()
+        let done = NIOLockedValueBox(0)
+        let ticker = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(nanoseconds: 1_000_000_000)
+                let n = done.withLockedValue { v -> Int in defer { v = 0 }; return v }
+                FileHandle.standardError.write(Data("\r\(name): \(n * perCall) \(unit)/s   ".utf8))
+            }
         }
+        let result = await runLoad(plan, classify: { RPCError.from($0).code.protoName }, progress: { n in done.withLockedValue { $0 += n } },
+                                   call: call)
+        ticker.cancel()
+        FileHandle.standardError.write(Data("\n".utf8))
+        report(name, result, unit: unit, perCall: perCall)
+        if let path = histogramLog {
+            var text = ""
+            (result.corrected ?? result.uncorrected).outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1000)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func report(_ name: String, _ r: LoadResult, unit: String, perCall: Int) {
+        let shape = rate.map { "open loop \(Int($0))/s" + (rampTo.map { "→\(Int($0))/s" } ?? "") } ?? (steps.map { "open loop steps \($0)/s" } ?? "closed loop, \(concurrency) in flight")
+        if output == "json" {
+            var object: [String: Any] = [
+                "scenario": name, "shape": shape, "connections": connections, "seconds": r.seconds, "calls": r.calls,
+                "calls_per_s": r.throughput, "errors": r.errors,
+                "latency_ms": Dictionary(uniqueKeysWithValues: percentiles(r.uncorrected)),
+            ]
+            if unit != "calls" { object["\(unit)_per_s"] = r.throughput * Double(perCall) }
+            if let c = r.corrected { object["latency_corrected_ms"] = Dictionary(uniqueKeysWithValues: percentiles(c)) }
+            let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("\(name)  \(shape)  connections=\(connections)  \(fixedText(r.seconds))s")
+        print("  calls \(r.calls)  throughput \(Int(r.throughput))/s" + (perCall > 1 ? "  (\(Int(r.throughput * Double(perCall))) \(unit)/s)" : ""))
+        print("  latency ms        " + percentiles(r.uncorrected).map { "\($0.0) \(fixedText($0.1))" }.joined(separator: "  "))
+        if let c = r.corrected {
+            print("  corrected (wrk2)  " + percentiles(c).map { "\($0.0) \(fixedText($0.1))" }.joined(separator: "  "))
+        }
+        for (code, n) in r.errors.sorted(by: { $0.key < $1.key }) { print("  errors \(code): \(n)") }
     }
 }
 
-struct Worker: Sendable {
-    /// Microseconds.
-    var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-    var errors: [String: Int] = [:]
+func fixedText(_ x: Double) -> String { String(format: "%.3f", x) }
 
-    mutating func merge(_ other: Worker) {
-        latency.add(other.latency)
-        errors.merge(other.errors, uniquingKeysWith: +)
+/// Round trips of `lv.health.v1.Health/Check` (any server).
+struct Unary: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "lv.health.v1.Health/Check round trips on any server.")
+    @OptionGroup var load: LoadOptions
+
+    func run() async throws {
+        let client = try load.client(default: "127.0.0.1:7400")
+        let health = Lv_Health_V1_HealthClient(client)
+        let request = Lv_Health_V1_HealthCheckRequest()
+        _ = try await health.check(request) // connect, and fail fast when nobody is there
+        let options = load.callOptions
+        try await load.run("lv.health.v1.Health/Check") { _ = try await health.check(request, options: options) }
+        await client.close()
+    }
+}
+
+/// Any method with a request given as encoded protobuf bytes.
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Any method of any service, with a request encoded by any protobuf implementation.",
+        discussion: "Example: lv-load call --addr 127.0.0.1:7401 --method lv.registration.v1.Registration/GetPhysician --payload-hex 0a0a31323334353637383933")
+    @OptionGroup var load: LoadOptions
+    @Option(help: "package.Service/Method") var method: String
+    @Option(name: .customLong("payload-hex"), help: "The encoded request, in hex.") var payloadHex = ""
+    @Option(name: .customLong("payload-file"), help: "A file holding the encoded request.") var payloadFile: String?
+
+    func run() async throws {
+        var bytes: [UInt8]
+        if let payloadFile {
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: payloadFile)))
+        } else {
+            guard payloadHex.count % 2 == 0 else { throw ValidationError("--payload-hex: an even number of hex digits") }
+            bytes = []
+            var i = payloadHex.startIndex
+            while i < payloadHex.endIndex {
+                let j = payloadHex.index(i, offsetBy: 2)
+                guard let b = UInt8(payloadHex[i..<j], radix: 16) else { throw ValidationError("--payload-hex: not hex") }
+                bytes.append(b)
+                i = j
+            }
+        }
+        let client = try load.client(default: "127.0.0.1:7400")
+        let payload = ByteBuffer(bytes: bytes)
+        let options = load.callOptions
+        let method = self.method
+        _ = try await client.callRaw(method, encodedRequest: payload, options: options)
+        try await load.run(method) { _ = try await client.callRaw(method, encodedRequest: payload, options: options) }
+        await client.close()
     }
 }

@@ -75,7 +75,7 @@ final class ClientConnection: Sendable {
     }
 
     /// Sends one REQUEST and waits for its RESPONSE payload. Cancelling the calling task sends CANCEL.
-    func call(method: String, payload: any ProtoMessage, options: CallOptions, deadline: NIODeadline?) async throws -> ByteBuffer {
+    func call(method: String, payload: OutgoingPayload, options: CallOptions, deadline: NIODeadline?) async throws -> ByteBuffer {
         let callID = Self.callIDs.withLockedValue { $0 += 1; return $0 }
         let eventLoop = channel.eventLoop
         let handler = self.handler
@@ -98,10 +98,16 @@ final class ClientConnection: Sendable {
     }
 }
 
-struct OutgoingCall: @unchecked Sendable { // `payload` is an immutable value type; moved to the loop once
+/// A request payload: a message to pack, or bytes already encoded.
+enum OutgoingPayload: @unchecked Sendable { // messages are immutable values; moved to the loop once
+    case message(any ProtoMessage)
+    case encoded(ByteBuffer)
+}
+
+struct OutgoingCall: Sendable {
     let id: UInt64
     var meta: Lv_Rpc_V1_FrameMeta
-    let payload: any ProtoMessage
+    let payload: OutgoingPayload
     let deadline: NIODeadline?
     let promise: EventLoopPromise<ByteBuffer>
 }
@@ -194,7 +200,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let streamID = nextStreamID
         let frame: ByteBuffer
         do {
-            frame = try FrameWriter.frame(.request, streamID: streamID, meta: state.call.meta, payload: state.call.payload)
+            switch state.call.payload {
+            case .message(let message):
+                frame = try FrameWriter.frame(.request, streamID: streamID, meta: state.call.meta, payload: message)
+            case .encoded(let bytes):
+                frame = try FrameWriter.frame(.request, streamID: streamID, meta: state.call.meta, encodedPayload: bytes)
+            }
         } catch {
             return finish(callID, .failure(RPCError(.invalidArgument, "the request could not be encoded: \(error)")))
         }

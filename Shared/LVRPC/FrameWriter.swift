@@ -20,6 +20,25 @@ public enum FrameWriter {
         _ type: FrameType, flags: UInt8 = 0, streamID: UInt32,
         meta: (any ProtoMessage)?, payload: (any ProtoMessage)?, into buffer: inout ByteBuffer
     ) throws {
+        try write(type, flags: flags, streamID: streamID, meta: meta, into: &buffer) { buffer in
+            try payload.map { try buffer.writeMessage($0) } ?? 0
+        }
+    }
+
+    /// A frame whose payload is bytes already encoded (generic tools that send any method).
+    public static func frame(_ type: FrameType, streamID: UInt32, meta: (any ProtoMessage)?, encodedPayload: ByteBuffer) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        try write(type, streamID: streamID, meta: meta, into: &buffer) { buffer in
+            var payload = encodedPayload
+            return buffer.writeBuffer(&payload)
+        }
+        return buffer
+    }
+
+    static func write(
+        _ type: FrameType, flags: UInt8 = 0, streamID: UInt32, meta: (any ProtoMessage)?, into buffer: inout ByteBuffer,
+        payload writePayload: (inout ByteBuffer) throws -> Int
+    ) throws {
         let start = buffer.writerIndex
         buffer.writeInteger(FrameHeader.magic)
         buffer.writeInteger(FrameHeader.version)
@@ -34,7 +53,7 @@ public enum FrameWriter {
             guard metaLength <= Int(UInt16.max) else {
                 throw RPCError(.resourceExhausted, "frame meta of \(metaLength) bytes exceeds 65535")
             }
-            let payloadLength = try payload.map { try buffer.writeMessage($0) } ?? 0
+            let payloadLength = try writePayload(&buffer)
             buffer.setInteger(UInt16(metaLength), at: start + 6)
             buffer.setInteger(UInt32(payloadLength), at: start + 12)
         } catch {

@@ -85,6 +85,15 @@ public final class RPCClient: Sendable {
 
     /// Calls a method by name and returns the undecoded response payload (for generic tools).
     public func callRaw(_ method: String, _ request: any ProtoMessage, options: CallOptions = CallOptions()) async throws -> ByteBuffer {
+        try await callRaw(method, payload: .message(request), options: options)
+    }
+
+    /// Calls a method by name with a request already encoded (e.g. by another language's protobuf).
+    public func callRaw(_ method: String, encodedRequest: ByteBuffer, options: CallOptions = CallOptions()) async throws -> ByteBuffer {
+        try await callRaw(method, payload: .encoded(encodedRequest), options: options)
+    }
+
+    func callRaw(_ method: String, payload: OutgoingPayload, options: CallOptions) async throws -> ByteBuffer {
         let deadline = options.timeout.map { NIODeadline.now() + $0 }
         var attempt = 1
         while true {
@@ -93,7 +102,7 @@ public final class RPCClient: Sendable {
                 if let deadline, deadline <= .now() {
                     throw RPCError(.deadlineExceeded, "\(method): the deadline passed while connecting to \(target)")
                 }
-                return try await connection.call(method: method, payload: request, options: options, deadline: deadline)
+                return try await connection.call(method: method, payload: payload, options: options, deadline: deadline)
             } catch let error as RPCError where error.retryable && attempt < Self.transparentRetries {
                 // Safe to send again: the server guarantees the call did not run.
                 attempt += 1

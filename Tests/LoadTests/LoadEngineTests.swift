@@ -8,7 +8,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
-/// Echo handler whose delay follows a known distribution: every tenth call waits 20 ms, the others 2 ms.
+/// Echo handler that waits as long as each request asks: the test asks 200 ms of every tenth call, 2 ms of the others.
 struct InjectedLatency: Lv_Testing_V1_EchoHandler {
     func echo(_ request: Lv_Testing_V1_EchoRequest, context: ServerContext) async throws -> Lv_Testing_V1_EchoResponse {
         try await Task.sleep(nanoseconds: UInt64(request.delayMs) * 1_000_000)
@@ -20,7 +20,7 @@ struct InjectedLatency: Lv_Testing_V1_EchoHandler {
 
 @Suite("load engine", .serialized, .timeLimit(.minutes(2)))
 struct LoadEngineTests {
-    @Test("percentiles reflect a server's injected latency: 90% at 2 ms, 10% at 20 ms")
+    @Test("percentiles reflect a server's injected latency: 90% at 2 ms, 10% at 200 ms")
     func injectedDistribution() async throws {
         var router = Router()
         InjectedLatency().register(into: &router)
@@ -35,25 +35,26 @@ struct LoadEngineTests {
         let result = await runLoad(LoadPlan(shape: .closed(concurrency: 10), duration: 2, warmup: 0.3)) {
             let n = counter.withLockedValue { $0 += 1; return $0 }
             var r = Lv_Testing_V1_EchoRequest()
-            r.delayMs = n % 10 == 0 ? 20 : 2
+            r.delayMs = n % 10 == 0 ? 200 : 2
             _ = try await echo.echo(r)
         }
         await client.close()
         server.shutdown()
         try await running.value
 
+        // The checks are bounds that machine load cannot break: load only adds latency.
         let h = result.uncorrected
         #expect(result.errors.isEmpty)
-        #expect(result.calls > 200)
-        // No measured latency can be below the delay the server injected.
+        #expect(result.calls > 100)
+        // No measured latency is below what the server injected.
         #expect(h.min >= 2_000)
-        #expect(h.valueAtPercentile(50) >= 2_000)
-        #expect(h.valueAtPercentile(95) >= 20_000)
-        // The share of calls at or above 20 ms is the injected 10% (± sampling and warm-up edges).
-        let slow = Double(h.count(within: 20_000...h.max)) / Double(h.totalCount)
-        #expect(abs(slow - 0.10) < 0.03, "share of slow calls \(slow)")
-        // And the median sits with the fast calls, well below the slow ones.
-        #expect(h.valueAtPercentile(50) < 20_000)
+        // Every tenth call waited 200 ms, so at least ~10% of calls sit at or above it, and p99 too.
+        let slow = Double(h.count(within: 200_000...max(h.max, 200_000))) / Double(h.totalCount)
+        #expect(slow >= 0.08, "share of calls at or above 200 ms: \(slow)")
+        #expect(slow < 0.5, "share of calls at or above 200 ms: \(slow)")
+        #expect(h.valueAtPercentile(99) >= 200_000)
+        // The median is one of the fast calls.
+        #expect(h.valueAtPercentile(50) < 200_000)
     }
 
     @Test("open loop keeps its schedule: the rate is what was asked, and corrected latency is never below uncorrected")
