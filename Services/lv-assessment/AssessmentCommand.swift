@@ -15,7 +15,9 @@ struct AssessmentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7403)
-        let store = try AssessmentStore(path: settings.databasePath("assessment.sqlite"), options: settings.database)
+        let path = try settings.databasePath("assessment.sqlite")
+        let database = settings.database
+        let store = try await ServiceRunner.openStore { try AssessmentStore(path: path, options: database) }
         var router = Router()
         AssessmentService(store: store).register(into: &router)
         try await ServiceRunner.run(name: "lv-assessment", settings: settings, router: router)

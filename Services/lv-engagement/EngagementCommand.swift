@@ -15,7 +15,9 @@ struct EngagementCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7402)
-        let store = try EngagementStore(path: settings.databasePath("engagement.sqlite"), options: settings.database)
+        let path = try settings.databasePath("engagement.sqlite")
+        let database = settings.database
+        let store = try await ServiceRunner.openStore { try EngagementStore(path: path, options: database) }
         var router = Router()
         EngagementService(store: store).register(into: &router)
         try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router)

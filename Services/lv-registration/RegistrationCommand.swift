@@ -15,7 +15,9 @@ struct RegistrationCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7401)
-        let store = try RegistrationStore(path: settings.databasePath("registration.sqlite"), options: settings.database)
+        let path = try settings.databasePath("registration.sqlite")
+        let database = settings.database
+        let store = try await ServiceRunner.openStore { try RegistrationStore(path: path, options: database) }
         var router = Router()
         RegistrationService(store: store).register(into: &router)
         try await ServiceRunner.run(name: "lv-registration", settings: settings, router: router)

@@ -5,12 +5,19 @@ import Logging
 import LVRPC
 import Metrics
 import NIOCore
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 
 /// Starts one service executable: logging, metrics, the RPC server with the standard
 /// interceptors, and graceful shutdown on SIGTERM/SIGINT. Returns when the server has drained.
 public enum ServiceRunner {
+    /// Opens a store (SQLite open and migrations block) on NIO's blocking thread pool, so no
+    /// SQLite work runs on the Swift cooperative pool even at start-up.
+    public static func openStore<Store: Sendable>(_ open: @escaping @Sendable () throws -> Store) async throws -> Store {
+        try await NIOThreadPool.singleton.runIfActive(open)
+    }
+
     public static func run(name: String, settings: ServiceSettings, router: Router,
                            extraServices: [any Service] = []) async throws {
         let level = settings.logLevel
