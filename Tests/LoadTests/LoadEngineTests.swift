@@ -79,7 +79,8 @@ struct LoadEngineTests {
             if n % 5 == 0 { throw Refused() }
         }
         #expect(result.calls == 100)
-        #expect((result.errors["REFUSED"] ?? 0) >= 24)
+        // One call in five fails; with 4 callers the exact count at the stop varies by a few.
+        #expect((20...30).contains(result.errors["REFUSED"] ?? 0), "\(result.errors)")
     }
 
     @Test("steps and ramps give the rate asked for at each moment")
