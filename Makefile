@@ -37,8 +37,10 @@ demo: build
 proto: deps
 	scripts/generate-proto.sh
 
+## Benchmarks (release builds; results as JSON lines): unary and ingest, then the grpc-swift-2 and raw-echo baselines.
 bench: deps
 	scripts/bench.sh
+	scripts/bench-baselines.sh
 
 clean:
-	rm -rf .build .build-asan var
+	rm -rf .build .build-asan var Benchmarks/Baselines/.build

@@ -42,7 +42,7 @@ struct Ingest: AsyncParsableCommand {
         let logLock = NIOLock()
         let worker = NIOLockedValueBox(0)
         let (batchSize, kind, activity, options) = (batch, idKind, activity, load.callOptions)
-        try await load.run("ingest batch=\(batch) ids=\(idKind.rawValue)", unit: "events", perCall: batch) {
+        try await load.run("ingest batch=\(batch) ids=\(idKind.rawValue)", unit: "events", perCall: batch, clients: [client]) {
             // One generator per call keeps calls independent; ids stay unique by worker number.
             var generator = EventGenerator(worker: worker.withLockedValue { $0 += 1; return $0 }, kind: kind, npis: npis, activity: activity)
             var request = Lv_Engagement_V1_RecordEventsRequest()

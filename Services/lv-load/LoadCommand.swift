@@ -75,7 +75,9 @@ struct LoadOptions: ParsableArguments {
     var callOptions: CallOptions { CallOptions(timeout: .nanoseconds(Int64(timeout * 1e9))) }
 
     /// Runs the plan, printing a live progress line on stderr, then the report on stdout.
-    func run(_ name: String, unit: String = "calls", perCall: Int = 1, call: @escaping @Sendable () async throws -> Void) async throws {
+    /// `clients` are asked for their per-connection call counts at the end.
+    func run(_ name: String, unit: String = "calls", perCall: Int = 1, clients: [RPCClient] = [],
+             call: @escaping @Sendable () async throws -> Void) async throws {
         let plan = try plan()
         let done = NIOLockedValueBox(0)
         let ticker = Task {
@@ -89,7 +91,7 @@ struct LoadOptions: ParsableArguments {
                                    call: call)
         ticker.cancel()
         FileHandle.standardError.write(Data("\n".utf8))
-        report(name, result, unit: unit, perCall: perCall)
+        report(name, result, unit: unit, perCall: perCall, byConnection: clients.flatMap(\.callsByConnection))
         if let path = histogramLog {
             var text = ""
             (result.corrected ?? result.uncorrected).outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1000)
@@ -97,7 +99,7 @@ struct LoadOptions: ParsableArguments {
         }
     }
 
-    func report(_ name: String, _ r: LoadResult, unit: String, perCall: Int) {
+    func report(_ name: String, _ r: LoadResult, unit: String, perCall: Int, byConnection: [Int]) {
         let shape = rate.map { "open loop \(Int($0))/s" + (rampTo.map { "→\(Int($0))/s" } ?? "") } ?? (steps.map { "open loop steps \($0)/s" } ?? "closed loop, \(concurrency) in flight")
         if output == "json" {
             var object: [String: Any] = [
@@ -106,6 +108,7 @@ struct LoadOptions: ParsableArguments {
                 "latency_ms": Dictionary(uniqueKeysWithValues: percentiles(r.uncorrected)),
             ]
             if unit != "calls" { object["\(unit)_per_s"] = r.throughput * Double(perCall) }
+            if !byConnection.isEmpty { object["calls_by_connection"] = byConnection }
             if let c = r.corrected { object["latency_corrected_ms"] = Dictionary(uniqueKeysWithValues: percentiles(c)) }
             let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -118,6 +121,7 @@ struct LoadOptions: ParsableArguments {
             print("  corrected (wrk2)  " + percentiles(c).map { "\($0.0) \(fixedText($0.1))" }.joined(separator: "  "))
         }
         for (code, n) in r.errors.sorted(by: { $0.key < $1.key }) { print("  errors \(code): \(n)") }
+        if !byConnection.isEmpty { print("  calls by connection (warm-up included): " + byConnection.map(String.init).joined(separator: ", ")) }
     }
 }
 
@@ -134,7 +138,7 @@ struct Unary: AsyncParsableCommand {
         let request = Lv_Health_V1_HealthCheckRequest()
         _ = try await health.check(request) // connect, and fail fast when nobody is there
         let options = load.callOptions
-        try await load.run("lv.health.v1.Health/Check") { _ = try await health.check(request, options: options) }
+        try await load.run("lv.health.v1.Health/Check", clients: [client]) { _ = try await health.check(request, options: options) }
         await client.close()
     }
 }
@@ -169,7 +173,7 @@ struct Call: AsyncParsableCommand {
         let options = load.callOptions
         let method = self.method
         _ = try await client.callRaw(method, encodedRequest: payload, options: options)
-        try await load.run(method) { _ = try await client.callRaw(method, encodedRequest: payload, options: options) }
+        try await load.run(method, clients: [client]) { _ = try await client.callRaw(method, encodedRequest: payload, options: options) }
         await client.close()
     }
 }

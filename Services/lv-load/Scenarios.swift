@@ -49,7 +49,7 @@ struct CheckInBurst: AsyncParsableCommand {
         let next = NIOLockedValueBox(0)
         let options = load.callOptions
         let sessionID = s.sessionId
-        try await load.run("lv.registration.v1.Registration/CheckIn") {
+        try await load.run("lv.registration.v1.Registration/CheckIn", clients: [client]) {
             let i = next.withLockedValue { $0 += 1; return $0 }
             var r = Lv_Registration_V1_CheckInRequest()
             (r.npi, r.sessionId, r.atMs) = (npis[i % npis.count], sessionID, start + Int64(i % 600) * 1000)
@@ -81,7 +81,7 @@ struct Submissions: AsyncParsableCommand {
         _ = try await assessment.createInstrument(ci)
         let next = NIOLockedValueBox(0)
         let options = load.callOptions
-        try await load.run("lv.assessment.v1.Assessment/SubmitResponses") {
+        try await load.run("lv.assessment.v1.Assessment/SubmitResponses", clients: [client]) {
             let n = next.withLockedValue { $0 += 1; return $0 }
             var r = Lv_Assessment_V1_SubmitResponsesRequest()
             (r.submissionId, r.instrumentId, r.npi) = ("\(instrumentID)-\(n)", instrumentID, CMESimulation.npi(n))
@@ -110,7 +110,7 @@ struct ViewReads: AsyncParsableCommand {
         let request = r
         _ = try await gateway.getActivityValidation(request, options: load.callOptions)
         let options = load.callOptions
-        try await load.run("lv.gateway.v1.Gateway/GetActivityValidation") {
+        try await load.run("lv.gateway.v1.Gateway/GetActivityValidation", clients: [client]) {
             let view = try await gateway.getActivityValidation(request, options: options)
             if let missing = view.degraded.first { throw RPCError(missing.code, "degraded view: \(missing.section)") }
         }

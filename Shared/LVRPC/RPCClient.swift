@@ -52,11 +52,13 @@ public final class RPCClient: Sendable {
     public let configuration: Configuration
     private let group: any EventLoopGroup
     private let state: NIOLockedValueBox<(slots: [Slot], next: Int, closed: Bool)>
+    private let callsPerConnection: NIOLockedValueBox<[Int]>
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.group = group
         self.state = NIOLockedValueBox((Array(repeating: .idle, count: configuration.connections), 0, false))
+        self.callsPerConnection = NIOLockedValueBox(Array(repeating: 0, count: configuration.connections))
     }
 
     public convenience init(host: String, port: Int) {
@@ -64,6 +66,9 @@ public final class RPCClient: Sendable {
     }
 
     public var target: String { "\(configuration.host):\(configuration.port)" }
+
+    /// Calls sent so far on each connection of the pool (index = pool slot), for load reports.
+    public var callsByConnection: [Int] { callsPerConnection.withLockedValue { $0 } }
 
     /// Calls `method` with `request` and decodes the answer as `Response`.
     /// Failures arrive as `RPCError` with the server's status (or a local one: UNAVAILABLE when
@@ -160,6 +165,7 @@ public final class RPCClient: Sendable {
             guard !state.closed else { return .fail(RPCError(.unavailable, "client is closed")) }
             let index = state.next % state.slots.count
             state.next &+= 1
+            callsPerConnection.withLockedValue { $0[index] += 1 }
             switch state.slots[index] {
             case .connected(let c) where c.isUsable:
                 return .use(c)

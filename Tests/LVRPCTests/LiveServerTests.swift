@@ -255,6 +255,18 @@ struct LiveServerTests {
         try await silent.close()
     }
 
+    @Test("a pool spreads calls over its connections round robin, and counts them")
+    func poolSpread() async throws {
+        let server = try await TestServer.start()
+        let client = server.client(connections: 3)
+        let echo = Lv_Testing_V1_EchoClient(client)
+        for i in 0..<30 { _ = try await echo.echo(echoRequest("\(i)")) }
+        #expect(client.callsByConnection == [10, 10, 10])
+        #expect(server.server.services.keys.contains("lv.testing.v1.Echo"))
+        await client.close()
+        try await server.stop()
+    }
+
     @Test("health and reflection answer on every server")
     func healthAndReflection() async throws {
         let server = try await TestServer.start()
