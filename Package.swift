@@ -31,6 +31,8 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // sqlite3_config from Swift (variadic in C): process-wide SQLite settings.
+        .target(name: "CSQLiteConfig", dependencies: ["CSQLite"], path: "Shared/CSQLiteConfig"),
         // protoc-c output for every file under proto/ (scripts/generate-proto.sh).
         .target(name: "LVProtoC", dependencies: ["CProtobufC"], path: "Shared/LVProtoC",
                 sources: ["generated"], publicHeadersPath: "include"),
@@ -53,7 +55,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // SQLite: pragmas, versioned migrations, group-commit writer.
         .target(name: "LVStore", dependencies: [
-            "CSQLite",
+            "CSQLite", "CSQLiteConfig",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import CSQLite
+import CSQLiteConfig
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -55,7 +56,12 @@ public final class Database: Sendable {
         readers = ReaderPool(connections: readConnections)
     }
 
+    /// SQLite's memory statistics cost a global mutex per allocation; nothing here reads them.
+    /// Configured once, before the first connection of the process.
+    private static let processConfiguration: Void = { _ = lv_sqlite_disable_memstatus() }()
+
     static func open(path: String, options: DatabaseOptions) throws -> SQLiteConnection {
+        Self.processConfiguration
         let c = try SQLiteConnection(path: path)
         try c.execute("PRAGMA busy_timeout = \(options.busyTimeoutMs)")
         let mode = try c.scalarText("PRAGMA journal_mode = WAL")
