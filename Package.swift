@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway"],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
         // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
-        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "Registration"],
                 path: "Services/Simulation", swiftSettings: swiftSettings),
         // The load engine: closed and open loop (fixed, steps, ramp), coordinated-omission-corrected latency.
         .target(name: "Load", dependencies: [

@@ -169,7 +169,8 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
     public func listActivityValidations(_ request: Lv_Gateway_V1_ListActivityValidationsRequest, context: ServerContext) async throws -> Lv_Gateway_V1_ListActivityValidationsResponse {
         let d = Downstream(context)
         var r = Lv_Registration_V1_ListActivitiesRequest()
-        (r.pageSize, r.pageToken) = (min(PageToken.size(request.pageSize) == PageToken.defaultSize ? 20 : UInt32(PageToken.size(request.pageSize)), 100), request.pageToken)
+        // Each row costs a full view, so pages are small: 20 by default, at most 100.
+        (r.pageSize, r.pageToken) = (request.pageSize == 0 ? 20 : min(request.pageSize, 100), request.pageToken)
         let page = try await registration.listActivities(r, options: d.options)
         let thresholds = request.thresholds ?? Thresholds()
         let views = await withTaskGroup(of: (Int, ActivityValidation).self) { group in

@@ -2,6 +2,7 @@ import LVAPI
 import LVDomain
 import LVMessages
 import LVRPC
+import Registration
 
 /// Drives a realistic simulated CME activity through the real protocol: registration,
 /// attendance and credit; engagement events; pre-, post- and follow-up tests, vignettes,
@@ -188,7 +189,7 @@ public struct CMESimulation: Sendable {
             (co.npi, co.sessionId, co.atMs) = (npi, sessionID, checkOut)
             minutes += Int(try await registration.checkOut(co).sessionMinutes)
         }
-        let credits = min(2.0, CreditRules_earned(minutes))
+        let credits = min(2.0, CreditRules.earned(minutes: minutes))
         guard credits > 0 else { return }
         var claim = Lv_Registration_V1_ClaimCreditRequest()
         (claim.requestId, claim.activityId, claim.npi, claim.credits, claim.claimedMs) = ("sim-credit-\(c.activityID)-\(npi)", c.activityID, npi, credits, sessions.last! + 3_600_000)
@@ -330,9 +331,6 @@ public struct CMESimulation: Sendable {
         return out
     }
 }
-
-/// AMA credit for minutes attended (1 per 60, in quarters, rounded down), as registration computes it.
-func CreditRules_earned(_ minutes: Int) -> Double { Double(max(0, minutes) / 15) * 0.25 }
 
 /// Runs `body` for each element with at most `width` running at once.
 func forEachConcurrently<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {

@@ -80,8 +80,6 @@ public struct Router: Sendable {
         }
     }
 
-    public func route(_ fullName: String) -> Route? { routes[fullName] }
-
     /// Every route with its handler wrapped in `interceptors` (the first runs outermost).
     func intercepted(by interceptors: [any ServerInterceptor]) -> [String: (descriptor: MethodDescriptor, handler: Handler)] {
         routes.mapValues { route in

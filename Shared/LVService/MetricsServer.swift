@@ -12,7 +12,7 @@ public final class MetricsServer: Service, Sendable {
     private let port: Int
     private let registry: PrometheusCollectorRegistry
     private let logger: Logger
-    private let bound = NIOLockedValueBoxAddress()
+    private let bound = NIOLockedValueBox<SocketAddress?>(nil)
 
     public init(host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.host = host
@@ -22,7 +22,7 @@ public final class MetricsServer: Service, Sendable {
     }
 
     /// The bound address once `run` has started listening.
-    public var localAddress: SocketAddress? { bound.value }
+    public var localAddress: SocketAddress? { bound.withLockedValue { $0 } }
 
     public func run() async throws {
         let registry = self.registry
@@ -34,18 +34,10 @@ public final class MetricsServer: Service, Sendable {
                 }
             }
             .bind(host: host, port: port).get()
-        bound.value = channel.localAddress
+        bound.withLockedValue { $0 = channel.localAddress }
         logger.info("metrics listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         try? await gracefulShutdown()
         try? await channel.close()
-    }
-}
-
-final class NIOLockedValueBoxAddress: Sendable {
-    private let box = NIOLockedValueBox<SocketAddress?>(nil)
-    var value: SocketAddress? {
-        get { box.withLockedValue { $0 } }
-        set { box.withLockedValue { $0 = newValue } }
     }
 }
 

@@ -301,8 +301,8 @@ public enum ValidationView {
                 p.differenceInDifferences = e
             }
             let both = t.compactMap { b, f in b.flatMap { b in f.map { (b, $0) } } }
-            if let test = PairedTTest(pre: both.map(\.0), post: both.map(\.1)) {
-                p.pairedT = LVGatewayTest(test)
+            if let change = PairedTTest(pre: both.map(\.0), post: both.map(\.1)) {
+                p.pairedT = test(change)
             }
             return p
         }
@@ -361,6 +361,6 @@ func isImplemented(_ c: Lv_Assessment_V1_Commitment) -> Bool {
     c.followUp?.implementation == .fully || c.followUp?.implementation == .partially
 }
 
-func LVGatewayTest(_ t: PairedTTest) -> Lv_Gateway_V1_Test {
+func test(_ t: PairedTTest) -> Lv_Gateway_V1_Test {
     test(t.t, df: Double(t.df), p: t.p, n: t.n)
 }

@@ -108,13 +108,6 @@ extension ProtoMessage {
     public func serializedBytes() throws -> [UInt8] {
         try withSerializedBytes { Array($0) }
     }
-
-    /// The encoded size in bytes.
-    public func serializedSize() throws -> Int {
-        let arena = CArena()
-        let c = try cMessage(in: arena)
-        return protobuf_c_message_get_packed_size(UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self))
-    }
 }
 
 /// A method of a service, as routing, reflection and clients name it.
