@@ -130,7 +130,7 @@ let package = Package(
                     path: "Tests/EngagementTests"),
         .testTarget(name: "AssessmentTests", dependencies: ["Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "LVMessages", "LVAPI", "LVStatistics"], path: "Tests/GatewayTests"),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Assessment", "LVMessages", "LVAPI", "LVStatistics"], path: "Tests/GatewayTests"),
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),

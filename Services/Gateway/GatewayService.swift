@@ -156,6 +156,7 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
         guard !request.activityId.isEmpty else {
             throw RPCError.invalidArgument(field: "activity_id", rule: "required", "the activity to validate")
         }
+        let thresholds = try Self.thresholds(request.thresholds)
         let input = await gather(request.activityId, Downstream(context))
         if input.degraded.count == 3 {
             throw RPCError(.unavailable, "no backend could be read: " + input.degraded.map(\.message).joined(separator: "; "), retryable: true)
@@ -163,16 +164,24 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
         if let notFound = input.degraded.first(where: { $0.code == .notFound }) {
             throw RPCError(.notFound, notFound.message)
         }
-        return ValidationView.build(input, thresholds: request.thresholds ?? Thresholds(), now: clock())
+        return ValidationView.build(input, thresholds: thresholds, now: clock())
+    }
+
+    /// The request's thresholds with defaults, or INVALID_ARGUMENT naming the field outside its range.
+    static func thresholds(_ given: Thresholds?) throws -> Thresholds {
+        switch (given ?? Thresholds()).validated() {
+        case .success(let t): return t
+        case .failure(let problem): throw RPCError.invalidArgument(field: problem.field, rule: problem.rule, problem.message)
+        }
     }
 
     public func listActivityValidations(_ request: Lv_Gateway_V1_ListActivityValidationsRequest, context: ServerContext) async throws -> Lv_Gateway_V1_ListActivityValidationsResponse {
+        let thresholds = try Self.thresholds(request.thresholds)
         let d = Downstream(context)
         var r = Lv_Registration_V1_ListActivitiesRequest()
         // Each row costs a full view, so pages are small: 20 by default, at most 100.
         (r.pageSize, r.pageToken) = (request.pageSize == 0 ? 20 : min(request.pageSize, 100), request.pageToken)
         let page = try await registration.listActivities(r, options: d.options)
-        let thresholds = request.thresholds ?? Thresholds()
         let views = await withTaskGroup(of: (Int, ActivityValidation).self) { group in
             for (i, a) in page.activities.enumerated() {
                 group.addTask { (i, ValidationView.build(await gather(a.activityId, d), thresholds: thresholds, now: clock())) }
@@ -189,9 +198,9 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
             s.participants = v.funnel?.registered ?? 0
             s.credited = v.funnel?.credited ?? 0
             s.highestLevel = v.highestLevel
-            s.gapShare = v.gap?.shareOfPhysicians
+            s.gap = v.gap?.byVerdict ?? []
             s.knowledgeDZ = v.knowledge?.dZ
-            s.knowledgeP = v.knowledge?.pairedT?.p ?? 1
+            s.knowledge = v.levels.first { $0.level == "3A" }?.evidence.first
             s.degradedSections = UInt32(v.degraded.count)
             return s
         }
@@ -243,11 +252,14 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
             guard let entry else { continue }
             transcript.activities.append(entry)
             transcript.credits += entry.credits
-            if !entry.creditWithoutEvidence { transcript.creditsWithEvidence += entry.credits }
+            if entry.verdict == .reliableImprovement { transcript.creditsWithEvidence += entry.credits }
         }
         return transcript
     }
 
+    /// One activity of a transcript. The verdict is calibrated on the whole activity's assessed
+    /// physicians, exactly as in the activity's view, and the engagement index is given the
+    /// activity's scheduled minutes, as in the view: one physician reads the same in both.
     func transcriptEntry(_ a: Lv_Registration_V1_Activity, npi: String, credits: Double, _ d: Downstream)
         async -> (Lv_Gateway_V1_TranscriptEntry?, [Lv_Gateway_V1_SectionStatus]) {
         var degraded: [Lv_Gateway_V1_SectionStatus] = []
@@ -256,8 +268,10 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
             (r.activityId, r.npi) = (a.activityId, npi)
             return Int(try await registration.getAttendance(r, options: d.options).physicians.first?.minutesPresent ?? 0)
         }
-        async let engagementPart = await Result { try await readEngagement(a.activityId, npi: npi, scheduled: 0, d) }
-        async let outcomesPart = await Result { try await readOutcomes(a.activityId, npi: npi, d) }
+        async let engagementPart = await Result {
+            try await readEngagement(a.activityId, npi: npi, scheduled: try await scheduledMinutes(a.activityId, d), d)
+        }
+        async let outcomesPart = await Result { try await readOutcomes(a.activityId, d) }
         var e = Lv_Gateway_V1_TranscriptEntry()
         e.activityId = a.activityId
         e.title = a.title
@@ -266,29 +280,19 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
         case .success(let m): e.minutesAttended = UInt32(m)
         case .failure(let error): degraded.append(Self.status("registration attendance for \(a.activityId)", error))
         }
-        if case .success(let list) = await engagementPart, let s = list.first { e.engagementIndex = estimate(s.engagementIndex, n: 1) }
-        if case .failure(let error) = await engagementPart { degraded.append(Self.status("engagement for \(a.activityId)", error)) }
-        var outcome: Outcomes?
+        switch await engagementPart {
+        case .success(let list): if let s = list.first { e.engagementIndex = estimate(s.engagementIndex, n: 1) }
+        case .failure(let error): degraded.append(Self.status("engagement for \(a.activityId)", error))
+        }
+        var all: [Outcomes]?
         switch await outcomesPart {
-        case .success(let list): outcome = list.first
+        case .success(let list): all = list
         case .failure(let error): degraded.append(Self.status("assessment for \(a.activityId)", error))
         }
+        let outcome = all?.first { $0.npi == npi }
         guard e.minutesAttended > 0 || credits > 0 || outcome != nil else { return (nil, degraded) }
-        let mastery = Thresholds().resolved.mastery
-        let scores = outcome.map(PhysicianScores.init)
-        if let outcome, let s = scores {
-            e.pre = s.pre.flatMap { estimate(100 * $0.total, n: 1) }
-            e.post = s.post.flatMap { estimate(100 * $0.total, n: 1) }
-            e.gain = s.gain.flatMap { estimate($0, n: 1) }
-            e.followUp = s.followUps.sorted { $0.key < $1.key }.last.flatMap { estimate(100 * $0.value.total, n: 1) }
-            e.commitments = UInt32(outcome.commitments.count)
-            e.implemented = UInt32(outcome.commitments.filter(isImplemented).count)
-            e.measures = UInt32(outcome.measures.count)
-            e.measuresImproved = UInt32(outcome.measures.filter(ValidationView.improved).count)
-        }
-        let level = ValidationView.individualLevel(scores, outcome, minutes: Int(e.minutesAttended), mastery: mastery)
-        e.highestLevel = level ?? ""
-        e.creditWithoutEvidence = credits > 0 && (level ?? "") < "3"
+        guard let all else { return (e, degraded) }
+        ValidationView.fillTranscript(&e, npi: npi, outcomes: all, thresholds: Thresholds().resolved)
         return (e, degraded)
     }
 }

@@ -81,9 +81,14 @@ struct ActivitiesReport: AsyncParsableCommand {
             try await g.listActivityValidations(Lv_Gateway_V1_ListActivityValidationsRequest(), options: connection.target.callOptions)
         }
         if connection.json { print(try ProtoJSON.text(list)); return }
-        printTable(["activity_id", "participants", "credited", "highest_level", "gap", "d_z", "p"], list.activities.map { a in
+        func count(_ a: Lv_Gateway_V1_ActivityValidationSummary, _ v: LearningVerdict) -> String {
+            a.gap.first { $0.verdict == v }.map { "\($0.physicians)" } ?? "—"
+        }
+        printTable(["activity_id", "participants", "credited", "highest_level", "reliable_gain", "no_reliable_change", "decline",
+                    "at_ceiling", "not_assessed", "3A_effect", "3A_p"], list.activities.map { a in
             [a.activityId, "\(a.participants)", "\(a.credited)", a.highestLevel.isEmpty ? "none" : a.highestLevel,
-             a.gapShare.map { "\(Int((100 * $0.value).rounded()))%" } ?? "—", a.knowledgeDZ.map { fixed($0.value, 2) } ?? "—", fixed(a.knowledgeP, 3)]
+             count(a, .reliableImprovement), count(a, .noReliableChange), count(a, .reliableDecline), count(a, .atCeiling), count(a, .notAssessed),
+             a.knowledge?.effect.map { signed($0.value, 1) } ?? "—", a.knowledge?.test.map { fixed($0.pOneSided, 3) } ?? "—"]
         })
     }
 }

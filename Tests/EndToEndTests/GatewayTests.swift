@@ -59,7 +59,7 @@ struct GatewayTests {
         #expect(hung.v.degraded.map(\.section).contains { $0.hasPrefix("assessment") })
         #expect(hung.v.knowledge == nil, "a section without its data is absent, not zero")
         #expect(hung.v.funnel?.registered == 30)
-        #expect(hung.v.levels.first { $0.level == "3A" }?.reason == "assessment could not be read")
+        #expect(hung.v.levels.first { $0.level == "3A" }?.reason.contains("assessment could not be read") == true)
 
         // Engagement stopped mid-run: the next view names it and still has the rest.
         #expect(engagement.stop() == 0)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: start every service on loopback (SQLite under ./var/), simulate two CME
 # activities through the real protocol — an effective heart-failure course with a comparison
-# cohort, and a sepsis refresher that teaches little — then print their validation views and a
+# cohort, and a sepsis refresher that teaches nothing (learning effect 0) — then print their validation views and a
 # physician's learning transcript from the gateway, and stop the services cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,8 +17,8 @@ echo
 echo
 "$lvctl" simulate --activity sim-hf-2026 --participants 120 --comparison 40 --seed 2026 --learning 1.1 \
   --title "Heart failure 2026: guideline-directed therapy in practice"
-"$lvctl" simulate --activity sim-sepsis-2026 --participants 80 --comparison 20 --seed 7 --learning 0.1 \
-  --title "Sepsis bundle refresher (lecture, no practice)"
+"$lvctl" simulate --activity sim-sepsis-2026 --participants 80 --comparison 20 --seed 7 --learning 0 \
+  --title "Sepsis bundle refresher (lecture, nothing learned)"
 echo
 echo "== all activities (lvctl report activities) =="
 "$lvctl" report activities

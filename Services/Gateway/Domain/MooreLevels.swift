@@ -2,106 +2,151 @@ import LVAPI
 import LVMessages
 import LVStatistics
 
-/// Which Moore levels the data evidences. A level counts only when its data exists for at least
-/// `minimum_n` physicians and shows a positive change beyond chance (p < alpha), not merely when
-/// data was collected; each level says what shows it or why it is not shown.
+/// Which Moore levels the data evidences. Every level from 2 up is a pre-specified, one-sided
+/// test at the activity's alpha with the physician as the unit (see `EvidenceEngine`), run on at
+/// least `minimum_n` physicians; below that, or without a control for drift or trend, the level
+/// is not evidenced and the reason says why. Each level carries its rule as one sentence.
 public enum MooreLevels {
-    static func level(_ id: String, _ name: String, _ evidenced: Bool, _ reason: String) -> Lv_Gateway_V1_MooreLevel {
+    public static let rules: [String: String] = [
+        "1": "At least minimum n participants attended (≥ 1 minute present).",
+        "2": "Participants' mean evaluation score (all items of the evaluation instrument; session ratings only when no evaluation was submitted) is above 60 % of the scale: one-sided one-sample t at alpha, n ≥ minimum n.",
+        "3A": "Declarative items: participants' per-physician change exceeds the comparison cohort's (Welch t on change scores) or, without a comparison cohort of minimum n, their own control-item drift (one-sample t); one-sided at alpha, n ≥ minimum n in each cohort used.",
+        "3B": "Procedural items: the same test as 3A on the items marked procedural.",
+        "4": "Case-vignette criteria met: participants' change against the comparison cohort's or, without one, minus their control-item drift; one-sided at alpha, n ≥ minimum n.",
+        "5": "A practice (process) measure: participants' per-physician rate change against the comparison cohort's (Welch t), one-sided at alpha after Holm across the activity's practice measures; only with a comparison cohort of minimum n measured at both times.",
+        "6": "A patient-outcome measure, tested as for level 5, Holm across the activity's patient-outcome measures.",
+        "7": "Never: population data is out of scope.",
+    ]
+
+    static let names: [(String, String)] = [("1", "Participation"), ("2", "Satisfaction"), ("3A", "Declarative knowledge"),
+                                            ("3B", "Procedural knowledge"), ("4", "Competence"), ("5", "Performance"),
+                                            ("6", "Patient health"), ("7", "Community health")]
+
+    static func level(_ id: String, evidenced: Bool, _ reason: String, _ evidence: [Evidence] = []) -> Lv_Gateway_V1_MooreLevel {
         var l = Lv_Gateway_V1_MooreLevel()
-        (l.level, l.name, l.evidenced, l.reason) = (id, name, evidenced, reason)
+        l.level = id
+        l.name = names.first { $0.0 == id }!.1
+        (l.evidenced, l.reason, l.rule, l.evidence) = (evidenced, reason, rules[id]!, evidence)
         return l
     }
 
-    static func p(_ x: Double) -> String {
-        x < 0.001 ? "p < 0.001" : "p = \(fixed(x, 3))"
+    static func p(_ x: Double) -> String { x < 0.001 ? "p < 0.001" : "p = \(fixed(x, 3))" }
+
+    /// "+12.3 points (95 % CI 8.1 to 16.5), Welch t(61.2) = 4.10, one-sided p < 0.001, n = 120 + 40"
+    public static func describe(_ e: Evidence, unit: String = "points") -> String {
+        var s = ""
+        if let eff = e.effect {
+            s += "\(signed(eff.value, 1)) \(unit)"
+            if let ci = eff.ci { s += " (95% CI \(fixed(ci.lower, 1)) to \(fixed(ci.upper, 1)))" }
+        }
+        if let t = e.test {
+            let df = t.df == t.df.rounded() ? fixed(t.df, 0) : fixed(t.df, 1)
+            s += ", t(\(df)) = \(fixed(t.statistic, 2)), one-sided \(p(t.pOneSided))"
+        }
+        if let a = e.adjusted { s += ", Holm \(p(a.p)) of \(a.familySize)" }
+        switch e.design {
+        case .comparisonCohort: s += ", n = \(e.participants) participants vs \(e.comparison) comparison"
+        case .driftCorrected: s += ", n = \(e.participants), drift-corrected (no comparison cohort: a weaker design)"
+        default: s += ", n = \(e.participants)"
+        }
+        return s
     }
 
-    static func judge(_ v: ActivityValidation, thresholds th: Thresholds, scores: [String: PhysicianScores], cohort: Set<String>,
-                      inputs: ActivityInputs, pairs: [Lv_Assessment_V1_ItemPair]) -> [Lv_Gateway_V1_MooreLevel] {
+    static func judge(_ input: ActivityInputs, cohorts: Cohorts, view v: ActivityValidation, thresholds th: Thresholds) -> [Lv_Gateway_V1_MooreLevel] {
         let minN = Int(th.minimumN)
         var levels: [Lv_Gateway_V1_MooreLevel] = []
+        let registration = input.enrollments != nil && input.attendance != nil
+        let outcomes = registration && input.outcomes != nil
 
-        // 1 Participation.
-        let funnel = v.funnel ?? Lv_Gateway_V1_Funnel()
-        if inputs.attendance == nil {
-            levels.append(level("1", "Participation", false, "registration could not be read"))
+        // 1 Participation: a count.
+        if !registration {
+            levels.append(level("1", evidenced: false, "not evaluated: registration could not be read"))
         } else {
-            levels.append(level("1", "Participation", funnel.attended > 0,
-                                funnel.attended > 0 ? "\(funnel.attended) of \(funnel.registered) participants attended" : "no attendance recorded"))
+            let attended = cohorts.participants.filter { (input.attendance?[$0] ?? 0) > 0 }.count
+            levels.append(level("1", evidenced: attended >= minN, attended >= minN
+                ? "\(attended) of \(cohorts.participants.count) participants attended"
+                : "n = \(attended) participants attended, below the minimum of \(minN)"))
         }
 
-        // 2 Satisfaction: evaluation ratings (or engagement ratings) at or above 60 % of the scale.
-        let evaluations = cohort.compactMap { scores[$0]?.satisfaction }
-        let ratings = (inputs.engagement ?? []).filter { cohort.contains($0.npi) && $0.ratingCount > 0 }.map { ($0.meanRating - 1) / 4 }
-        let (source, values) = evaluations.count >= minN ? ("evaluation", evaluations) : ("session ratings", ratings)
-        if values.count >= minN, let m = Stats.mean(values) {
-            levels.append(level("2", "Satisfaction", m >= 0.6, "mean \(source) \(Int((m * 100).rounded()))% of the scale (n = \(values.count)); the bar is 60%"))
+        // 2 Satisfaction: the evaluation instrument when anyone submitted it, else session ratings.
+        if !registration {
+            levels.append(level("2", evidenced: false, "not evaluated: registration could not be read"))
         } else {
-            levels.append(level("2", "Satisfaction", false, "fewer than \(minN) physicians rated the activity (n = \(values.count))"))
-        }
-
-        // 3A / 3B Knowledge: the paired t on totals, and McNemar pooled over declarative / procedural items.
-        let t = v.knowledge?.pairedT
-        let meanDifference = v.knowledge?.meanDifference
-        let driftOK = (v.attribution?.driftCorrectedGain?.value ?? 1) > 0
-        func pooled(_ procedural: Bool) -> McNemar? {
-            let list = pairs.filter { !$0.control && $0.procedural == procedural }
-            return McNemar(b: list.filter { $0.beforeCorrect && !$0.afterCorrect }.count, c: list.filter { !$0.beforeCorrect && $0.afterCorrect }.count)
-        }
-        if inputs.outcomes == nil {
-            levels.append(level("3A", "Declarative knowledge", false, "assessment could not be read"))
-            levels.append(level("3B", "Procedural knowledge", false, "assessment could not be read"))
-        } else {
-            let declarative = pooled(false)
-            if let t, Int(t.n) >= minN {
-                let significant = t.p < th.alpha && (meanDifference?.value ?? 0) > 0
-                let itemsAgree = declarative.map { $0.c > $0.b } ?? true
-                let ok = significant && itemsAgree && driftOK
-                var why = "pre→post \(signed(meanDifference?.value ?? 0, 1)) points, t(\(Int(t.df))) = \(fixed(t.statistic, 2)), \(p(t.p)), n = \(t.n)"
-                if !driftOK { why += "; but control items rose as much (drift)" }
-                if !itemsAgree { why += "; but more items went right→wrong than wrong→right" }
-                levels.append(level("3A", "Declarative knowledge", ok, why))
+            let evaluations = cohorts.participantRecords().compactMap { $0.evaluation?.satisfaction }
+            let anyEvaluation = cohorts.records.values.contains { $0.evaluation != nil }
+            if input.outcomes == nil {
+                levels.append(level("2", evidenced: false, "not evaluated: assessment (the evaluation instrument) could not be read"))
+            } else if anyEvaluation {
+                levels.append(bar("evaluation instrument", evaluations, th))
+            } else if let engagement = input.engagement {
+                let participants = Set(cohorts.participants)
+                let ratings = engagement.filter { participants.contains($0.npi) && $0.ratingCount > 0 }.map { ($0.meanRating - 1) / 4 }
+                levels.append(bar("session ratings (no evaluation instrument was submitted)", ratings, th))
             } else {
-                levels.append(level("3A", "Declarative knowledge", false, "fewer than \(minN) physicians took both pre- and post-test (n = \(t?.n ?? meanDifference?.n ?? 0))"))
-            }
-            if let m = pooled(true), m.b + m.c >= 1, pairs.filter({ $0.procedural }).count >= minN {
-                levels.append(level("3B", "Procedural knowledge", m.c > m.b && m.p < th.alpha,
-                                    "procedural items: \(m.c) wrong→right vs \(m.b) right→wrong, McNemar \(p(m.p))"))
-            } else {
-                levels.append(level("3B", "Procedural knowledge", false, "too few answered procedural items before and after"))
+                levels.append(level("2", evidenced: false, "not evaluated: no evaluation was submitted and engagement (session ratings) could not be read"))
             }
         }
 
-        // 4 Competence: case vignettes.
-        if let competence = v.competence, let ct = competence.pairedT, Int(ct.n) >= minN,
-           let before = competence.vignettePre?.value, let after = competence.vignettePost?.value {
-            levels.append(level("4", "Competence", ct.p < th.alpha && after > before,
-                                "vignette criteria met \(Int(before.rounded()))% → \(Int(after.rounded()))%, \(p(ct.p)), n = \(ct.n)"))
-        } else {
-            let commitments = v.commitments?.commitments ?? 0
-            levels.append(level("4", "Competence", false, commitments > 0
-                ? "no case vignettes before and after; \(commitments) commitments to change are intentions, not shown competence"
-                : "no case vignettes before and after"))
+        // 3A, 3B, 4: knowledge and competence, through the evidence engine.
+        let knowledge: [(String, String, (PhysicianRecord) -> PrePost?)] = [
+            ("3A", "declarative items", { $0.subscale(.declarative) }),
+            ("3B", "procedural items", { $0.subscale(.procedural) }),
+            ("4", "case vignettes", { $0.vignette }),
+        ]
+        for (id, measure, value) in knowledge {
+            guard outcomes else {
+                levels.append(level(id, evidenced: false, "not evaluated: \(registration ? "assessment" : "registration") could not be read"))
+                continue
+            }
+            // Drift on declarative and procedural items comes from the control items' pairs; on
+            // vignettes from the physician's control items on the knowledge tests.
+            let drift: (PhysicianRecord) -> Double? = id == "4" ? { $0.controlTotal?.change } : { $0.subscale(.control)?.change }
+            let c = cohorts.changes(value, drift: drift)
+            levels.append(decide(id, EvidenceEngine.test(measure, participants: c.participants, comparison: c.comparison, thresholds: th, scale: 100)))
         }
 
-        // 5 Performance and 6 Patient health: practice measures, participants' rates before and after.
-        for (id, name, outcome) in [("5", "Performance", false), ("6", "Patient health", true)] {
-            let measures = v.practice.filter { $0.patientOutcome == outcome && Int($0.pairedT?.n ?? 0) >= minN }
-            if let best = measures.min(by: { $0.pairedT!.p < $1.pairedT!.p }), let bt = best.pairedT {
-                let baseline = best.participantBaseline?.value ?? 0
-                let followUp = best.participantFollowUp?.value ?? 0
-                let did = best.differenceInDifferences?.value
-                let ok = bt.p < th.alpha && followUp > baseline && (did ?? 1) > 0
-                var why = "\(best.measureCode): \(Int((baseline * 100).rounded()))% → \(Int((followUp * 100).rounded()))%, \(p(bt.p)), n = \(bt.n)"
-                if let did { why += "; vs comparison \(did >= 0 ? "+" : "")\(Int((did * 100).rounded())) points" }
-                levels.append(level(id, name, ok, why))
+        // 5 and 6: practice and patient-outcome measures, Holm within the level.
+        for (id, outcome) in [("5", false), ("6", true)] {
+            guard outcomes else {
+                levels.append(level(id, evidenced: false, "not evaluated: \(registration ? "assessment" : "registration") could not be read"))
+                continue
+            }
+            let measures = v.practice.filter { $0.patientOutcome == outcome }
+            let tested = measures.compactMap(\.evidence)
+            if let best = tested.filter(\.significant).max(by: { ($0.effect?.value ?? 0) < ($1.effect?.value ?? 0) }) {
+                levels.append(level(id, evidenced: true, "\(best.measure): \(describe(best, unit: "rate points"))", tested))
+            } else if let first = tested.min(by: { ($0.adjusted?.p ?? 1) < ($1.adjusted?.p ?? 1) }) {
+                levels.append(level(id, evidenced: false, "\(first.measure): \(describe(first, unit: "rate points")) — not beyond chance", tested))
+            } else if let note = measures.first?.note {
+                levels.append(level(id, evidenced: false, note))
             } else {
-                levels.append(level(id, name, false, "no \(outcome ? "patient-outcome" : "practice") measure at baseline and follow-up for \(minN) or more physicians"))
+                levels.append(level(id, evidenced: false, "no \(outcome ? "patient-outcome" : "practice") measure was recorded"))
             }
         }
 
-        levels.append(level("7", "Community health", false, "population data is out of scope"))
+        levels.append(level("7", evidenced: false, "population data is out of scope"))
         return levels
+    }
+
+    static func bar(_ measure: String, _ scores: [Double], _ th: Thresholds) -> Lv_Gateway_V1_MooreLevel {
+        switch EvidenceEngine.testAboveBar(measure, scores: scores, bar: 0.6, thresholds: th) {
+        case .notTested(let why):
+            return level("2", evidenced: false, why)
+        case .tested(let e):
+            let mean = e.effect.map { "mean \(fixed(100 * $0.value, 0))% of the scale" + ($0.ci.map { " (95% CI \(fixed(100 * $0.lower, 0)) to \(fixed(100 * $0.upper, 0)))" } ?? "") } ?? ""
+            let verdict = e.significant ? "above" : "not beyond chance above"
+            return level("2", evidenced: e.significant, "\(measure): \(mean), \(verdict) the 60% bar, one-sided \(p(e.test?.pOneSided ?? 1)), n = \(e.participants)", [e])
+        }
+    }
+
+    static func decide(_ id: String, _ outcome: EvidenceEngine.Outcome) -> Lv_Gateway_V1_MooreLevel {
+        switch outcome {
+        case .notTested(let why):
+            return level(id, evidenced: false, why)
+        case .tested(let e):
+            let text = "\(e.measure): \(describe(e))"
+            return level(id, evidenced: e.significant, e.significant ? text : text + " — not beyond chance", [e])
+        }
     }
 }
 

@@ -11,53 +11,64 @@ public enum ValidationReport {
     static func points(_ e: Estimate?) -> String { e.map { signed(100 * $0.value, 1) } ?? "—" }
     static func share(_ e: Estimate?) -> String { e.map { "\(fixed(100 * $0.value, 0))%" } ?? "—" }
 
+    static func ci(_ e: Estimate?, _ digits: Int = 1, scale: Double = 1) -> String {
+        guard let c = e?.ci else { return "" }
+        return " (95% CI \(fixed(scale * c.lower, digits)) to \(fixed(scale * c.upper, digits)))"
+    }
+
     public static func activity(_ v: ActivityValidation) -> String {
         var out: [String] = []
         func line(_ s: String = "") { out.append(s) }
         let th = v.thresholds ?? Thresholds()
         line("══ \(v.title.isEmpty ? v.activityId : v.title) (\(v.activityId)) ══")
-        line("   target Moore level \(v.targetMooreLevel)   alpha \(fixed(th.alpha, 2))   minimum n \(th.minimumN)")
+        line("   target Moore level \(v.targetMooreLevel == 0 ? "—" : String(v.targetMooreLevel))   alpha \(fixed(th.alpha, 2)) (one-sided)   minimum n \(th.minimumN)")
         for d in v.degraded { line("   ⚠ missing: \(d.section) — \(d.code.protoName): \(d.message)") }
         if let f = v.funnel {
             line()
-            line("Funnel")
-            let steps: [(String, UInt32)] = [("registered", f.registered), ("attended", f.attended), ("credited", f.credited),
-                                             ("engaged", f.engaged), ("pre+post assessed", f.prePostAssessed),
-                                             ("knowledge gain", f.knowledgeGain), ("retained at follow-up", f.retained),
-                                             ("committed to change", f.committed), ("implemented", f.implemented),
-                                             ("practice improved", f.practiceImproved)]
-            let top = max(1, Double(f.registered))
-            for (name, count) in steps {
-                let bar = String(repeating: "█", count: Int((Double(count) / top * 30).rounded()))
-                line("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(count).leftPad(5))  \(bar)")
+            line("Funnel (each step a subset of the one above)")
+            var steps: [(String, UInt32)] = [("registered", f.registered), ("attended", f.attended), ("credited", f.credited)]
+            if v.knowledge != nil {
+                steps += [("pre+post assessed", f.prePostAssessed), ("reliable gain", f.reliableGain), ("retained at follow-up", f.retained)]
             }
+            bars(steps, top: f.registered, line)
+        }
+        if let c = v.changeFunnel {
+            line("Change in practice (participants; each step a subset of the one above)")
+            bars([("committed to change", c.committed), ("implemented", c.implemented), ("practice improved", c.practiceImproved)],
+                 top: v.funnel?.registered ?? c.committed, line)
         }
         if let k = v.knowledge {
             line()
-            line("Knowledge (Moore 3A/3B), participants with pre and post")
-            line("  pre \(pct(k.meanPre))  post \(pct(k.meanPost))  change \(num(k.meanDifference, 1)) points  (\(n(k.meanDifference)))")
+            line("Knowledge, participants with pre and post (descriptive)")
+            line("  pre \(pct(k.meanPre))  post \(pct(k.meanPost))  change \(num(k.meanDifference, 1)) points\(ci(k.meanDifference))  (\(n(k.meanDifference)))")
             if let t = k.pairedT {
-                line("  paired t(\(Int(t.df))) = \(fixed(t.statistic, 2)), \(p(t.p));  d_z \(num(k.dZ))  d_av \(num(k.dAv))")
+                line("  paired t(\(Int(t.df))) = \(fixed(t.statistic, 2)), two-sided \(p(t.p));  d_z \(num(k.dZ))\(ci(k.dZ, 2))  d_av \(num(k.dAv))")
             } else {
-                line("  paired t: not computable (too few pairs)")
+                line("  paired t: — (fewer than 2 pairs, or every change the same)")
             }
             line("  Hake gain ⟨g⟩ \(num(k.hakeClass)) on class means, \(num(k.hakeIndividual)) mean of individual gains (\(n(k.hakeIndividual)))")
         }
+        if let c = v.confidence, c.misinformationPre != nil || c.misinformationPost != nil {
+            line("  confidently wrong (misinformation) \(share(c.misinformationPre)) → \(share(c.misinformationPost)) of rated answers; confident when right \(share(c.confidentWhenRightPre)) → \(share(c.confidentWhenRightPost)) (\(n(c.misinformationPost)))")
+        }
         if !v.objectives.isEmpty {
             line()
-            line("Per objective (McNemar, pre→post; Holm across objectives)")
+            line("Per objective (per-physician objective scores; Holm across objectives)")
             for o in v.objectives {
-                line("  \(o.id.padding(toLength: 12, withPad: " ", startingAt: 0)) wrong→right \(String(o.c).leftPad(4))  right→wrong \(String(o.b).leftPad(4))  \(o.exact ? "exact" : "χ²=\(fixed(o.chiSquare, 2))") \(p(o.p))  Holm \(p(o.pHolm))")
+                line("  \(o.measure.padding(toLength: 12, withPad: " ", startingAt: 0)) " + (o.test == nil ? "— not tested (n = \(o.participants) participants, \(o.comparison) comparison)" : MooreLevels.describe(o)))
             }
-            let significantItems = v.items.filter { $0.pHolm < th.alpha && $0.c > $0.b }.count
-            line("  items: \(v.items.count) tested, \(significantItems) improved beyond chance after Holm")
+        }
+        if !v.items.isEmpty {
+            let tested = v.items.filter { $0.result != nil }
+            let improved = tested.filter { $0.result!.pHolm < th.alpha && $0.c > $0.b }.count
+            line("  items (McNemar, detail): \(v.items.count) items, \(tested.count) with discordant pairs, \(improved) improved beyond chance after Holm")
         }
         if let a = v.attribution {
             line()
             line("Attribution")
-            line("  objective items \(points(a.objectiveGain)) points, control items (drift) \(points(a.controlDrift)), drift-corrected \(points(a.driftCorrectedGain)) points (\(n(a.driftCorrectedGain)))")
-            if let d = a.dPpc2 {
-                line("  vs comparison cohort: Morris d_ppc2 \(fixed(d.value, 2)) (n=\(d.n), \(a.comparisonN) comparison physicians)")
+            line("  objective items \(points(a.objectiveGain)) points, control items (drift) \(points(a.controlDrift)), drift-corrected \(points(a.driftCorrectedGain))\(ci(a.driftCorrectedGain, 1, scale: 100)) points (\(n(a.driftCorrectedGain)))")
+            if let d = a.comparisonDifference {
+                line("  vs comparison cohort (\(a.comparisonN) physicians): change \(points(d))\(ci(d, 1, scale: 100)) points more; Morris d_ppc2 \(num(a.dPpc2))\(ci(a.dPpc2, 2))")
             } else {
                 line("  vs comparison cohort: — (\(a.comparisonN) comparison physicians with pre and post)")
             }
@@ -66,14 +77,15 @@ public enum ValidationReport {
             line()
             line("Retention")
             for r in v.retention {
-                line("  +\(r.followUpDays) days: pre \(pct(r.meanPre)) → post \(pct(r.meanPost)) → follow-up \(pct(r.meanFollowUp)); \(share(r.retention)) of the gain kept (\(n(r.retention)))")
+                let kept = r.retention.map { "\(share($0)) of the gain kept" } ?? r.note
+                line("  +\(r.followUpDays) days: pre \(pct(r.meanPre)) → post \(pct(r.meanPost)) → follow-up \(pct(r.meanFollowUp)); \(kept) (\(n(r.meanFollowUp)))")
             }
         }
-        if let c = v.competence, c.pairedT != nil || c.vignettePre != nil {
+        if let c = v.competence, c.vignettePre != nil {
             line()
-            line("Competence (Moore 4): vignette criteria met \(pct(c.vignettePre)) → \(pct(c.vignettePost))\(c.pairedT.map { ", \(p($0.p)), n=\($0.n)" } ?? "");  comparison post \(pct(c.comparisonPost))")
+            line("Competence (case vignettes): criteria met \(pct(c.vignettePre)) → \(pct(c.vignettePost))\(c.pairedT.map { ", two-sided \(p($0.p)), n=\($0.n)" } ?? ""); comparison \(pct(c.comparisonPre)) → \(pct(c.comparisonPost))")
         }
-        if let c = v.commitments {
+        if let c = v.commitments, c.commitments > 0 {
             line()
             line("Commitment to change: \(c.commitments) commitments; \(share(c.commitmentRate)) of participants committed, \(share(c.followUpRate)) answered the follow-up, \(share(c.implementationRate)) implemented (fully \(c.fully), partially \(c.partially), not \(c.notImplemented))")
             if !c.barriers.isEmpty { line("  barriers: " + c.barriers.map { "\($0.barrier) (\($0.count))" }.joined(separator: ", ")) }
@@ -82,44 +94,60 @@ public enum ValidationReport {
             line()
             line("Practice (Moore 5) and patient (Moore 6) measures")
             for m in v.practice {
-                line("  \(m.measureCode)\(m.patientOutcome ? " [patient]" : ""): participants \(share(m.participantBaseline)) → \(share(m.participantFollowUp))\(m.pairedT.map { " (\(p($0.p)), n=\($0.n))" } ?? ""); comparison \(share(m.comparisonBaseline)) → \(share(m.comparisonFollowUp)); difference in differences \(m.differenceInDifferences.map { signed(100 * $0.value, 1) } ?? "—") points")
+                line("  \(m.measureCode)\(m.patientOutcome ? " [patient]" : ""): participants \(share(m.participantBaseline)) → \(share(m.participantFollowUp)); comparison \(share(m.comparisonBaseline)) → \(share(m.comparisonFollowUp))")
+                line("    " + (m.evidence.map { MooreLevels.describe($0, unit: "rate points") } ?? m.note))
             }
         }
         if let e = v.engagementVsLearning {
             line()
             if let rho = e.rho {
-                line("Engagement vs learning: Spearman ρ = \(fixed(rho.value, 2)) (\(p(e.p)), n=\(rho.n)) between engagement index and knowledge gain; mean engagement index \(num(v.meanEngagementIndex, 0))")
+                line("Engagement vs learning: Spearman ρ = \(fixed(rho.value, 2))\(e.test.map { " (two-sided \(p($0.p)))" } ?? "") between engagement index and knowledge gain, n=\(rho.n); mean engagement index \(num(v.meanEngagementIndex, 0)); \(e.engaged) participants engaged")
             } else {
-                line("Engagement vs learning: — (too few physicians with both)")
+                line("Engagement vs learning: — (too few physicians with both, or no variation); \(e.engaged) participants engaged")
             }
         }
         line()
-        line("Moore levels")
+        line("Moore levels (each a one-sided test at alpha with the physician as the unit)")
         for l in v.levels {
             line("  \(l.evidenced ? "✔" : "✘") \(l.level.padding(toLength: 3, withPad: " ", startingAt: 0)) \(l.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(l.reason)")
         }
         line("  highest level evidenced: \(v.highestLevel.isEmpty ? "none" : v.highestLevel)")
         if let g = v.gap {
             line()
-            line("Validation gap: \(g.creditedWithoutEvidence) of \(g.creditedPhysicians) credited physicians (\(share(g.shareOfPhysicians))) and \(CreditText.format(g.creditsWithoutEvidence)) of \(CreditText.format(g.credits)) credits (\(share(g.shareOfCredits))) have no evidence of learning at Moore 3 or above")
+            line("Credit and evidence: \(g.creditedPhysicians) credited participants, \(CreditText.format(g.credits)) credits")
+            for row in g.byVerdict {
+                let extra = row.withIndividualEvidence > 0 ? "; \(row.withIndividualEvidence) with individual competence or practice evidence" : ""
+                line("  \(row.verdict.label.padding(toLength: 38, withPad: " ", startingAt: 0)) \(String(row.physicians).leftPad(5)) physicians (\(share(row.shareOfCredited)))  \(CreditText.format(row.credits).leftPad(8)) credits\(extra)")
+            }
+            if let r = g.reliability { line("  reliable change: \(r.method)") }
+            line("  (a classification is evidence about the activity's effect, not a judgment of a physician; accreditation does not require post-tests)")
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    static func bars(_ steps: [(String, UInt32)], top: UInt32, _ line: (String) -> Void) {
+        let top = max(1, Double(top))
+        for (name, count) in steps {
+            let bar = String(repeating: "█", count: Int((min(1, Double(count) / top) * 30).rounded()))
+            line("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(count).leftPad(5))  \(bar)")
+        }
     }
 
     public static func physician(_ t: Lv_Gateway_V1_PhysicianTranscript) -> String {
         var out = ["══ Learning transcript: \(t.name) (NPI \(t.npi)) ══"]
         for d in t.degraded { out.append("   ⚠ missing: \(d.section) — \(d.code.protoName): \(d.message)") }
-        out.append("activity".padding(toLength: 26, withPad: " ", startingAt: 0) + " minutes  credits  engagement  pre    post   gain   follow-up  commitments  practice  level  evidence")
+        out.append("activity".padding(toLength: 26, withPad: " ", startingAt: 0) + " minutes  credits  engagement  pre    post   gain    RCI   follow-up  commitments  practice  level  verdict")
         for e in t.activities {
             let cells = [
                 e.activityId.padding(toLength: 26, withPad: " ", startingAt: 0), String(e.minutesAttended).leftPad(7), CreditText.format(e.credits).leftPad(8),
                 num(e.engagementIndex, 0).leftPad(11), pct(e.pre).leftPad(6), pct(e.post).leftPad(6), (e.gain.map { signed($0.value, 1) } ?? "—").leftPad(6),
+                num(e.reliableChangeIndex, 1).leftPad(6),
                 pct(e.followUp).leftPad(10), "\(e.implemented)/\(e.commitments)".leftPad(12), "\(e.measuresImproved)/\(e.measures)".leftPad(9),
-                (e.highestLevel.isEmpty ? "—" : e.highestLevel).leftPad(6), e.creditWithoutEvidence ? "credit without evidence" : (e.credits > 0 ? "credit validated" : ""),
+                (e.highestLevel.isEmpty ? "—" : e.highestLevel).leftPad(6), e.verdict.label,
             ]
             out.append(cells.joined(separator: " "))
         }
-        out.append("credits \(CreditText.format(t.credits)), of which \(CreditText.format(t.creditsWithEvidence)) with evidence of learning")
+        out.append("credits \(CreditText.format(t.credits)), of which \(CreditText.format(t.creditsWithEvidence)) where this physician improved reliably")
         return out.joined(separator: "\n") + "\n"
     }
 }

@@ -24,60 +24,74 @@ public struct ActivityInputs: Sendable {
     public init(activityID: String) { self.activityID = activityID }
 }
 
-func estimate(_ value: Double?, n: Int) -> Estimate? {
-    guard let value, value.isFinite, n > 0 else { return nil }
-    var e = Estimate()
-    e.value = value
-    e.n = UInt32(n)
-    return e
-}
-
-func test(_ statistic: Double, df: Double, p: Double, n: Int) -> Lv_Gateway_V1_Test {
-    var t = Lv_Gateway_V1_Test()
-    (t.statistic, t.df, t.p, t.n) = (statistic, df, p, UInt32(n))
-    return t
+/// A threshold outside its documented range: the field, the rule and what is allowed.
+public struct ThresholdProblem: Error, Sendable, Equatable {
+    public let field: String
+    public let rule: String
+    public let message: String
 }
 
 extension Thresholds {
-    /// The thresholds with defaults for zero fields: alpha 0.05, mastery 0.7, minimum n 10.
-    public var resolved: Thresholds {
+    /// The thresholds with defaults for zero fields (alpha 0.05, mastery 0.7, minimum n 10), or
+    /// the first field outside its range. Nothing is silently replaced.
+    public func validated() -> Result<Thresholds, ThresholdProblem> {
         var t = self
-        if t.alpha <= 0 || t.alpha >= 1 { t.alpha = 0.05 }
-        if t.mastery <= 0 || t.mastery > 1 { t.mastery = 0.7 }
+        if t.alpha == 0 { t.alpha = 0.05 }
+        if t.mastery == 0 { t.mastery = 0.7 }
         if t.minimumN == 0 { t.minimumN = 10 }
-        return t
+        guard t.alpha.isFinite, t.alpha > 0, t.alpha <= 0.5 else {
+            return .failure(ThresholdProblem(field: "thresholds.alpha", rule: "range", message: "alpha must be in (0, 0.5], or 0 for the default 0.05"))
+        }
+        guard t.mastery.isFinite, t.mastery > 0, t.mastery <= 1 else {
+            return .failure(ThresholdProblem(field: "thresholds.mastery", rule: "range", message: "mastery must be in (0, 1], or 0 for the default 0.7"))
+        }
+        guard t.minimumN >= 2, t.minimumN <= 1_000_000 else {
+            return .failure(ThresholdProblem(field: "thresholds.minimum_n", rule: "range", message: "minimum_n must be 2 to 1,000,000, or 0 for the default 10"))
+        }
+        return .success(t)
+    }
+
+    /// `validated()` for thresholds already checked (or the defaults when they are not valid).
+    public var resolved: Thresholds {
+        (try? validated().get()) ?? (try! Thresholds().validated().get())
     }
 }
 
-/// One physician's results, read from their submissions.
-struct PhysicianScores {
-    var pre: Submission?
-    var post: Submission?
-    var followUps: [UInt32: Submission] = [:]
-    var vignettePre: Submission?
-    var vignettePost: Submission?
-    var satisfaction: Double?
+/// The physicians of an activity, split by cohort, with their records.
+struct Cohorts {
+    /// Enrolled, not withdrawn, participant cohort.
+    let participants: [String]
+    /// Enrolled, not withdrawn, comparison cohort.
+    let comparison: [String]
+    let records: [String: PhysicianRecord]
 
-    init(_ o: Outcomes) {
-        for s in o.submissions {
-            switch (s.kind, s.phase) {
-            case (.preTest, _): pre = pre ?? s
-            case (.postTest, _): post = post ?? s
-            case (.followUp, _): followUps[s.followUpDays] = followUps[s.followUpDays] ?? s
-            case (.caseVignette, .pre): vignettePre = vignettePre ?? s
-            case (.caseVignette, .post): vignettePost = vignettePost ?? s
-            case (.evaluation, _): satisfaction = s.satisfaction
-            default: break
-            }
-        }
+    init(_ input: ActivityInputs) {
+        let active = (input.enrollments ?? []).filter { $0.withdrawnMs == 0 }
+        participants = Set(active.filter { $0.cohort == .participant }.map(\.npi)).sorted()
+        comparison = Set(active.filter { $0.cohort == .comparison }.map(\.npi)).sorted()
+        records = Dictionary((input.outcomes ?? []).map { ($0.npi, PhysicianRecord($0)) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Knowledge gain in percentage points, when both tests were taken.
-    var gain: Double? { pre.flatMap { p in post.map { 100 * ($0.total - p.total) } } }
+    func participantRecords() -> [PhysicianRecord] { participants.compactMap { records[$0] } }
+    func comparisonRecords() -> [PhysicianRecord] { comparison.compactMap { records[$0] } }
+
+    /// Each cohort's change scores on a measure: `value` reads one physician's pre and post,
+    /// `drift` the physician's drift control (nil: none).
+    func changes(_ value: (PhysicianRecord) -> PrePost?, drift: (PhysicianRecord) -> Double? = { $0.controlTotal?.change })
+        -> (participants: [EvidenceEngine.Change], comparison: [EvidenceEngine.Change]) {
+        func list(_ rs: [PhysicianRecord]) -> [EvidenceEngine.Change] {
+            rs.compactMap { r in value(r).map { EvidenceEngine.Change($0.change, drift: drift(r)) } }
+        }
+        return (list(participantRecords()), list(comparisonRecords()))
+    }
 }
 
 /// Builds the learning-validation view of one activity from what the backends returned.
-/// Plain computation: every number comes from `LVStatistics`, every threshold from `thresholds`.
+/// Plain computation: every number comes from `LVStatistics`, every decision from
+/// `EvidenceEngine` at the thresholds given.
+///
+/// Without registration there are no cohorts, so nothing that needs them is computed from the
+/// outcomes that remain: no physician is assumed to be a participant.
 public enum ValidationView {
     public static func build(_ input: ActivityInputs, thresholds: Thresholds, now: Int64) -> ActivityValidation {
         let th = thresholds.resolved
@@ -89,278 +103,363 @@ public enum ValidationView {
         v.degraded = input.degraded
         v.computedMs = now
 
-        let active = (input.enrollments ?? []).filter { $0.withdrawnMs == 0 }
-        let participants = Set(active.filter { $0.cohort == .participant }.map(\.npi))
-        let comparison = Set(active.filter { $0.cohort == .comparison }.map(\.npi))
-        let outcomes = Dictionary((input.outcomes ?? []).map { ($0.npi, $0) }, uniquingKeysWith: { a, _ in a })
-        let scores = outcomes.mapValues(PhysicianScores.init)
-        // Without registration, every physician with outcomes counts as a participant.
-        let cohort = input.enrollments == nil ? Set(outcomes.keys) : participants
+        let cohorts = Cohorts(input)
+        let registrationRead = input.enrollments != nil
+        let outcomesRead = input.outcomes != nil && registrationRead
+        let calibration = VerdictCalibration(records: Array(cohorts.records.values), thresholds: th)
+        let participants = cohorts.participantRecords()
         let engagement = Dictionary((input.engagement ?? []).map { ($0.npi, $0) }, uniquingKeysWith: { a, _ in a })
 
-        // Knowledge (3A/3B): participants with both a pre- and a post-test.
-        let paired = cohort.sorted().compactMap { npi -> (String, Submission, Submission)? in
-            guard let s = scores[npi], let pre = s.pre, let post = s.post else { return nil }
-            return (npi, pre, post)
+        if outcomesRead {
+            v.knowledge = knowledge(participants)
+            v.items = itemDetail(participants)
+            v.objectives = objectives(cohorts, thresholds: th)
+            v.attribution = attribution(cohorts)
+            v.retention = retention(participants, alpha: th.alpha)
+            v.competence = competence(cohorts)
+            v.commitments = commitments(participants, cohortSize: cohorts.participants.count)
+            v.practice = practice(cohorts, thresholds: th)
+            v.confidence = confidence(participants)
+            v.changeFunnel = changeFunnel(participants)
         }
-        let prePct = paired.map { 100 * $0.1.total }
-        let postPct = paired.map { 100 * $0.2.total }
+        if registrationRead, input.engagement != nil {
+            var evl = Lv_Gateway_V1_EngagementVsLearning()
+            evl.engaged = UInt32(cohorts.participants.filter { (engagement[$0]?.events ?? 0) > 0 }.count)
+            if outcomesRead {
+                let ranked = participants.compactMap { r -> (Double, Double)? in
+                    guard let e = engagement[r.npi], let s = r.total else { return nil }
+                    return (e.engagementIndex, exactShare(s.change))
+                }
+                if let s = Spearman(ranked.map(\.0), ranked.map(\.1)) {
+                    evl.rho = estimate(s.rho, n: s.n)
+                    if abs(s.rho) < 1 {
+                        let t = s.rho * (Double(s.n - 2) / (1 - s.rho * s.rho)).squareRoot()
+                        evl.test = testResult(t, df: Double(s.n - 2), p: s.p, oneSided: Distributions.studentTUpper(t: t, df: Double(s.n - 2)), n: s.n,
+                                        method: "Spearman ρ, t approximation")
+                    }
+                }
+            }
+            v.engagementVsLearning = evl
+            let indices = cohorts.participants.compactMap { engagement[$0]?.engagementIndex }
+            v.meanEngagementIndex = estimate(Stats.mean(indices), n: indices.count)
+        }
+        if registrationRead, input.attendance != nil, input.credits != nil {
+            v.funnel = funnel(input, cohorts: cohorts, calibration: calibration, outcomesRead: outcomesRead)
+            if outcomesRead { v.gap = gap(input, cohorts: cohorts, calibration: calibration) }
+        }
+        v.levels = MooreLevels.judge(input, cohorts: cohorts, view: v, thresholds: th)
+        v.highestLevel = v.levels.last(where: \.evidenced)?.level ?? ""
+        return v
+    }
+
+    // MARK: sections
+
+    static func knowledge(_ participants: [PhysicianRecord]) -> Lv_Gateway_V1_Knowledge {
+        let paired = participants.compactMap(\.total)
+        let prePct = paired.map { 100 * $0.pre }
+        let postPct = paired.map { 100 * $0.post }
         var k = Lv_Gateway_V1_Knowledge()
-        if let e = estimate(Stats.mean(prePct), n: prePct.count) { k.meanPre = e }
-        if let e = estimate(Stats.mean(postPct), n: postPct.count) { k.meanPost = e }
-        let t = paired.count >= 2 ? PairedTTest(pre: prePct, post: postPct) : nil
-        if let t {
-            k.meanDifference = estimate(t.meanDifference, n: t.n)!
-            k.pairedT = test(t.t, df: Double(t.df), p: t.p, n: t.n)
-            k.dZ = estimate(t.dz, n: t.n)!
-            if let dav = estimate(t.dav, n: t.n) { k.dAv = dav }
-        } else if let d = estimate(Stats.mean(zip(postPct, prePct).map { $0 - $1 }), n: paired.count) {
-            k.meanDifference = d
+        k.meanPre = estimate(Stats.mean(prePct), n: prePct.count)
+        k.meanPost = estimate(Stats.mean(postPct), n: postPct.count)
+        if let t = PairedTTest(pre: prePct, post: postPct), let one = OneSampleTTest(zip(postPct, prePct).map { $0 - $1 }) {
+            k.meanDifference = estimate(t.meanDifference, n: t.n, ci: one.ci)
+            k.pairedT = testResult(t)
+            k.dZ = estimate(t.dz, n: t.n, ci: one.dzCI)
+            k.dAv = estimate(t.dav, n: t.n)
+        } else {
+            k.meanDifference = estimate(Stats.mean(zip(postPct, prePct).map { $0 - $1 }), n: paired.count)
         }
-        if let mp = Stats.mean(prePct), let mq = Stats.mean(postPct), let g = estimate(HakeGain.classGain(meanPre: mp, meanPost: mq), n: paired.count) {
-            k.hakeClass = g
+        if let mp = Stats.mean(prePct), let mq = Stats.mean(postPct) {
+            k.hakeClass = estimate(HakeGain.classGain(meanPre: mp, meanPost: mq), n: paired.count)
         }
-        if let g = HakeGain.meanIndividualGain(pre: prePct, post: postPct), let e = estimate(g.gain, n: g.n) { k.hakeIndividual = e }
-        if input.outcomes != nil { v.knowledge = k }
+        if let g = HakeGain.meanIndividualGain(pre: prePct, post: postPct) { k.hakeIndividual = estimate(g.gain, n: g.n) }
+        return k
+    }
 
-        // Item and objective change (McNemar), participants' pre→post pairs.
-        let pairs = cohort.sorted().flatMap { outcomes[$0]?.itemPairs ?? [] }.filter { $0.fromPhase == .pre && $0.toPhase == .post }
-        v.items = mcnemar(groups: Dictionary(grouping: pairs, by: \.itemId), id: { $0 })
-        v.objectives = mcnemar(groups: Dictionary(grouping: pairs, by: { $0.control ? "control" : $0.objectiveId }), id: { $0 })
+    /// Item-level McNemar (descriptive), participants' pre→post pairs, Holm across items.
+    static func itemDetail(_ participants: [PhysicianRecord]) -> [Lv_Gateway_V1_McNemarTest] {
+        let pairs = participants.flatMap(\.prePostPairs)
+        let groups = Dictionary(grouping: pairs, by: \.itemId)
+        var tests = groups.keys.sorted().map { id -> Lv_Gateway_V1_McNemarTest in
+            let list = groups[id]!
+            var t = Lv_Gateway_V1_McNemarTest()
+            (t.id, t.objectiveId, t.control, t.procedural) = (id, list[0].objectiveId, list[0].control, list[0].procedural)
+            t.b = UInt32(list.filter { $0.beforeCorrect && !$0.afterCorrect }.count)
+            t.c = UInt32(list.filter { !$0.beforeCorrect && $0.afterCorrect }.count)
+            t.n = UInt32(list.count)
+            if let m = McNemar(b: Int(t.b), c: Int(t.c)) {
+                var r = Lv_Gateway_V1_McNemarResult()
+                (r.chiSquare, r.p, r.exact) = (m.chiSquare, m.p, m.usesExact)
+                t.result = r
+            }
+            return t
+        }
+        let tested = tests.indices.filter { tests[$0].result != nil }
+        let adjusted = MultipleComparisons.holm(tested.map { tests[$0].result!.p })
+        for (k, i) in tested.enumerated() { tests[i].result!.pHolm = adjusted[k] }
+        return tests
+    }
 
-        // Attribution: drift on control items, and the comparison cohort.
-        var attribution = Lv_Gateway_V1_Attribution()
-        let gains = paired.map { $0.2.total - $0.1.total }
-        let drifts = paired.filter { $0.1.hasControl && $0.2.hasControl }.map { $0.2.control - $0.1.control }
-        if let e = estimate(Stats.mean(gains), n: gains.count) { attribution.objectiveGain = e }
-        if let e = estimate(Stats.mean(drifts), n: drifts.count) { attribution.controlDrift = e }
-        if let g = Stats.mean(gains), let d = Stats.mean(drifts), let e = estimate(g - d, n: min(gains.count, drifts.count)) {
-            attribution.driftCorrectedGain = e
+    /// Per objective: per-physician objective scores through the evidence engine, Holm across objectives.
+    static func objectives(_ cohorts: Cohorts, thresholds th: Thresholds) -> [Evidence] {
+        let ids = Set(cohorts.participantRecords().flatMap { ($0.pre?.objectives ?? []).map(\.objectiveId) }).sorted()
+        var family = ids.map { id -> Evidence in
+            let c = cohorts.changes { $0.objective(id) }
+            switch EvidenceEngine.test(id, participants: c.participants, comparison: c.comparison, thresholds: th, scale: 100) {
+            case .tested(let e): return e
+            case .notTested:
+                var e = Evidence()
+                (e.measure, e.participants, e.comparison) = (id, UInt32(c.participants.count), UInt32(c.comparison.count))
+                return e
+            }
         }
-        let comparisonPaired = comparison.sorted().compactMap { npi -> (Double, Double)? in
-            guard let s = scores[npi], let pre = s.pre, let post = s.post else { return nil }
-            return (100 * pre.total, 100 * post.total)
-        }
-        attribution.comparisonN = UInt32(comparisonPaired.count)
-        if let sdT = Stats.sd(prePct), let sdC = Stats.sd(comparisonPaired.map(\.0)),
-           let d = Morris.dppc2(nT: prePct.count, nC: comparisonPaired.count, preT: Stats.mean(prePct)!, postT: Stats.mean(postPct)!,
-                                preC: Stats.mean(comparisonPaired.map(\.0))!, postC: Stats.mean(comparisonPaired.map(\.1))!,
-                                sdPreT: sdT, sdPreC: sdC),
-           let e = estimate(d, n: prePct.count + comparisonPaired.count) {
-            attribution.dPpc2 = e
-        }
-        if input.outcomes != nil { v.attribution = attribution }
+        EvidenceEngine.holm(&family, alpha: th.alpha)
+        return family
+    }
 
-        // Retention per follow-up delay.
-        let delays = Set(cohort.flatMap { scores[$0]?.followUps.keys.map { $0 } ?? [] }).sorted()
-        v.retention = delays.map { days in
+    static func attribution(_ cohorts: Cohorts) -> Lv_Gateway_V1_Attribution {
+        var a = Lv_Gateway_V1_Attribution()
+        let participants = cohorts.participantRecords()
+        let gains = participants.compactMap { $0.total?.change }
+        let drifts = participants.compactMap { $0.controlTotal?.change }
+        a.objectiveGain = estimate(Stats.mean(gains), n: gains.count)
+        a.controlDrift = estimate(Stats.mean(drifts), n: drifts.count)
+        let corrected = participants.compactMap { r in r.total.flatMap { t in r.controlTotal.map { t.change - $0.change } } }
+        if let t = OneSampleTTest(corrected) {
+            a.driftCorrectedGain = estimate(t.mean, n: t.n, ci: t.ci)
+        } else {
+            a.driftCorrectedGain = estimate(Stats.mean(corrected), n: corrected.count)
+        }
+        let treated = participants.compactMap(\.total)
+        let control = cohorts.comparisonRecords().compactMap(\.total)
+        a.comparisonN = UInt32(control.count)
+        if let w = WelchTTest(treated.map(\.change), control.map(\.change)) {
+            a.comparisonDifference = estimate(w.difference, n: w.nA + w.nB, ci: w.ci)
+        }
+        if let sdT = Stats.sd(treated.map(\.pre)), let sdC = Stats.sd(control.map(\.pre)),
+           let d = Morris.dppc2(nT: treated.count, nC: control.count, preT: Stats.mean(treated.map(\.pre))!, postT: Stats.mean(treated.map(\.post))!,
+                                preC: Stats.mean(control.map(\.pre))!, postC: Stats.mean(control.map(\.post))!, sdPreT: sdT, sdPreC: sdC) {
+            let n = treated.count + control.count
+            let rho = pooledCorrelation([treated, control])
+            if let rho, let variance = Morris.dppc2Variance(d: d, nT: treated.count, nC: control.count, rho: rho), variance >= 0 {
+                let half = 1.959963984540054 * variance.squareRoot()
+                a.dPpc2 = estimate(d, n: n, ci: ConfidenceInterval(lower: d - half, upper: d + half, level: 0.95))
+                a.dPpc2Variance = estimate(variance, n: n)
+            } else {
+                a.dPpc2 = estimate(d, n: n)
+            }
+        }
+        return a
+    }
+
+    /// The pre–post correlation pooled over groups (each weighted by n − 1), for Morris's variance.
+    static func pooledCorrelation(_ groups: [[PrePost]]) -> Double? {
+        var weighted = 0.0, weights = 0.0
+        for g in groups where g.count >= 3 {
+            guard let sa = Stats.sd(g.map(\.pre)), let sb = Stats.sd(g.map(\.post)), sa > 0, sb > 0 else { continue }
+            let ma = Stats.mean(g.map(\.pre))!, mb = Stats.mean(g.map(\.post))!
+            let r = g.reduce(0) { $0 + ($1.pre - ma) * ($1.post - mb) } / (Double(g.count - 1) * sa * sb)
+            weighted += Double(g.count - 1) * r
+            weights += Double(g.count - 1)
+        }
+        return weights > 0 ? weighted / weights : nil
+    }
+
+    static func retention(_ participants: [PhysicianRecord], alpha: Double) -> [Lv_Gateway_V1_RetentionAtDelay] {
+        let delays = Set(participants.flatMap { $0.followUps.keys }).sorted()
+        return delays.map { days in
             var r = Lv_Gateway_V1_RetentionAtDelay()
             r.followUpDays = days
-            let triples = cohort.sorted().compactMap { npi -> (Double, Double, Double)? in
-                guard let s = scores[npi], let pre = s.pre, let post = s.post, let f = s.followUps[days] else { return nil }
-                return (100 * pre.total, 100 * post.total, 100 * f.total)
+            let triples = participants.compactMap { p -> (Double, Double, Double)? in
+                guard let t = p.total, let f = p.followUps[days] else { return nil }
+                return (100 * t.pre, 100 * t.post, 100 * f.total)
             }
             let (a, b, c) = (triples.map(\.0), triples.map(\.1), triples.map(\.2))
-            if let e = estimate(Stats.mean(a), n: a.count) { r.meanPre = e }
-            if let e = estimate(Stats.mean(b), n: b.count) { r.meanPost = e }
-            if let e = estimate(Stats.mean(c), n: c.count) { r.meanFollowUp = e }
-            if let ma = Stats.mean(a), let mb = Stats.mean(b), let mc = Stats.mean(c),
-               let e = estimate(Retention.ratio(pre: ma, post: mb, followUp: mc), n: triples.count) { r.retention = e }
-            if let t = PairedTTest(pre: b, post: c) { r.postToFollowUp = test(t.t, df: Double(t.df), p: t.p, n: t.n) }
+            r.meanPre = estimate(Stats.mean(a), n: a.count)
+            r.meanPost = estimate(Stats.mean(b), n: b.count)
+            r.meanFollowUp = estimate(Stats.mean(c), n: c.count)
+            if let t = PairedTTest(pre: b, post: c) { r.postToFollowUp = testResult(t) }
+            // A ratio over the immediate gain means something only when that gain is real.
+            if let gain = OneSampleTTest(zip(b, a).map { $0 - $1 }), gain.pOneSided < alpha, gain.mean > 0 {
+                r.retention = estimate(Retention.ratio(pre: Stats.mean(a)!, post: Stats.mean(b)!, followUp: Stats.mean(c)!), n: triples.count)
+            } else {
+                r.note = "no retention ratio: the immediate gain of these \(triples.count) physicians is not significantly positive"
+            }
             return r
         }
+    }
 
-        // Competence (4): vignettes.
-        var competence = Lv_Gateway_V1_Competence()
-        let vignettes = cohort.sorted().compactMap { npi -> (Double, Double)? in
-            guard let s = scores[npi], let a = s.vignettePre, let b = s.vignettePost else { return nil }
-            return (100 * a.total, 100 * b.total)
-        }
-        if let e = estimate(Stats.mean(vignettes.map(\.0)), n: vignettes.count) { competence.vignettePre = e }
-        if let e = estimate(Stats.mean(vignettes.map(\.1)), n: vignettes.count) { competence.vignettePost = e }
-        let vignetteT = PairedTTest(pre: vignettes.map(\.0), post: vignettes.map(\.1))
-        if let t = vignetteT { competence.pairedT = test(t.t, df: Double(t.df), p: t.p, n: t.n) }
-        let comparisonVignette = comparison.compactMap { scores[$0]?.vignettePost.map { 100 * $0.total } }
-        if let e = estimate(Stats.mean(comparisonVignette), n: comparisonVignette.count) { competence.comparisonPost = e }
-        if input.outcomes != nil { v.competence = competence }
+    static func competence(_ cohorts: Cohorts) -> Lv_Gateway_V1_Competence {
+        var c = Lv_Gateway_V1_Competence()
+        let v = cohorts.participantRecords().compactMap(\.vignette)
+        c.vignettePre = estimate(Stats.mean(v.map { 100 * $0.pre }), n: v.count)
+        c.vignettePost = estimate(Stats.mean(v.map { 100 * $0.post }), n: v.count)
+        if let t = PairedTTest(pre: v.map { 100 * $0.pre }, post: v.map { 100 * $0.post }) { c.pairedT = testResult(t) }
+        let cv = cohorts.comparisonRecords().compactMap(\.vignette)
+        c.comparisonPre = estimate(Stats.mean(cv.map { 100 * $0.pre }), n: cv.count)
+        c.comparisonPost = estimate(Stats.mean(cv.map { 100 * $0.post }), n: cv.count)
+        return c
+    }
 
-        // Commitments to change.
+    static func commitments(_ participants: [PhysicianRecord], cohortSize: Int) -> Lv_Gateway_V1_Commitments {
         var cm = Lv_Gateway_V1_Commitments()
-        let commitments = cohort.flatMap { outcomes[$0]?.commitments ?? [] }
+        let commitments = participants.flatMap(\.outcomes.commitments)
         cm.commitments = UInt32(commitments.count)
-        let committedPhysicians = Set(commitments.map(\.npi))
-        if let e = estimate(Double(committedPhysicians.count) / Double(max(cohort.count, 1)), n: cohort.count) { cm.commitmentRate = e }
+        let committed = participants.filter { !$0.outcomes.commitments.isEmpty }.count
+        if cohortSize > 0 { cm.commitmentRate = estimate(Double(committed) / Double(cohortSize), n: cohortSize) }
         let followed = commitments.compactMap(\.followUp)
-        if let e = estimate(Double(followed.count) / Double(max(commitments.count, 1)), n: commitments.count) { cm.followUpRate = e }
+        if !commitments.isEmpty { cm.followUpRate = estimate(Double(followed.count) / Double(commitments.count), n: commitments.count) }
         cm.fully = UInt32(followed.filter { $0.implementation == .fully }.count)
         cm.partially = UInt32(followed.filter { $0.implementation == .partially }.count)
         cm.notImplemented = UInt32(followed.filter { $0.implementation == .not }.count)
-        if let e = estimate(Double(cm.fully + cm.partially) / Double(max(followed.count, 1)), n: followed.count) { cm.implementationRate = e }
+        if !followed.isEmpty { cm.implementationRate = estimate(Double(cm.fully + cm.partially) / Double(followed.count), n: followed.count) }
         let barriers = Dictionary(grouping: followed.flatMap(\.barriers), by: { $0 })
         cm.barriers = barriers.map { name, list in
             var b = Lv_Gateway_V1_BarrierCount()
             (b.barrier, b.count) = (name, UInt32(list.count))
             return b
         }.sorted { ($0.count, $1.barrier) > ($1.count, $0.barrier) }
-        if input.outcomes != nil { v.commitments = cm }
-
-        // Practice (5) and patient (6) measures.
-        v.practice = practiceChanges(cohort: cohort, comparison: comparison, outcomes: outcomes)
-
-        // Engagement vs learning.
-        let ranked = paired.compactMap { npi, pre, post -> (Double, Double)? in
-            guard let e = engagement[npi] else { return nil }
-            return (e.engagementIndex, 100 * (post.total - pre.total))
-        }
-        var evl = Lv_Gateway_V1_EngagementVsLearning()
-        if let s = Spearman(ranked.map(\.0), ranked.map(\.1)) {
-            evl.rho = estimate(s.rho, n: s.n)!
-            evl.p = s.p
-        }
-        if input.engagement != nil && input.outcomes != nil { v.engagementVsLearning = evl }
-        let indices = cohort.compactMap { engagement[$0]?.engagementIndex }
-        if let e = estimate(Stats.mean(indices), n: indices.count) { v.meanEngagementIndex = e }
-
-        // Funnel.
-        var f = Lv_Gateway_V1_Funnel()
-        let credits = (input.credits ?? []).filter { cohort.contains($0.npi) || input.enrollments == nil }
-        f.registered = UInt32(participants.count)
-        f.attended = UInt32((input.attendance ?? [:]).filter { cohort.contains($0.key) && $0.value > 0 }.count)
-        f.credited = UInt32(Set(credits.map(\.npi)).count)
-        f.engaged = UInt32(cohort.filter { (engagement[$0]?.events ?? 0) > 0 }.count)
-        f.prePostAssessed = UInt32(paired.count)
-        f.knowledgeGain = UInt32(paired.filter { $0.2.total > $0.1.total }.count)
-        f.retained = UInt32(cohort.filter { npi in
-            guard let s = scores[npi], let pre = s.pre, let post = s.post, post.total > pre.total else { return false }
-            return s.followUps.values.contains { Retention.ratio(pre: pre.total, post: post.total, followUp: $0.total) ?? 0 >= 0.5 }
-        }.count)
-        f.committed = UInt32(committedPhysicians.count)
-        f.implemented = UInt32(Set(commitments.filter(isImplemented).map(\.npi)).count)
-        f.practiceImproved = UInt32(cohort.filter { npi in (outcomes[npi]?.measures ?? []).contains(where: improved) }.count)
-        v.funnel = f
-
-        v.levels = MooreLevels.judge(v, thresholds: th, scores: scores, cohort: cohort, inputs: input, pairs: pairs)
-        v.highestLevel = v.levels.last(where: \.evidenced)?.level ?? ""
-        v.gap = gap(credits: credits, scores: scores, outcomes: outcomes, mastery: th.mastery)
-        return v
+        return cm
     }
 
-    /// True when a physician's follow-up rate for a measure is above their baseline rate.
-    static func improved(_ m: Lv_Assessment_V1_MeasureRate) -> Bool {
-        guard m.baselineDenominator > 0, m.followUpDenominator > 0 else { return false }
-        return Double(m.followUpNumerator) / Double(m.followUpDenominator) > Double(m.baselineNumerator) / Double(m.baselineDenominator)
-    }
-
-    static func mcnemar(groups: [String: [Lv_Assessment_V1_ItemPair]], id: (String) -> String) -> [Lv_Gateway_V1_McNemarTest] {
-        var tests = groups.keys.sorted().compactMap { key -> Lv_Gateway_V1_McNemarTest? in
-            let list = groups[key]!
-            var t = Lv_Gateway_V1_McNemarTest()
-            t.id = id(key)
-            t.objectiveId = list.first!.objectiveId
-            t.control = list.first!.control
-            t.procedural = list.allSatisfy(\.procedural)
-            t.b = UInt32(list.filter { $0.beforeCorrect && !$0.afterCorrect }.count)
-            t.c = UInt32(list.filter { !$0.beforeCorrect && $0.afterCorrect }.count)
-            t.n = UInt32(list.count)
-            if let m = McNemar(b: Int(t.b), c: Int(t.c)) {
-                (t.chiSquare, t.p, t.exact) = (m.chiSquare, m.p, m.usesExact)
-            } else {
-                t.p = 1 // no discordant pairs: no evidence of change
-            }
-            return t
-        }
-        let adjusted = MultipleComparisons.holm(tests.map(\.p))
-        for i in tests.indices { tests[i].pHolm = adjusted[i] }
-        return tests
-    }
-
-    static func practiceChanges(cohort: Set<String>, comparison: Set<String>, outcomes: [String: Outcomes]) -> [Lv_Gateway_V1_PracticeChange] {
-        func rates(_ group: Set<String>, _ code: String) -> [(Double?, Double?)] {
-            group.sorted().compactMap { npi in
-                guard let m = outcomes[npi]?.measures.first(where: { $0.measureCode == code }) else { return nil }
-                let base = m.baselineDenominator > 0 ? Double(m.baselineNumerator) / Double(m.baselineDenominator) : nil
-                let follow = m.followUpDenominator > 0 ? Double(m.followUpNumerator) / Double(m.followUpDenominator) : nil
-                return (base, follow)
-            }
-        }
-        let codes = Set(outcomes.values.flatMap { $0.measures.map { "\($0.patientOutcome ? 1 : 0)\($0.measureCode)" } }).sorted()
-        return codes.map { tagged in
+    /// Practice (5) and patient (6) measures; each measure's level test, Holm within its level.
+    static func practice(_ cohorts: Cohorts, thresholds th: Thresholds) -> [Lv_Gateway_V1_PracticeChange] {
+        let all = cohorts.participantRecords() + cohorts.comparisonRecords()
+        let codes = Set(all.flatMap { $0.outcomes.measures.map { "\($0.patientOutcome ? 1 : 0)\($0.measureCode)" } }).sorted()
+        var out = codes.map { tagged -> Lv_Gateway_V1_PracticeChange in
             let code = String(tagged.dropFirst())
             var p = Lv_Gateway_V1_PracticeChange()
             p.measureCode = code
             p.patientOutcome = tagged.hasPrefix("1")
-            let t = rates(cohort, code)
-            let c = rates(comparison, code)
-            let tb = t.compactMap(\.0), tf = t.compactMap(\.1), cb = c.compactMap(\.0), cf = c.compactMap(\.1)
-            if let e = estimate(Stats.mean(tb), n: tb.count) { p.participantBaseline = e }
-            if let e = estimate(Stats.mean(tf), n: tf.count) { p.participantFollowUp = e }
-            if let e = estimate(Stats.mean(cb), n: cb.count) { p.comparisonBaseline = e }
-            if let e = estimate(Stats.mean(cf), n: cf.count) { p.comparisonFollowUp = e }
-            if let a = Stats.mean(tb), let b = Stats.mean(tf), let x = Stats.mean(cb), let y = Stats.mean(cf),
-               let e = estimate((b - a) - (y - x), n: tb.count + cb.count) {
-                p.differenceInDifferences = e
-            }
-            let both = t.compactMap { b, f in b.flatMap { b in f.map { (b, $0) } } }
-            if let change = PairedTTest(pre: both.map(\.0), post: both.map(\.1)) {
-                p.pairedT = test(change)
+            func rates(_ rs: [PhysicianRecord]) -> [PrePost] { rs.compactMap { $0.measure(code) } }
+            let t = rates(cohorts.participantRecords()), c = rates(cohorts.comparisonRecords())
+            p.participantBaseline = estimate(Stats.mean(t.map(\.pre)), n: t.count)
+            p.participantFollowUp = estimate(Stats.mean(t.map(\.post)), n: t.count)
+            p.comparisonBaseline = estimate(Stats.mean(c.map(\.pre)), n: c.count)
+            p.comparisonFollowUp = estimate(Stats.mean(c.map(\.post)), n: c.count)
+            if let w = WelchTTest(t.map(\.change), c.map(\.change)) { p.differenceInDifferences = estimate(w.difference, n: w.nA + w.nB, ci: w.ci) }
+            if let pt = PairedTTest(pre: t.map(\.pre), post: t.map(\.post)) { p.pairedT = testResult(pt) }
+            let changes = cohorts.changes({ $0.measure(code) }, drift: { _ in nil })
+            switch EvidenceEngine.test(code, participants: changes.participants, comparison: changes.comparison, thresholds: th,
+                                       driftControl: false, scale: 100) {
+            case .tested(let e): p.evidence = e
+            case .notTested(let why): p.note = why
             }
             return p
         }
+        for outcome in [false, true] {
+            let indices = out.indices.filter { out[$0].patientOutcome == outcome && out[$0].evidence != nil }
+            var family = indices.map { out[$0].evidence! }
+            EvidenceEngine.holm(&family, alpha: th.alpha)
+            for (k, i) in indices.enumerated() { out[i].evidence = family[k] }
+        }
+        return out
     }
 
-    /// Credited physicians with no evidence of learning at Moore 3 or above (see `hasEvidence`).
-    static func gap(credits: [Lv_Registration_V1_CreditClaim], scores: [String: PhysicianScores], outcomes: [String: Outcomes],
-                    mastery: Double) -> Lv_Gateway_V1_ValidationGap {
-        var g = Lv_Gateway_V1_ValidationGap()
-        for claim in credits {
-            g.creditedPhysicians += 1
-            g.credits += claim.credits
-            if !hasEvidence(claim.npi, scores: scores, outcomes: outcomes, mastery: mastery) {
-                g.creditedWithoutEvidence += 1
-                g.creditsWithoutEvidence += claim.credits
+    static func confidence(_ participants: [PhysicianRecord]) -> Lv_Gateway_V1_Confidence {
+        func shares(_ phase: Lv_Assessment_V1_Phase) -> (misinformation: [Double], confidentRight: [Double]) {
+            var mis: [Double] = [], conf: [Double] = []
+            for r in participants where r.total != nil {
+                guard let q = r.outcomes.quadrants.first(where: { $0.phase == phase && $0.followUpDays == 0 }) else { continue }
+                let rated = q.mastery + q.doubt + q.uninformed + q.misinformation
+                if rated > 0 { mis.append(Double(q.misinformation) / Double(rated)) }
+                if q.mastery + q.doubt > 0 { conf.append(Double(q.mastery) / Double(q.mastery + q.doubt)) }
             }
+            return (mis, conf)
         }
-        if let e = estimate(Double(g.creditedWithoutEvidence) / Double(max(g.creditedPhysicians, 1)), n: Int(g.creditedPhysicians)) {
-            g.shareOfPhysicians = e
+        var c = Lv_Gateway_V1_Confidence()
+        let a = shares(.pre), b = shares(.post)
+        c.misinformationPre = estimate(Stats.mean(a.misinformation), n: a.misinformation.count)
+        c.misinformationPost = estimate(Stats.mean(b.misinformation), n: b.misinformation.count)
+        c.confidentWhenRightPre = estimate(Stats.mean(a.confidentRight), n: a.confidentRight.count)
+        c.confidentWhenRightPost = estimate(Stats.mean(b.confidentRight), n: b.confidentRight.count)
+        return c
+    }
+
+    static func changeFunnel(_ participants: [PhysicianRecord]) -> Lv_Gateway_V1_ChangeFunnel {
+        var f = Lv_Gateway_V1_ChangeFunnel()
+        let committed = participants.filter { !$0.outcomes.commitments.isEmpty }
+        let implemented = committed.filter(\.implementedCommitment)
+        f.committed = UInt32(committed.count)
+        f.implemented = UInt32(implemented.count)
+        f.practiceImproved = UInt32(implemented.filter { $0.measureImproved() }.count)
+        return f
+    }
+
+    /// Each step a subset of the one above.
+    static func funnel(_ input: ActivityInputs, cohorts: Cohorts, calibration: VerdictCalibration, outcomesRead: Bool) -> Lv_Gateway_V1_Funnel {
+        var f = Lv_Gateway_V1_Funnel()
+        let credited = Set((input.credits ?? []).filter { $0.credits > 0 }.map(\.npi))
+        let attended = cohorts.participants.filter { (input.attendance?[$0] ?? 0) > 0 }
+        let withCredit = attended.filter(credited.contains)
+        f.registered = UInt32(cohorts.participants.count)
+        f.attended = UInt32(attended.count)
+        f.credited = UInt32(withCredit.count)
+        guard outcomesRead else { return f }
+        let assessed = withCredit.compactMap { cohorts.records[$0] }.filter { $0.total != nil }
+        let reliable = assessed.filter { calibration.classify($0).0 == .reliableImprovement }
+        let retained = reliable.filter { r in
+            let t = r.total!
+            return r.followUps.values.contains { atLeast(2 * ($0.total - t.pre), t.change) }
         }
-        if g.credits > 0, let e = estimate(g.creditsWithoutEvidence / g.credits, n: Int(g.creditedPhysicians)) { g.shareOfCredits = e }
+        f.prePostAssessed = UInt32(assessed.count)
+        f.reliableGain = UInt32(reliable.count)
+        f.retained = UInt32(retained.count)
+        return f
+    }
+
+    /// Credited participants and their credits by verdict — never lumped into one number.
+    static func gap(_ input: ActivityInputs, cohorts: Cohorts, calibration: VerdictCalibration) -> Lv_Gateway_V1_ValidationGap {
+        var g = Lv_Gateway_V1_ValidationGap()
+        let participants = Set(cohorts.participants)
+        var rows = Dictionary(uniqueKeysWithValues: LearningVerdict.ordered.map { v -> (LearningVerdict, Lv_Gateway_V1_VerdictCount) in
+            var c = Lv_Gateway_V1_VerdictCount()
+            c.verdict = v
+            return (v, c)
+        })
+        var byPhysician: [String: Double] = [:]
+        for claim in input.credits ?? [] where participants.contains(claim.npi) && claim.credits > 0 {
+            byPhysician[claim.npi, default: 0] += claim.credits
+        }
+        for (npi, credits) in byPhysician.sorted(by: { $0.key < $1.key }) {
+            let record = cohorts.records[npi]
+            let (verdict, _) = calibration.classify(record)
+            g.creditedPhysicians += 1
+            g.credits += credits
+            rows[verdict]!.physicians += 1
+            rows[verdict]!.credits += credits
+            if individualLevelAboveKnowledge(record, mastery: calibration.mastery) != nil { rows[verdict]!.withIndividualEvidence += 1 }
+        }
+        g.byVerdict = LearningVerdict.ordered.map { v in
+            var row = rows[v]!
+            if g.creditedPhysicians > 0 { row.shareOfCredited = estimate(Double(row.physicians) / Double(g.creditedPhysicians), n: Int(g.creditedPhysicians)) }
+            return row
+        }
+        g.reliability = calibration.reliabilityUsed
         return g
     }
 
-    /// One physician's evidence of learning at Moore 3 or above.
-    static func hasEvidence(_ npi: String, scores: [String: PhysicianScores], outcomes: [String: Outcomes], mastery: Double) -> Bool {
-        guard let level = individualLevel(scores[npi], outcomes[npi], minutes: 0, mastery: mastery) else { return false }
-        return level >= "3"
-    }
+    // MARK: transcripts
 
-    /// The highest Moore level one physician's own data shows. A single noisy signal is not enough,
-    /// so each level above 2 needs a change and an outcome that stands on its own:
-    /// - 1: attended; 2: rated the activity at least 60 % of the scale;
-    /// - 3A: the post-test is above the pre-test **and** at or above `mastery`;
-    /// - 4: the vignette score rose **and** reached `mastery`;
-    /// - 5 (6 for patient-outcome measures): a commitment was implemented (fully or partially)
-    ///   **and** a practice measure rate rose from baseline.
-    /// Levels are compared as strings: "1" < "2" < "3A" < "3B" < "4" < "5" < "6".
-    static func individualLevel(_ s: PhysicianScores?, _ o: Outcomes?, minutes: Int, mastery: Double) -> String? {
-        var level: String?
-        if minutes > 0 { level = "1" }
-        if (s?.satisfaction ?? 0) >= 0.6 { level = "2" }
-        if let pre = s?.pre, let post = s?.post, post.total > pre.total, post.total >= mastery { level = "3A" }
-        if let a = s?.vignettePre, let b = s?.vignettePost, b.total > a.total, b.total >= mastery { level = "4" }
-        if (o?.commitments ?? []).contains(where: isImplemented) {
-            let measures = o?.measures ?? []
-            if measures.contains(where: { !$0.patientOutcome && improved($0) }) { level = "5" }
-            if measures.contains(where: { $0.patientOutcome && improved($0) }) { level = "6" }
+    /// A transcript entry's outcome fields for one physician, from the whole activity's outcomes
+    /// (the verdict's calibration uses every assessed physician, as the activity view does).
+    public static func fillTranscript(_ e: inout Lv_Gateway_V1_TranscriptEntry, npi: String, outcomes: [Outcomes], thresholds th: Thresholds) {
+        let records = outcomes.map(PhysicianRecord.init)
+        let calibration = VerdictCalibration(records: records, thresholds: th)
+        let record = records.first { $0.npi == npi }
+        let (verdict, rci) = calibration.classify(record)
+        e.verdict = verdict
+        if let rci, rci.isFinite { e.reliableChangeIndex = estimate(rci, n: 1) }
+        if let r = record {
+            e.pre = r.pre.flatMap { estimate(100 * $0.total, n: 1) }
+            e.post = r.post.flatMap { estimate(100 * $0.total, n: 1) }
+            e.gain = r.total.flatMap { estimate(100 * $0.change, n: 1) }
+            e.followUp = r.followUps.max { $0.key < $1.key }.flatMap { estimate(100 * $0.value.total, n: 1) }
+            e.commitments = UInt32(r.outcomes.commitments.count)
+            e.implemented = UInt32(r.outcomes.commitments.filter(isImplemented).count)
+            e.measures = UInt32(r.outcomes.measures.count)
+            e.measuresImproved = UInt32(r.outcomes.measures.filter { r.measure($0.measureCode).map { $0.change > shareTolerance } == true }.count)
         }
-        return level
+        e.highestLevel = individualLevel(record, verdict: verdict, minutes: Int(e.minutesAttended), mastery: th.mastery) ?? ""
     }
-}
-
-/// Followed up as implemented fully or partially.
-func isImplemented(_ c: Lv_Assessment_V1_Commitment) -> Bool {
-    c.followUp?.implementation == .fully || c.followUp?.implementation == .partially
-}
-
-func test(_ t: PairedTTest) -> Lv_Gateway_V1_Test {
-    test(t.t, df: Double(t.df), p: t.p, n: t.n)
 }

@@ -3,15 +3,115 @@
 import CProtobufC
 import LVProtoC
 
-/// Decision thresholds, echoed in every answer. Zero values take the defaults.
+/// How a claim of improvement was tested.
+public enum Lv_Gateway_V1_Design: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case comparisonCohort
+    case driftCorrected
+    case bar
+    case count
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Gateway_V1_Design] { [.unspecified, .comparisonCohort, .driftCorrected, .bar, .count] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .comparisonCohort
+        case 2: self = .driftCorrected
+        case 3: self = .bar
+        case 4: self = .count
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .comparisonCohort: return 1
+        case .driftCorrected: return 2
+        case .bar: return 3
+        case .count: return 4
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "DESIGN_UNSPECIFIED"
+        case .comparisonCohort: return "DESIGN_COMPARISON_COHORT"
+        case .driftCorrected: return "DESIGN_DRIFT_CORRECTED"
+        case .bar: return "DESIGN_BAR"
+        case .count: return "DESIGN_COUNT"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
+/// One physician's learning in one activity, classified (never a judgment of the physician:
+/// evidence about the activity's effect).
+public enum Lv_Gateway_V1_LearningVerdict: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case notAssessed
+    case atCeiling
+    case reliableImprovement
+    case noReliableChange
+    case reliableDecline
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Gateway_V1_LearningVerdict] { [.unspecified, .notAssessed, .atCeiling, .reliableImprovement, .noReliableChange, .reliableDecline] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .notAssessed
+        case 2: self = .atCeiling
+        case 3: self = .reliableImprovement
+        case 4: self = .noReliableChange
+        case 5: self = .reliableDecline
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .notAssessed: return 1
+        case .atCeiling: return 2
+        case .reliableImprovement: return 3
+        case .noReliableChange: return 4
+        case .reliableDecline: return 5
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "LEARNING_VERDICT_UNSPECIFIED"
+        case .notAssessed: return "LEARNING_VERDICT_NOT_ASSESSED"
+        case .atCeiling: return "LEARNING_VERDICT_AT_CEILING"
+        case .reliableImprovement: return "LEARNING_VERDICT_RELIABLE_IMPROVEMENT"
+        case .noReliableChange: return "LEARNING_VERDICT_NO_RELIABLE_CHANGE"
+        case .reliableDecline: return "LEARNING_VERDICT_RELIABLE_DECLINE"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
+/// Decision thresholds, echoed in every answer. A zero field takes its default; any other value
+/// outside its range is refused with INVALID_ARGUMENT (never silently replaced).
 public struct Lv_Gateway_V1_Thresholds: ProtoMessage {
     public static let protoName = "lv.gateway.v1.Thresholds"
 
-    /// Significance level (default 0.05).
+    /// Significance level of every one-sided test, in (0, 0.5] (default 0.05).
     public var alpha: Double = 0
-    /// Post-test share counted as mastery (default 0.7).
+    /// Pre-test share at or above which a physician is "at ceiling", in (0, 1] (default 0.7).
     public var mastery: Double = 0
-    /// Fewest physicians for a level to count as evidenced (default 10).
+    /// Fewest physicians for any statistic or level, 2 to 1,000,000 (default 10).
     public var minimumN: UInt32 = 0
 
     public init() {}
@@ -33,11 +133,41 @@ public struct Lv_Gateway_V1_Thresholds: ProtoMessage {
     }
 }
 
+/// A two-sided confidence interval.
+public struct Lv_Gateway_V1_ConfidenceInterval: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ConfidenceInterval"
+
+    public var lower: Double = 0
+    public var upper: Double = 0
+    /// e.g. 0.95.
+    public var level: Double = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ConfidenceInterval
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__confidence_interval__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.lower = c.lower
+        self.upper = c.upper
+        self.level = c.level
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.lower = self.lower
+        c.upper = self.upper
+        c.level = self.level
+    }
+}
+
 public struct Lv_Gateway_V1_Estimate: ProtoMessage {
     public static let protoName = "lv.gateway.v1.Estimate"
 
     public var value: Double = 0
     public var n: UInt32 = 0
+    /// Present where the estimate has a sampling distribution we can state.
+    public var ci: Lv_Gateway_V1_ConfidenceInterval? = nil
 
     public init() {}
 
@@ -48,11 +178,13 @@ public struct Lv_Gateway_V1_Estimate: ProtoMessage {
     public init(cStruct c: CStruct) {
         self.value = c.value
         self.n = c.n
+        if let p = c.ci { self.ci = Lv_Gateway_V1_ConfidenceInterval(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.value = self.value
         c.n = self.n
+        if let value = self.ci { c.ci = try value.cMessage(in: arena) }
     }
 }
 
@@ -64,6 +196,10 @@ public struct Lv_Gateway_V1_Test: ProtoMessage {
     /// Two-sided.
     public var p: Double = 0
     public var n: UInt32 = 0
+    /// One-sided toward improvement (H1: the change, or the difference, is positive).
+    public var pOneSided: Double = 0
+    /// "paired t", "Welch t on change scores", "one-sample t", "one-sample t against the bar".
+    public var method: String = ""
 
     public init() {}
 
@@ -76,6 +212,8 @@ public struct Lv_Gateway_V1_Test: ProtoMessage {
         self.df = c.df
         self.p = c.p
         self.n = c.n
+        self.pOneSided = c.p_one_sided
+        self.method = CValue.string(c.method)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -83,6 +221,88 @@ public struct Lv_Gateway_V1_Test: ProtoMessage {
         c.df = self.df
         c.p = self.p
         c.n = self.n
+        c.p_one_sided = self.pOneSided
+        c.method = try arena.string(self.method, field: "lv.gateway.v1.Test.method")
+    }
+}
+
+/// A p-value adjusted for a family of tests.
+public struct Lv_Gateway_V1_Adjusted: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.Adjusted"
+
+    public var p: Double = 0
+    public var familySize: UInt32 = 0
+    /// "Holm".
+    public var method: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__Adjusted
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__adjusted__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.p = c.p
+        self.familySize = c.family_size
+        self.method = CValue.string(c.method)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.p = self.p
+        c.family_size = self.familySize
+        c.method = try arena.string(self.method, field: "lv.gateway.v1.Adjusted.method")
+    }
+}
+
+/// One pre-specified, one-sided test of improvement, with the physician as the unit of analysis.
+public struct Lv_Gateway_V1_Evidence: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.Evidence"
+
+    public var design: Lv_Gateway_V1_Design = Lv_Gateway_V1_Design(rawValue: 0)
+    /// What was tested: "declarative items", "procedural items", "case vignettes", an objective id,
+    /// a measure code, "evaluation instrument", "session ratings".
+    public var measure: String = ""
+    /// The effect in its own unit (score points, rate points, share of scale) with its 95 % CI:
+    /// the participants' mean change minus the comparison's, or the mean drift-corrected change.
+    public var effect: Lv_Gateway_V1_Estimate? = nil
+    public var test: Lv_Gateway_V1_Test? = nil
+    /// Hedges' g (comparison design) or d_z (drift-corrected), with its 95 % CI.
+    public var standardized: Lv_Gateway_V1_Estimate? = nil
+    /// Present when the test is one of a family (objectives; a level's measures).
+    public var adjusted: Lv_Gateway_V1_Adjusted? = nil
+    public var participants: UInt32 = 0
+    public var comparison: UInt32 = 0
+    /// The one-sided p (adjusted, where a family) is below alpha and the effect is positive.
+    public var significant: Bool = false
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__Evidence
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__evidence__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.design = Lv_Gateway_V1_Design(rawValue: Int32(truncatingIfNeeded: c.design.rawValue))
+        self.measure = CValue.string(c.measure)
+        if let p = c.effect { self.effect = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.test { self.test = Lv_Gateway_V1_Test(cStruct: p.pointee) }
+        if let p = c.standardized { self.standardized = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.adjusted { self.adjusted = Lv_Gateway_V1_Adjusted(cStruct: p.pointee) }
+        self.participants = c.participants
+        self.comparison = c.comparison
+        self.significant = (c.significant != 0)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.design = Lv__Gateway__V1__Design(rawValue: .init(truncatingIfNeeded: self.design.rawValue))
+        c.measure = try arena.string(self.measure, field: "lv.gateway.v1.Evidence.measure")
+        if let value = self.effect { c.effect = try value.cMessage(in: arena) }
+        if let value = self.test { c.test = try value.cMessage(in: arena) }
+        if let value = self.standardized { c.standardized = try value.cMessage(in: arena) }
+        if let value = self.adjusted { c.adjusted = try value.cMessage(in: arena) }
+        c.participants = self.participants
+        c.comparison = self.comparison
+        c.significant = (self.significant ? 1 : 0)
     }
 }
 
@@ -113,19 +333,16 @@ public struct Lv_Gateway_V1_SectionStatus: ProtoMessage {
     }
 }
 
+/// A true funnel: every step is a subset of the step above it.
 public struct Lv_Gateway_V1_Funnel: ProtoMessage {
     public static let protoName = "lv.gateway.v1.Funnel"
 
     public var registered: UInt32 = 0
     public var attended: UInt32 = 0
     public var credited: UInt32 = 0
-    public var engaged: UInt32 = 0
     public var prePostAssessed: UInt32 = 0
-    public var knowledgeGain: UInt32 = 0
+    public var reliableGain: UInt32 = 0
     public var retained: UInt32 = 0
-    public var committed: UInt32 = 0
-    public var implemented: UInt32 = 0
-    public var practiceImproved: UInt32 = 0
 
     public init() {}
 
@@ -137,23 +354,42 @@ public struct Lv_Gateway_V1_Funnel: ProtoMessage {
         self.registered = c.registered
         self.attended = c.attended
         self.credited = c.credited
-        self.engaged = c.engaged
         self.prePostAssessed = c.pre_post_assessed
-        self.knowledgeGain = c.knowledge_gain
+        self.reliableGain = c.reliable_gain
         self.retained = c.retained
-        self.committed = c.committed
-        self.implemented = c.implemented
-        self.practiceImproved = c.practice_improved
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.registered = self.registered
         c.attended = self.attended
         c.credited = self.credited
-        c.engaged = self.engaged
         c.pre_post_assessed = self.prePostAssessed
-        c.knowledge_gain = self.knowledgeGain
+        c.reliable_gain = self.reliableGain
         c.retained = self.retained
+    }
+}
+
+/// Change in practice among participants: each step a subset of the step above it.
+public struct Lv_Gateway_V1_ChangeFunnel: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ChangeFunnel"
+
+    public var committed: UInt32 = 0
+    public var implemented: UInt32 = 0
+    public var practiceImproved: UInt32 = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ChangeFunnel
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__change_funnel__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.committed = c.committed
+        self.implemented = c.implemented
+        self.practiceImproved = c.practice_improved
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.committed = self.committed
         c.implemented = self.implemented
         c.practice_improved = self.practiceImproved
@@ -165,8 +401,10 @@ public struct Lv_Gateway_V1_Knowledge: ProtoMessage {
 
     public var meanPre: Lv_Gateway_V1_Estimate? = nil
     public var meanPost: Lv_Gateway_V1_Estimate? = nil
+    /// With its 95 % CI.
     public var meanDifference: Lv_Gateway_V1_Estimate? = nil
     public var pairedT: Lv_Gateway_V1_Test? = nil
+    /// d_z with its 95 % CI.
     public var dZ: Lv_Gateway_V1_Estimate? = nil
     public var dAv: Lv_Gateway_V1_Estimate? = nil
     /// Hake ⟨g⟩ on class means, and the mean of individual gains.
@@ -202,6 +440,37 @@ public struct Lv_Gateway_V1_Knowledge: ProtoMessage {
     }
 }
 
+public struct Lv_Gateway_V1_McNemarResult: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.McNemarResult"
+
+    public var chiSquare: Double = 0
+    public var p: Double = 0
+    public var exact: Bool = false
+    public var pHolm: Double = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__McNemarResult
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__mc_nemar_result__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.chiSquare = c.chi_square
+        self.p = c.p
+        self.exact = (c.exact != 0)
+        self.pHolm = c.p_holm
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.chi_square = self.chiSquare
+        c.p = self.p
+        c.exact = (self.exact ? 1 : 0)
+        c.p_holm = self.pHolm
+    }
+}
+
+/// Item-level detail: pairs of the same item answered by the same physician before and after.
+/// Descriptive; the levels never pool one physician's items as independent observations.
 public struct Lv_Gateway_V1_McNemarTest: ProtoMessage {
     public static let protoName = "lv.gateway.v1.McNemarTest"
 
@@ -211,11 +480,9 @@ public struct Lv_Gateway_V1_McNemarTest: ProtoMessage {
     public var procedural: Bool = false
     public var b: UInt32 = 0
     public var c: UInt32 = 0
-    public var chiSquare: Double = 0
-    public var p: Double = 0
-    public var exact: Bool = false
-    public var pHolm: Double = 0
     public var n: UInt32 = 0
+    /// Absent when b + c = 0 (no discordant pair: nothing to test).
+    public var result: Lv_Gateway_V1_McNemarResult? = nil
 
     public init() {}
 
@@ -230,11 +497,8 @@ public struct Lv_Gateway_V1_McNemarTest: ProtoMessage {
         self.procedural = (c.procedural != 0)
         self.b = c.b
         self.c = c.c
-        self.chiSquare = c.chi_square
-        self.p = c.p
-        self.exact = (c.exact != 0)
-        self.pHolm = c.p_holm
         self.n = c.n
+        if let p = c.result { self.result = Lv_Gateway_V1_McNemarResult(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -244,11 +508,8 @@ public struct Lv_Gateway_V1_McNemarTest: ProtoMessage {
         c.procedural = (self.procedural ? 1 : 0)
         c.b = self.b
         c.c = self.c
-        c.chi_square = self.chiSquare
-        c.p = self.p
-        c.exact = (self.exact ? 1 : 0)
-        c.p_holm = self.pHolm
         c.n = self.n
+        if let value = self.result { c.result = try value.cMessage(in: arena) }
     }
 }
 
@@ -258,10 +519,15 @@ public struct Lv_Gateway_V1_Attribution: ProtoMessage {
     /// Mean pre→post change on objective items and on control items (test-retest drift), 0-1 scale.
     public var objectiveGain: Lv_Gateway_V1_Estimate? = nil
     public var controlDrift: Lv_Gateway_V1_Estimate? = nil
+    /// Per physician, objective change minus control change; mean with 95 % CI.
     public var driftCorrectedGain: Lv_Gateway_V1_Estimate? = nil
-    /// Morris (2008) d_ppc2 against the comparison cohort; n = participants + comparison.
+    /// Morris (2008) d_ppc2 against the comparison cohort, with a 95 % CI from its sampling
+    /// variance (Morris 2008, eq. 25); n = participants + comparison.
     public var dPpc2: Lv_Gateway_V1_Estimate? = nil
     public var comparisonN: UInt32 = 0
+    public var dPpc2Variance: Lv_Gateway_V1_Estimate? = nil
+    /// Participants' mean change minus the comparison's, 0-1 scale, Welch 95 % CI.
+    public var comparisonDifference: Lv_Gateway_V1_Estimate? = nil
 
     public init() {}
 
@@ -275,6 +541,8 @@ public struct Lv_Gateway_V1_Attribution: ProtoMessage {
         if let p = c.drift_corrected_gain { self.driftCorrectedGain = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.d_ppc2 { self.dPpc2 = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         self.comparisonN = c.comparison_n
+        if let p = c.d_ppc2_variance { self.dPpc2Variance = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.comparison_difference { self.comparisonDifference = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -283,6 +551,8 @@ public struct Lv_Gateway_V1_Attribution: ProtoMessage {
         if let value = self.driftCorrectedGain { c.drift_corrected_gain = try value.cMessage(in: arena) }
         if let value = self.dPpc2 { c.d_ppc2 = try value.cMessage(in: arena) }
         c.comparison_n = self.comparisonN
+        if let value = self.dPpc2Variance { c.d_ppc2_variance = try value.cMessage(in: arena) }
+        if let value = self.comparisonDifference { c.comparison_difference = try value.cMessage(in: arena) }
     }
 }
 
@@ -293,9 +563,11 @@ public struct Lv_Gateway_V1_RetentionAtDelay: ProtoMessage {
     public var meanPre: Lv_Gateway_V1_Estimate? = nil
     public var meanPost: Lv_Gateway_V1_Estimate? = nil
     public var meanFollowUp: Lv_Gateway_V1_Estimate? = nil
-    /// (follow-up − pre) / (post − pre).
+    /// (follow-up − pre) / (post − pre), only when the immediate gain of these physicians is
+    /// significantly positive; otherwise absent and `note` says why.
     public var retention: Lv_Gateway_V1_Estimate? = nil
     public var postToFollowUp: Lv_Gateway_V1_Test? = nil
+    public var note: String = ""
 
     public init() {}
 
@@ -310,6 +582,7 @@ public struct Lv_Gateway_V1_RetentionAtDelay: ProtoMessage {
         if let p = c.mean_follow_up { self.meanFollowUp = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.retention { self.retention = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.post_to_follow_up { self.postToFollowUp = Lv_Gateway_V1_Test(cStruct: p.pointee) }
+        self.note = CValue.string(c.note)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -319,6 +592,7 @@ public struct Lv_Gateway_V1_RetentionAtDelay: ProtoMessage {
         if let value = self.meanFollowUp { c.mean_follow_up = try value.cMessage(in: arena) }
         if let value = self.retention { c.retention = try value.cMessage(in: arena) }
         if let value = self.postToFollowUp { c.post_to_follow_up = try value.cMessage(in: arena) }
+        c.note = try arena.string(self.note, field: "lv.gateway.v1.RetentionAtDelay.note")
     }
 }
 
@@ -329,6 +603,7 @@ public struct Lv_Gateway_V1_Competence: ProtoMessage {
     public var vignettePost: Lv_Gateway_V1_Estimate? = nil
     public var pairedT: Lv_Gateway_V1_Test? = nil
     public var comparisonPost: Lv_Gateway_V1_Estimate? = nil
+    public var comparisonPre: Lv_Gateway_V1_Estimate? = nil
 
     public init() {}
 
@@ -341,6 +616,7 @@ public struct Lv_Gateway_V1_Competence: ProtoMessage {
         if let p = c.vignette_post { self.vignettePost = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.paired_t { self.pairedT = Lv_Gateway_V1_Test(cStruct: p.pointee) }
         if let p = c.comparison_post { self.comparisonPost = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.comparison_pre { self.comparisonPre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -348,6 +624,7 @@ public struct Lv_Gateway_V1_Competence: ProtoMessage {
         if let value = self.vignettePost { c.vignette_post = try value.cMessage(in: arena) }
         if let value = self.pairedT { c.paired_t = try value.cMessage(in: arena) }
         if let value = self.comparisonPost { c.comparison_post = try value.cMessage(in: arena) }
+        if let value = self.comparisonPre { c.comparison_pre = try value.cMessage(in: arena) }
     }
 }
 
@@ -432,10 +709,15 @@ public struct Lv_Gateway_V1_PracticeChange: ProtoMessage {
     public var participantFollowUp: Lv_Gateway_V1_Estimate? = nil
     public var comparisonBaseline: Lv_Gateway_V1_Estimate? = nil
     public var comparisonFollowUp: Lv_Gateway_V1_Estimate? = nil
-    /// (participant change) − (comparison change), in rate points.
+    /// (participant change) − (comparison change) in rate points, per physician measured at both
+    /// times, with its Welch 95 % CI.
     public var differenceInDifferences: Lv_Gateway_V1_Estimate? = nil
-    /// Paired t on participants' per-physician rate changes.
+    /// Paired t on participants' per-physician rate changes (descriptive: no comparison).
     public var pairedT: Lv_Gateway_V1_Test? = nil
+    /// The level test for this measure (Welch on change scores against the comparison), Holm
+    /// across the level's measures; absent with `note` when it could not be run.
+    public var evidence: Lv_Gateway_V1_Evidence? = nil
+    public var note: String = ""
 
     public init() {}
 
@@ -452,6 +734,8 @@ public struct Lv_Gateway_V1_PracticeChange: ProtoMessage {
         if let p = c.comparison_follow_up { self.comparisonFollowUp = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.difference_in_differences { self.differenceInDifferences = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.paired_t { self.pairedT = Lv_Gateway_V1_Test(cStruct: p.pointee) }
+        if let p = c.evidence { self.evidence = Lv_Gateway_V1_Evidence(cStruct: p.pointee) }
+        self.note = CValue.string(c.note)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -463,6 +747,40 @@ public struct Lv_Gateway_V1_PracticeChange: ProtoMessage {
         if let value = self.comparisonFollowUp { c.comparison_follow_up = try value.cMessage(in: arena) }
         if let value = self.differenceInDifferences { c.difference_in_differences = try value.cMessage(in: arena) }
         if let value = self.pairedT { c.paired_t = try value.cMessage(in: arena) }
+        if let value = self.evidence { c.evidence = try value.cMessage(in: arena) }
+        c.note = try arena.string(self.note, field: "lv.gateway.v1.PracticeChange.note")
+    }
+}
+
+/// Confidence-based assessment, among participants with both tests: per physician, the share of
+/// their confidence-rated answers that were confidently wrong (misinformation), and the share of
+/// their right answers given with confidence; means over physicians.
+public struct Lv_Gateway_V1_Confidence: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.Confidence"
+
+    public var misinformationPre: Lv_Gateway_V1_Estimate? = nil
+    public var misinformationPost: Lv_Gateway_V1_Estimate? = nil
+    public var confidentWhenRightPre: Lv_Gateway_V1_Estimate? = nil
+    public var confidentWhenRightPost: Lv_Gateway_V1_Estimate? = nil
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__Confidence
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__confidence__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        if let p = c.misinformation_pre { self.misinformationPre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.misinformation_post { self.misinformationPost = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.confident_when_right_pre { self.confidentWhenRightPre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.confident_when_right_post { self.confidentWhenRightPost = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        if let value = self.misinformationPre { c.misinformation_pre = try value.cMessage(in: arena) }
+        if let value = self.misinformationPost { c.misinformation_post = try value.cMessage(in: arena) }
+        if let value = self.confidentWhenRightPre { c.confident_when_right_pre = try value.cMessage(in: arena) }
+        if let value = self.confidentWhenRightPost { c.confident_when_right_post = try value.cMessage(in: arena) }
     }
 }
 
@@ -471,7 +789,10 @@ public struct Lv_Gateway_V1_EngagementVsLearning: ProtoMessage {
 
     /// Spearman ρ between engagement index and knowledge gain (post − pre).
     public var rho: Lv_Gateway_V1_Estimate? = nil
-    public var p: Double = 0
+    /// Absent when ρ is.
+    public var test: Lv_Gateway_V1_Test? = nil
+    /// Participants with any engagement event.
+    public var engaged: UInt32 = 0
 
     public init() {}
 
@@ -481,12 +802,14 @@ public struct Lv_Gateway_V1_EngagementVsLearning: ProtoMessage {
 
     public init(cStruct c: CStruct) {
         if let p = c.rho { self.rho = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
-        self.p = c.p
+        if let p = c.test { self.test = Lv_Gateway_V1_Test(cStruct: p.pointee) }
+        self.engaged = c.engaged
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         if let value = self.rho { c.rho = try value.cMessage(in: arena) }
-        c.p = self.p
+        if let value = self.test { c.test = try value.cMessage(in: arena) }
+        c.engaged = self.engaged
     }
 }
 
@@ -497,8 +820,12 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
     public var level: String = ""
     public var name: String = ""
     public var evidenced: Bool = false
-    /// What shows it, or why it is not shown.
+    /// What shows it, or why it is not shown (e.g. "n = 9, below the minimum of 10").
     public var reason: String = ""
+    /// The level's rule as one testable sentence.
+    public var rule: String = ""
+    /// The tests behind the decision; empty when none could be run.
+    public var evidence: [Lv_Gateway_V1_Evidence] = []
 
     public init() {}
 
@@ -511,6 +838,8 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
         self.name = CValue.string(c.name)
         self.evidenced = (c.evidenced != 0)
         self.reason = CValue.string(c.reason)
+        self.rule = CValue.string(c.rule)
+        self.evidence = CValue.array(c.evidence, count: c.n_evidence).map { Lv_Gateway_V1_Evidence(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -518,18 +847,90 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
         c.name = try arena.string(self.name, field: "lv.gateway.v1.MooreLevel.name")
         c.evidenced = (self.evidenced ? 1 : 0)
         c.reason = try arena.string(self.reason, field: "lv.gateway.v1.MooreLevel.reason")
+        c.rule = try arena.string(self.rule, field: "lv.gateway.v1.MooreLevel.rule")
+        if !self.evidence.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__Evidence>?.self, count: self.evidence.count)
+            for (i, item) in self.evidence.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_evidence = self.evidence.count
+            c.evidence = items
+        }
     }
 }
 
+public struct Lv_Gateway_V1_VerdictCount: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.VerdictCount"
+
+    public var verdict: Lv_Gateway_V1_LearningVerdict = Lv_Gateway_V1_LearningVerdict(rawValue: 0)
+    public var physicians: UInt32 = 0
+    public var credits: Double = 0
+    /// Of credited physicians.
+    public var shareOfCredited: Lv_Gateway_V1_Estimate? = nil
+    /// Of these, physicians with individual competence (vignette) or practice evidence.
+    public var withIndividualEvidence: UInt32 = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__VerdictCount
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__verdict_count__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.verdict = Lv_Gateway_V1_LearningVerdict(rawValue: Int32(truncatingIfNeeded: c.verdict.rawValue))
+        self.physicians = c.physicians
+        self.credits = c.credits
+        if let p = c.share_of_credited { self.shareOfCredited = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        self.withIndividualEvidence = c.with_individual_evidence
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.verdict = Lv__Gateway__V1__LearningVerdict(rawValue: .init(truncatingIfNeeded: self.verdict.rawValue))
+        c.physicians = self.physicians
+        c.credits = self.credits
+        if let value = self.shareOfCredited { c.share_of_credited = try value.cMessage(in: arena) }
+        c.with_individual_evidence = self.withIndividualEvidence
+    }
+}
+
+/// The instrument reliability behind the reliable change index.
+public struct Lv_Gateway_V1_ReliabilityUsed: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ReliabilityUsed"
+
+    /// "KR-20 of the pre-test (k items, n physicians)" or the fallback "Lord's binomial error model
+    /// (reliability could not be estimated: …)".
+    public var method: String = ""
+    /// KR-20 (or Cronbach's α), when estimated.
+    public var coefficient: Lv_Gateway_V1_Estimate? = nil
+    /// SD of participants' pre-test scores (0-1 scale).
+    public var sdPre: Lv_Gateway_V1_Estimate? = nil
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ReliabilityUsed
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__reliability_used__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.method = CValue.string(c.method)
+        if let p = c.coefficient { self.coefficient = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.sd_pre { self.sdPre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.method = try arena.string(self.method, field: "lv.gateway.v1.ReliabilityUsed.method")
+        if let value = self.coefficient { c.coefficient = try value.cMessage(in: arena) }
+        if let value = self.sdPre { c.sd_pre = try value.cMessage(in: arena) }
+    }
+}
+
+/// Credited physicians, and credits, by what their own data shows — never one lumped number.
 public struct Lv_Gateway_V1_ValidationGap: ProtoMessage {
     public static let protoName = "lv.gateway.v1.ValidationGap"
 
     public var creditedPhysicians: UInt32 = 0
-    public var creditedWithoutEvidence: UInt32 = 0
-    public var shareOfPhysicians: Lv_Gateway_V1_Estimate? = nil
     public var credits: Double = 0
-    public var creditsWithoutEvidence: Double = 0
-    public var shareOfCredits: Lv_Gateway_V1_Estimate? = nil
+    /// One row per verdict, in the enum's order.
+    public var byVerdict: [Lv_Gateway_V1_VerdictCount] = []
+    public var reliability: Lv_Gateway_V1_ReliabilityUsed? = nil
 
     public init() {}
 
@@ -539,20 +940,21 @@ public struct Lv_Gateway_V1_ValidationGap: ProtoMessage {
 
     public init(cStruct c: CStruct) {
         self.creditedPhysicians = c.credited_physicians
-        self.creditedWithoutEvidence = c.credited_without_evidence
-        if let p = c.share_of_physicians { self.shareOfPhysicians = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         self.credits = c.credits
-        self.creditsWithoutEvidence = c.credits_without_evidence
-        if let p = c.share_of_credits { self.shareOfCredits = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        self.byVerdict = CValue.array(c.by_verdict, count: c.n_by_verdict).map { Lv_Gateway_V1_VerdictCount(cMessage: $0) }
+        if let p = c.reliability { self.reliability = Lv_Gateway_V1_ReliabilityUsed(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.credited_physicians = self.creditedPhysicians
-        c.credited_without_evidence = self.creditedWithoutEvidence
-        if let value = self.shareOfPhysicians { c.share_of_physicians = try value.cMessage(in: arena) }
         c.credits = self.credits
-        c.credits_without_evidence = self.creditsWithoutEvidence
-        if let value = self.shareOfCredits { c.share_of_credits = try value.cMessage(in: arena) }
+        if !self.byVerdict.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__VerdictCount>?.self, count: self.byVerdict.count)
+            for (i, item) in self.byVerdict.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_by_verdict = self.byVerdict.count
+            c.by_verdict = items
+        }
+        if let value = self.reliability { c.reliability = try value.cMessage(in: arena) }
     }
 }
 
@@ -565,7 +967,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
     public var thresholds: Lv_Gateway_V1_Thresholds? = nil
     public var funnel: Lv_Gateway_V1_Funnel? = nil
     public var knowledge: Lv_Gateway_V1_Knowledge? = nil
-    public var objectives: [Lv_Gateway_V1_McNemarTest] = []
+    /// Item-level McNemar detail, Holm across items.
     public var items: [Lv_Gateway_V1_McNemarTest] = []
     public var attribution: Lv_Gateway_V1_Attribution? = nil
     public var retention: [Lv_Gateway_V1_RetentionAtDelay] = []
@@ -581,6 +983,10 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
     public var degraded: [Lv_Gateway_V1_SectionStatus] = []
     public var computedMs: Int64 = 0
     public var meanEngagementIndex: Lv_Gateway_V1_Estimate? = nil
+    /// Per objective: per-physician objective scores tested like the levels, Holm across objectives.
+    public var objectives: [Lv_Gateway_V1_Evidence] = []
+    public var changeFunnel: Lv_Gateway_V1_ChangeFunnel? = nil
+    public var confidence: Lv_Gateway_V1_Confidence? = nil
 
     public init() {}
 
@@ -595,7 +1001,6 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         if let p = c.thresholds { self.thresholds = Lv_Gateway_V1_Thresholds(cStruct: p.pointee) }
         if let p = c.funnel { self.funnel = Lv_Gateway_V1_Funnel(cStruct: p.pointee) }
         if let p = c.knowledge { self.knowledge = Lv_Gateway_V1_Knowledge(cStruct: p.pointee) }
-        self.objectives = CValue.array(c.objectives, count: c.n_objectives).map { Lv_Gateway_V1_McNemarTest(cMessage: $0) }
         self.items = CValue.array(c.items, count: c.n_items).map { Lv_Gateway_V1_McNemarTest(cMessage: $0) }
         if let p = c.attribution { self.attribution = Lv_Gateway_V1_Attribution(cStruct: p.pointee) }
         self.retention = CValue.array(c.retention, count: c.n_retention).map { Lv_Gateway_V1_RetentionAtDelay(cMessage: $0) }
@@ -609,6 +1014,9 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         self.degraded = CValue.array(c.degraded, count: c.n_degraded).map { Lv_Gateway_V1_SectionStatus(cMessage: $0) }
         self.computedMs = c.computed_ms
         if let p = c.mean_engagement_index { self.meanEngagementIndex = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        self.objectives = CValue.array(c.objectives, count: c.n_objectives).map { Lv_Gateway_V1_Evidence(cMessage: $0) }
+        if let p = c.change_funnel { self.changeFunnel = Lv_Gateway_V1_ChangeFunnel(cStruct: p.pointee) }
+        if let p = c.confidence { self.confidence = Lv_Gateway_V1_Confidence(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -618,12 +1026,6 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         if let value = self.thresholds { c.thresholds = try value.cMessage(in: arena) }
         if let value = self.funnel { c.funnel = try value.cMessage(in: arena) }
         if let value = self.knowledge { c.knowledge = try value.cMessage(in: arena) }
-        if !self.objectives.isEmpty {
-            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__McNemarTest>?.self, count: self.objectives.count)
-            for (i, item) in self.objectives.enumerated() { items[i] = try item.cMessage(in: arena) }
-            c.n_objectives = self.objectives.count
-            c.objectives = items
-        }
         if !self.items.isEmpty {
             let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__McNemarTest>?.self, count: self.items.count)
             for (i, item) in self.items.enumerated() { items[i] = try item.cMessage(in: arena) }
@@ -662,6 +1064,14 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         }
         c.computed_ms = self.computedMs
         if let value = self.meanEngagementIndex { c.mean_engagement_index = try value.cMessage(in: arena) }
+        if !self.objectives.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__Evidence>?.self, count: self.objectives.count)
+            for (i, item) in self.objectives.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_objectives = self.objectives.count
+            c.objectives = items
+        }
+        if let value = self.changeFunnel { c.change_funnel = try value.cMessage(in: arena) }
+        if let value = self.confidence { c.confidence = try value.cMessage(in: arena) }
     }
 }
 
@@ -705,9 +1115,12 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
     /// Practice measures whose rate rose from baseline, of those measured.
     public var measuresImproved: UInt32 = 0
     public var measures: UInt32 = 0
+    /// The highest level this physician's own data shows (a reliable knowledge gain for 3A;
+    /// vignette and practice evidence for 4 and 5/6), or empty.
     public var highestLevel: String = ""
-    /// Credit claimed with no evidence of learning at level 3 or above.
-    public var creditWithoutEvidence: Bool = false
+    public var verdict: Lv_Gateway_V1_LearningVerdict = Lv_Gateway_V1_LearningVerdict(rawValue: 0)
+    /// Jacobson–Truax reliable change index of pre→post, when assessed.
+    public var reliableChangeIndex: Lv_Gateway_V1_Estimate? = nil
 
     public init() {}
 
@@ -730,7 +1143,8 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
         self.measuresImproved = c.measures_improved
         self.measures = c.measures
         self.highestLevel = CValue.string(c.highest_level)
-        self.creditWithoutEvidence = (c.credit_without_evidence != 0)
+        self.verdict = Lv_Gateway_V1_LearningVerdict(rawValue: Int32(truncatingIfNeeded: c.verdict.rawValue))
+        if let p = c.reliable_change_index { self.reliableChangeIndex = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -748,7 +1162,8 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
         c.measures_improved = self.measuresImproved
         c.measures = self.measures
         c.highest_level = try arena.string(self.highestLevel, field: "lv.gateway.v1.TranscriptEntry.highest_level")
-        c.credit_without_evidence = (self.creditWithoutEvidence ? 1 : 0)
+        c.verdict = Lv__Gateway__V1__LearningVerdict(rawValue: .init(truncatingIfNeeded: self.verdict.rawValue))
+        if let value = self.reliableChangeIndex { c.reliable_change_index = try value.cMessage(in: arena) }
     }
 }
 
@@ -759,6 +1174,7 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
     public var name: String = ""
     public var activities: [Lv_Gateway_V1_TranscriptEntry] = []
     public var credits: Double = 0
+    /// Credits whose activity shows a reliable improvement for this physician.
     public var creditsWithEvidence: Double = 0
     public var degraded: [Lv_Gateway_V1_SectionStatus] = []
 
@@ -825,10 +1241,12 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
     public var participants: UInt32 = 0
     public var credited: UInt32 = 0
     public var highestLevel: String = ""
-    public var gapShare: Lv_Gateway_V1_Estimate? = nil
     public var knowledgeDZ: Lv_Gateway_V1_Estimate? = nil
-    public var knowledgeP: Double = 0
     public var degradedSections: UInt32 = 0
+    /// Credited physicians by verdict (see ValidationGap).
+    public var gap: [Lv_Gateway_V1_VerdictCount] = []
+    /// The 3A test, when run.
+    public var knowledge: Lv_Gateway_V1_Evidence? = nil
 
     public init() {}
 
@@ -842,10 +1260,10 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
         self.participants = c.participants
         self.credited = c.credited
         self.highestLevel = CValue.string(c.highest_level)
-        if let p = c.gap_share { self.gapShare = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.knowledge_d_z { self.knowledgeDZ = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
-        self.knowledgeP = c.knowledge_p
         self.degradedSections = c.degraded_sections
+        self.gap = CValue.array(c.gap, count: c.n_gap).map { Lv_Gateway_V1_VerdictCount(cMessage: $0) }
+        if let p = c.knowledge { self.knowledge = Lv_Gateway_V1_Evidence(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -854,10 +1272,15 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
         c.participants = self.participants
         c.credited = self.credited
         c.highest_level = try arena.string(self.highestLevel, field: "lv.gateway.v1.ActivityValidationSummary.highest_level")
-        if let value = self.gapShare { c.gap_share = try value.cMessage(in: arena) }
         if let value = self.knowledgeDZ { c.knowledge_d_z = try value.cMessage(in: arena) }
-        c.knowledge_p = self.knowledgeP
         c.degraded_sections = self.degradedSections
+        if !self.gap.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__VerdictCount>?.self, count: self.gap.count)
+            for (i, item) in self.gap.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_gap = self.gap.count
+            c.gap = items
+        }
+        if let value = self.knowledge { c.knowledge = try value.cMessage(in: arena) }
     }
 }
 

@@ -52,6 +52,51 @@ void   lv__gateway__v1__thresholds__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__thresholds__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__confidence_interval__init
+                     (Lv__Gateway__V1__ConfidenceInterval         *message)
+{
+  static const Lv__Gateway__V1__ConfidenceInterval init_value = LV__GATEWAY__V1__CONFIDENCE_INTERVAL__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__confidence_interval__get_packed_size
+                     (const Lv__Gateway__V1__ConfidenceInterval *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__confidence_interval__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__confidence_interval__pack
+                     (const Lv__Gateway__V1__ConfidenceInterval *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__confidence_interval__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__confidence_interval__pack_to_buffer
+                     (const Lv__Gateway__V1__ConfidenceInterval *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__confidence_interval__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ConfidenceInterval *
+       lv__gateway__v1__confidence_interval__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ConfidenceInterval *)
+     protobuf_c_message_unpack (&lv__gateway__v1__confidence_interval__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__confidence_interval__free_unpacked
+                     (Lv__Gateway__V1__ConfidenceInterval *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__confidence_interval__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__gateway__v1__estimate__init
                      (Lv__Gateway__V1__Estimate         *message)
 {
@@ -140,6 +185,96 @@ void   lv__gateway__v1__test__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &lv__gateway__v1__test__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__adjusted__init
+                     (Lv__Gateway__V1__Adjusted         *message)
+{
+  static const Lv__Gateway__V1__Adjusted init_value = LV__GATEWAY__V1__ADJUSTED__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__adjusted__get_packed_size
+                     (const Lv__Gateway__V1__Adjusted *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__adjusted__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__adjusted__pack
+                     (const Lv__Gateway__V1__Adjusted *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__adjusted__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__adjusted__pack_to_buffer
+                     (const Lv__Gateway__V1__Adjusted *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__adjusted__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__Adjusted *
+       lv__gateway__v1__adjusted__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__Adjusted *)
+     protobuf_c_message_unpack (&lv__gateway__v1__adjusted__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__adjusted__free_unpacked
+                     (Lv__Gateway__V1__Adjusted *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__adjusted__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__evidence__init
+                     (Lv__Gateway__V1__Evidence         *message)
+{
+  static const Lv__Gateway__V1__Evidence init_value = LV__GATEWAY__V1__EVIDENCE__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__evidence__get_packed_size
+                     (const Lv__Gateway__V1__Evidence *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__evidence__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__evidence__pack
+                     (const Lv__Gateway__V1__Evidence *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__evidence__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__evidence__pack_to_buffer
+                     (const Lv__Gateway__V1__Evidence *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__evidence__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__Evidence *
+       lv__gateway__v1__evidence__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__Evidence *)
+     protobuf_c_message_unpack (&lv__gateway__v1__evidence__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__evidence__free_unpacked
+                     (Lv__Gateway__V1__Evidence *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__evidence__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   lv__gateway__v1__section_status__init
@@ -232,6 +367,51 @@ void   lv__gateway__v1__funnel__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__funnel__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__change_funnel__init
+                     (Lv__Gateway__V1__ChangeFunnel         *message)
+{
+  static const Lv__Gateway__V1__ChangeFunnel init_value = LV__GATEWAY__V1__CHANGE_FUNNEL__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__change_funnel__get_packed_size
+                     (const Lv__Gateway__V1__ChangeFunnel *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__change_funnel__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__change_funnel__pack
+                     (const Lv__Gateway__V1__ChangeFunnel *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__change_funnel__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__change_funnel__pack_to_buffer
+                     (const Lv__Gateway__V1__ChangeFunnel *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__change_funnel__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ChangeFunnel *
+       lv__gateway__v1__change_funnel__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ChangeFunnel *)
+     protobuf_c_message_unpack (&lv__gateway__v1__change_funnel__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__change_funnel__free_unpacked
+                     (Lv__Gateway__V1__ChangeFunnel *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__change_funnel__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__gateway__v1__knowledge__init
                      (Lv__Gateway__V1__Knowledge         *message)
 {
@@ -275,6 +455,51 @@ void   lv__gateway__v1__knowledge__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &lv__gateway__v1__knowledge__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__mc_nemar_result__init
+                     (Lv__Gateway__V1__McNemarResult         *message)
+{
+  static const Lv__Gateway__V1__McNemarResult init_value = LV__GATEWAY__V1__MC_NEMAR_RESULT__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__mc_nemar_result__get_packed_size
+                     (const Lv__Gateway__V1__McNemarResult *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__mc_nemar_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__mc_nemar_result__pack
+                     (const Lv__Gateway__V1__McNemarResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__mc_nemar_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__mc_nemar_result__pack_to_buffer
+                     (const Lv__Gateway__V1__McNemarResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__mc_nemar_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__McNemarResult *
+       lv__gateway__v1__mc_nemar_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__McNemarResult *)
+     protobuf_c_message_unpack (&lv__gateway__v1__mc_nemar_result__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__mc_nemar_result__free_unpacked
+                     (Lv__Gateway__V1__McNemarResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__mc_nemar_result__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   lv__gateway__v1__mc_nemar_test__init
@@ -592,6 +817,51 @@ void   lv__gateway__v1__practice_change__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__practice_change__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__confidence__init
+                     (Lv__Gateway__V1__Confidence         *message)
+{
+  static const Lv__Gateway__V1__Confidence init_value = LV__GATEWAY__V1__CONFIDENCE__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__confidence__get_packed_size
+                     (const Lv__Gateway__V1__Confidence *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__confidence__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__confidence__pack
+                     (const Lv__Gateway__V1__Confidence *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__confidence__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__confidence__pack_to_buffer
+                     (const Lv__Gateway__V1__Confidence *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__confidence__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__Confidence *
+       lv__gateway__v1__confidence__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__Confidence *)
+     protobuf_c_message_unpack (&lv__gateway__v1__confidence__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__confidence__free_unpacked
+                     (Lv__Gateway__V1__Confidence *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__confidence__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__gateway__v1__engagement_vs_learning__init
                      (Lv__Gateway__V1__EngagementVsLearning         *message)
 {
@@ -680,6 +950,96 @@ void   lv__gateway__v1__moore_level__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &lv__gateway__v1__moore_level__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__verdict_count__init
+                     (Lv__Gateway__V1__VerdictCount         *message)
+{
+  static const Lv__Gateway__V1__VerdictCount init_value = LV__GATEWAY__V1__VERDICT_COUNT__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__verdict_count__get_packed_size
+                     (const Lv__Gateway__V1__VerdictCount *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__verdict_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__verdict_count__pack
+                     (const Lv__Gateway__V1__VerdictCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__verdict_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__verdict_count__pack_to_buffer
+                     (const Lv__Gateway__V1__VerdictCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__verdict_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__VerdictCount *
+       lv__gateway__v1__verdict_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__VerdictCount *)
+     protobuf_c_message_unpack (&lv__gateway__v1__verdict_count__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__verdict_count__free_unpacked
+                     (Lv__Gateway__V1__VerdictCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__verdict_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__reliability_used__init
+                     (Lv__Gateway__V1__ReliabilityUsed         *message)
+{
+  static const Lv__Gateway__V1__ReliabilityUsed init_value = LV__GATEWAY__V1__RELIABILITY_USED__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__reliability_used__get_packed_size
+                     (const Lv__Gateway__V1__ReliabilityUsed *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__reliability_used__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__reliability_used__pack
+                     (const Lv__Gateway__V1__ReliabilityUsed *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__reliability_used__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__reliability_used__pack_to_buffer
+                     (const Lv__Gateway__V1__ReliabilityUsed *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__reliability_used__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ReliabilityUsed *
+       lv__gateway__v1__reliability_used__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ReliabilityUsed *)
+     protobuf_c_message_unpack (&lv__gateway__v1__reliability_used__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__reliability_used__free_unpacked
+                     (Lv__Gateway__V1__ReliabilityUsed *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__reliability_used__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   lv__gateway__v1__validation_gap__init
@@ -1151,7 +1511,71 @@ const ProtobufCMessageDescriptor lv__gateway__v1__thresholds__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__thresholds__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__estimate__field_descriptors[2] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__confidence_interval__field_descriptors[3] =
+{
+  {
+    "lower",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ConfidenceInterval, lower),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upper",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ConfidenceInterval, upper),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "level",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ConfidenceInterval, level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__confidence_interval__field_indices_by_name[] = {
+  2,   /* field[2] = level */
+  0,   /* field[0] = lower */
+  1,   /* field[1] = upper */
+};
+static const ProtobufCIntRange lv__gateway__v1__confidence_interval__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__confidence_interval__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ConfidenceInterval",
+  "ConfidenceInterval",
+  "Lv__Gateway__V1__ConfidenceInterval",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ConfidenceInterval),
+  3,
+  lv__gateway__v1__confidence_interval__field_descriptors,
+  lv__gateway__v1__confidence_interval__field_indices_by_name,
+  1,  lv__gateway__v1__confidence_interval__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__confidence_interval__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__estimate__field_descriptors[3] =
 {
   {
     "value",
@@ -1177,15 +1601,28 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__estimate__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ci",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Estimate, ci),
+    &lv__gateway__v1__confidence_interval__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__estimate__field_indices_by_name[] = {
+  2,   /* field[2] = ci */
   1,   /* field[1] = n */
   0,   /* field[0] = value */
 };
 static const ProtobufCIntRange lv__gateway__v1__estimate__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__estimate__descriptor =
 {
@@ -1195,14 +1632,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__estimate__descriptor =
   "Lv__Gateway__V1__Estimate",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__Estimate),
-  2,
+  3,
   lv__gateway__v1__estimate__field_descriptors,
   lv__gateway__v1__estimate__field_indices_by_name,
   1,  lv__gateway__v1__estimate__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__estimate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__test__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__test__field_descriptors[6] =
 {
   {
     "statistic",
@@ -1252,17 +1689,43 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__test__field_descriptors[4
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "p_one_sided",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Test, p_one_sided),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "method",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Test, method),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__test__field_indices_by_name[] = {
   1,   /* field[1] = df */
+  5,   /* field[5] = method */
   3,   /* field[3] = n */
   2,   /* field[2] = p */
+  4,   /* field[4] = p_one_sided */
   0,   /* field[0] = statistic */
 };
 static const ProtobufCIntRange lv__gateway__v1__test__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__test__descriptor =
 {
@@ -1272,11 +1735,217 @@ const ProtobufCMessageDescriptor lv__gateway__v1__test__descriptor =
   "Lv__Gateway__V1__Test",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__Test),
-  4,
+  6,
   lv__gateway__v1__test__field_descriptors,
   lv__gateway__v1__test__field_indices_by_name,
   1,  lv__gateway__v1__test__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__test__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__adjusted__field_descriptors[3] =
+{
+  {
+    "p",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Adjusted, p),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "family_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Adjusted, family_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "method",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Adjusted, method),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__adjusted__field_indices_by_name[] = {
+  1,   /* field[1] = family_size */
+  2,   /* field[2] = method */
+  0,   /* field[0] = p */
+};
+static const ProtobufCIntRange lv__gateway__v1__adjusted__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__adjusted__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.Adjusted",
+  "Adjusted",
+  "Lv__Gateway__V1__Adjusted",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__Adjusted),
+  3,
+  lv__gateway__v1__adjusted__field_descriptors,
+  lv__gateway__v1__adjusted__field_indices_by_name,
+  1,  lv__gateway__v1__adjusted__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__adjusted__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__evidence__field_descriptors[9] =
+{
+  {
+    "design",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, design),
+    &lv__gateway__v1__design__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "measure",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, measure),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effect",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, effect),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "test",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, test),
+    &lv__gateway__v1__test__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "standardized",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, standardized),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adjusted",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, adjusted),
+    &lv__gateway__v1__adjusted__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participants",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, participants),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "comparison",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, comparison),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "significant",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Evidence, significant),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__evidence__field_indices_by_name[] = {
+  5,   /* field[5] = adjusted */
+  7,   /* field[7] = comparison */
+  0,   /* field[0] = design */
+  2,   /* field[2] = effect */
+  1,   /* field[1] = measure */
+  6,   /* field[6] = participants */
+  8,   /* field[8] = significant */
+  4,   /* field[4] = standardized */
+  3,   /* field[3] = test */
+};
+static const ProtobufCIntRange lv__gateway__v1__evidence__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__evidence__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.Evidence",
+  "Evidence",
+  "Lv__Gateway__V1__Evidence",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__Evidence),
+  9,
+  lv__gateway__v1__evidence__field_descriptors,
+  lv__gateway__v1__evidence__field_indices_by_name,
+  1,  lv__gateway__v1__evidence__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__evidence__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lv__gateway__v1__section_status__field_descriptors[3] =
@@ -1343,7 +2012,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__section_status__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__section_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors[10] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors[6] =
 {
   {
     "registered",
@@ -1382,36 +2051,12 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "engaged",
-    4,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, engaged),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "pre_post_assessed",
     5,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
     0,   /* quantifier_offset */
     offsetof(Lv__Gateway__V1__Funnel, pre_post_assessed),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "knowledge_gain",
-    6,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, knowledge_gain),
     NULL,
     NULL,
     0,             /* flags */
@@ -1430,36 +2075,12 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "committed",
-    8,
+    "reliable_gain",
+    11,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
     0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, committed),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "implemented",
-    9,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, implemented),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "practice_improved",
-    10,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, practice_improved),
+    offsetof(Lv__Gateway__V1__Funnel, reliable_gain),
     NULL,
     NULL,
     0,             /* flags */
@@ -1468,20 +2089,19 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors
 };
 static const unsigned lv__gateway__v1__funnel__field_indices_by_name[] = {
   1,   /* field[1] = attended */
-  7,   /* field[7] = committed */
   2,   /* field[2] = credited */
-  3,   /* field[3] = engaged */
-  8,   /* field[8] = implemented */
-  5,   /* field[5] = knowledge_gain */
-  9,   /* field[9] = practice_improved */
-  4,   /* field[4] = pre_post_assessed */
+  3,   /* field[3] = pre_post_assessed */
   0,   /* field[0] = registered */
-  6,   /* field[6] = retained */
+  5,   /* field[5] = reliable_gain */
+  4,   /* field[4] = retained */
 };
-static const ProtobufCIntRange lv__gateway__v1__funnel__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__funnel__number_ranges[4 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 5, 3 },
+  { 7, 4 },
+  { 11, 5 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__funnel__descriptor =
 {
@@ -1491,11 +2111,75 @@ const ProtobufCMessageDescriptor lv__gateway__v1__funnel__descriptor =
   "Lv__Gateway__V1__Funnel",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__Funnel),
-  10,
+  6,
   lv__gateway__v1__funnel__field_descriptors,
   lv__gateway__v1__funnel__field_indices_by_name,
-  1,  lv__gateway__v1__funnel__number_ranges,
+  4,  lv__gateway__v1__funnel__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__funnel__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__change_funnel__field_descriptors[3] =
+{
+  {
+    "committed",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ChangeFunnel, committed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "implemented",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ChangeFunnel, implemented),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "practice_improved",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ChangeFunnel, practice_improved),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__change_funnel__field_indices_by_name[] = {
+  0,   /* field[0] = committed */
+  1,   /* field[1] = implemented */
+  2,   /* field[2] = practice_improved */
+};
+static const ProtobufCIntRange lv__gateway__v1__change_funnel__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__change_funnel__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ChangeFunnel",
+  "ChangeFunnel",
+  "Lv__Gateway__V1__ChangeFunnel",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ChangeFunnel),
+  3,
+  lv__gateway__v1__change_funnel__field_descriptors,
+  lv__gateway__v1__change_funnel__field_indices_by_name,
+  1,  lv__gateway__v1__change_funnel__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__change_funnel__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lv__gateway__v1__knowledge__field_descriptors[8] =
@@ -1627,7 +2311,84 @@ const ProtobufCMessageDescriptor lv__gateway__v1__knowledge__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__knowledge__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__mc_nemar_test__field_descriptors[11] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__mc_nemar_result__field_descriptors[4] =
+{
+  {
+    "chi_square",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__McNemarResult, chi_square),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "p",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__McNemarResult, p),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exact",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__McNemarResult, exact),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "p_holm",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__McNemarResult, p_holm),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__mc_nemar_result__field_indices_by_name[] = {
+  0,   /* field[0] = chi_square */
+  2,   /* field[2] = exact */
+  1,   /* field[1] = p */
+  3,   /* field[3] = p_holm */
+};
+static const ProtobufCIntRange lv__gateway__v1__mc_nemar_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__mc_nemar_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.McNemarResult",
+  "McNemarResult",
+  "Lv__Gateway__V1__McNemarResult",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__McNemarResult),
+  4,
+  lv__gateway__v1__mc_nemar_result__field_descriptors,
+  lv__gateway__v1__mc_nemar_result__field_indices_by_name,
+  1,  lv__gateway__v1__mc_nemar_result__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__mc_nemar_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__mc_nemar_test__field_descriptors[8] =
 {
   {
     "id",
@@ -1702,54 +2463,6 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__mc_nemar_test__field_desc
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "chi_square",
-    7,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__McNemarTest, chi_square),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "p",
-    8,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__McNemarTest, p),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "exact",
-    9,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BOOL,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__McNemarTest, exact),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "p_holm",
-    10,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__McNemarTest, p_holm),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "n",
     11,
     PROTOBUF_C_LABEL_NONE,
@@ -1761,24 +2474,34 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__mc_nemar_test__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "result",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__McNemarTest, result),
+    &lv__gateway__v1__mc_nemar_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__mc_nemar_test__field_indices_by_name[] = {
   4,   /* field[4] = b */
   5,   /* field[5] = c */
-  6,   /* field[6] = chi_square */
   2,   /* field[2] = control */
-  8,   /* field[8] = exact */
   0,   /* field[0] = id */
-  10,   /* field[10] = n */
+  6,   /* field[6] = n */
   1,   /* field[1] = objective_id */
-  7,   /* field[7] = p */
-  9,   /* field[9] = p_holm */
   3,   /* field[3] = procedural */
+  7,   /* field[7] = result */
 };
-static const ProtobufCIntRange lv__gateway__v1__mc_nemar_test__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__mc_nemar_test__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 11, 6 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__mc_nemar_test__descriptor =
 {
@@ -1788,14 +2511,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__mc_nemar_test__descriptor =
   "Lv__Gateway__V1__McNemarTest",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__McNemarTest),
-  11,
+  8,
   lv__gateway__v1__mc_nemar_test__field_descriptors,
   lv__gateway__v1__mc_nemar_test__field_indices_by_name,
-  1,  lv__gateway__v1__mc_nemar_test__number_ranges,
+  2,  lv__gateway__v1__mc_nemar_test__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__mc_nemar_test__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__attribution__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__attribution__field_descriptors[7] =
 {
   {
     "objective_gain",
@@ -1857,18 +2580,44 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__attribution__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "d_ppc2_variance",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Attribution, d_ppc2_variance),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "comparison_difference",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Attribution, comparison_difference),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__attribution__field_indices_by_name[] = {
+  6,   /* field[6] = comparison_difference */
   4,   /* field[4] = comparison_n */
   1,   /* field[1] = control_drift */
   3,   /* field[3] = d_ppc2 */
+  5,   /* field[5] = d_ppc2_variance */
   2,   /* field[2] = drift_corrected_gain */
   0,   /* field[0] = objective_gain */
 };
 static const ProtobufCIntRange lv__gateway__v1__attribution__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__attribution__descriptor =
 {
@@ -1878,14 +2627,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__attribution__descriptor =
   "Lv__Gateway__V1__Attribution",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__Attribution),
-  5,
+  7,
   lv__gateway__v1__attribution__field_descriptors,
   lv__gateway__v1__attribution__field_indices_by_name,
   1,  lv__gateway__v1__attribution__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__attribution__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__retention_at_delay__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__retention_at_delay__field_descriptors[7] =
 {
   {
     "follow_up_days",
@@ -1959,19 +2708,32 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__retention_at_delay__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "note",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__RetentionAtDelay, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__retention_at_delay__field_indices_by_name[] = {
   0,   /* field[0] = follow_up_days */
   3,   /* field[3] = mean_follow_up */
   2,   /* field[2] = mean_post */
   1,   /* field[1] = mean_pre */
+  6,   /* field[6] = note */
   5,   /* field[5] = post_to_follow_up */
   4,   /* field[4] = retention */
 };
 static const ProtobufCIntRange lv__gateway__v1__retention_at_delay__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__retention_at_delay__descriptor =
 {
@@ -1981,14 +2743,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__retention_at_delay__descriptor
   "Lv__Gateway__V1__RetentionAtDelay",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__RetentionAtDelay),
-  6,
+  7,
   lv__gateway__v1__retention_at_delay__field_descriptors,
   lv__gateway__v1__retention_at_delay__field_indices_by_name,
   1,  lv__gateway__v1__retention_at_delay__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__retention_at_delay__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__competence__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__competence__field_descriptors[5] =
 {
   {
     "vignette_pre",
@@ -2038,9 +2800,22 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__competence__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "comparison_pre",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Competence, comparison_pre),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__competence__field_indices_by_name[] = {
   3,   /* field[3] = comparison_post */
+  4,   /* field[4] = comparison_pre */
   2,   /* field[2] = paired_t */
   1,   /* field[1] = vignette_post */
   0,   /* field[0] = vignette_pre */
@@ -2048,7 +2823,7 @@ static const unsigned lv__gateway__v1__competence__field_indices_by_name[] = {
 static const ProtobufCIntRange lv__gateway__v1__competence__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__competence__descriptor =
 {
@@ -2058,7 +2833,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__competence__descriptor =
   "Lv__Gateway__V1__Competence",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__Competence),
-  4,
+  5,
   lv__gateway__v1__competence__field_descriptors,
   lv__gateway__v1__competence__field_indices_by_name,
   1,  lv__gateway__v1__competence__number_ranges,
@@ -2245,7 +3020,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__commitments__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__commitments__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__practice_change__field_descriptors[8] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__practice_change__field_descriptors[10] =
 {
   {
     "measure_code",
@@ -2343,12 +3118,38 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__practice_change__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "evidence",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PracticeChange, evidence),
+    &lv__gateway__v1__evidence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PracticeChange, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__practice_change__field_indices_by_name[] = {
   4,   /* field[4] = comparison_baseline */
   5,   /* field[5] = comparison_follow_up */
   6,   /* field[6] = difference_in_differences */
+  8,   /* field[8] = evidence */
   0,   /* field[0] = measure_code */
+  9,   /* field[9] = note */
   7,   /* field[7] = paired_t */
   2,   /* field[2] = participant_baseline */
   3,   /* field[3] = participant_follow_up */
@@ -2357,7 +3158,7 @@ static const unsigned lv__gateway__v1__practice_change__field_indices_by_name[] 
 static const ProtobufCIntRange lv__gateway__v1__practice_change__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__practice_change__descriptor =
 {
@@ -2367,14 +3168,91 @@ const ProtobufCMessageDescriptor lv__gateway__v1__practice_change__descriptor =
   "Lv__Gateway__V1__PracticeChange",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__PracticeChange),
-  8,
+  10,
   lv__gateway__v1__practice_change__field_descriptors,
   lv__gateway__v1__practice_change__field_indices_by_name,
   1,  lv__gateway__v1__practice_change__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__practice_change__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__field_descriptors[2] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__confidence__field_descriptors[4] =
+{
+  {
+    "misinformation_pre",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Confidence, misinformation_pre),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "misinformation_post",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Confidence, misinformation_post),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confident_when_right_pre",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Confidence, confident_when_right_pre),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confident_when_right_post",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Confidence, confident_when_right_post),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__confidence__field_indices_by_name[] = {
+  3,   /* field[3] = confident_when_right_post */
+  2,   /* field[2] = confident_when_right_pre */
+  1,   /* field[1] = misinformation_post */
+  0,   /* field[0] = misinformation_pre */
+};
+static const ProtobufCIntRange lv__gateway__v1__confidence__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__confidence__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.Confidence",
+  "Confidence",
+  "Lv__Gateway__V1__Confidence",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__Confidence),
+  4,
+  lv__gateway__v1__confidence__field_descriptors,
+  lv__gateway__v1__confidence__field_indices_by_name,
+  1,  lv__gateway__v1__confidence__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__confidence__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__field_descriptors[3] =
 {
   {
     "rho",
@@ -2389,12 +3267,24 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__f
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "p",
-    2,
+    "test",
+    3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
+    PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__EngagementVsLearning, p),
+    offsetof(Lv__Gateway__V1__EngagementVsLearning, test),
+    &lv__gateway__v1__test__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "engaged",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__EngagementVsLearning, engaged),
     NULL,
     NULL,
     0,             /* flags */
@@ -2402,13 +3292,15 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__f
   },
 };
 static const unsigned lv__gateway__v1__engagement_vs_learning__field_indices_by_name[] = {
-  1,   /* field[1] = p */
+  2,   /* field[2] = engaged */
   0,   /* field[0] = rho */
+  1,   /* field[1] = test */
 };
-static const ProtobufCIntRange lv__gateway__v1__engagement_vs_learning__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__engagement_vs_learning__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 3, 1 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descriptor =
 {
@@ -2418,14 +3310,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descri
   "Lv__Gateway__V1__EngagementVsLearning",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__EngagementVsLearning),
-  2,
+  3,
   lv__gateway__v1__engagement_vs_learning__field_descriptors,
   lv__gateway__v1__engagement_vs_learning__field_indices_by_name,
-  1,  lv__gateway__v1__engagement_vs_learning__number_ranges,
+  2,  lv__gateway__v1__engagement_vs_learning__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__engagement_vs_learning__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descriptors[6] =
 {
   {
     "level",
@@ -2475,17 +3367,43 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rule",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MooreLevel, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__MooreLevel, n_evidence),
+    offsetof(Lv__Gateway__V1__MooreLevel, evidence),
+    &lv__gateway__v1__evidence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__moore_level__field_indices_by_name[] = {
+  5,   /* field[5] = evidence */
   2,   /* field[2] = evidenced */
   0,   /* field[0] = level */
   1,   /* field[1] = name */
   3,   /* field[3] = reason */
+  4,   /* field[4] = rule */
 };
 static const ProtobufCIntRange lv__gateway__v1__moore_level__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__moore_level__descriptor =
 {
@@ -2495,14 +3413,168 @@ const ProtobufCMessageDescriptor lv__gateway__v1__moore_level__descriptor =
   "Lv__Gateway__V1__MooreLevel",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__MooreLevel),
-  4,
+  6,
   lv__gateway__v1__moore_level__field_descriptors,
   lv__gateway__v1__moore_level__field_indices_by_name,
   1,  lv__gateway__v1__moore_level__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__moore_level__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__validation_gap__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__verdict_count__field_descriptors[5] =
+{
+  {
+    "verdict",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__VerdictCount, verdict),
+    &lv__gateway__v1__learning_verdict__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "physicians",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__VerdictCount, physicians),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credits",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__VerdictCount, credits),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "share_of_credited",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__VerdictCount, share_of_credited),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "with_individual_evidence",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__VerdictCount, with_individual_evidence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__verdict_count__field_indices_by_name[] = {
+  2,   /* field[2] = credits */
+  1,   /* field[1] = physicians */
+  3,   /* field[3] = share_of_credited */
+  0,   /* field[0] = verdict */
+  4,   /* field[4] = with_individual_evidence */
+};
+static const ProtobufCIntRange lv__gateway__v1__verdict_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__verdict_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.VerdictCount",
+  "VerdictCount",
+  "Lv__Gateway__V1__VerdictCount",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__VerdictCount),
+  5,
+  lv__gateway__v1__verdict_count__field_descriptors,
+  lv__gateway__v1__verdict_count__field_indices_by_name,
+  1,  lv__gateway__v1__verdict_count__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__verdict_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__reliability_used__field_descriptors[3] =
+{
+  {
+    "method",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ReliabilityUsed, method),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coefficient",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ReliabilityUsed, coefficient),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sd_pre",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ReliabilityUsed, sd_pre),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__reliability_used__field_indices_by_name[] = {
+  1,   /* field[1] = coefficient */
+  0,   /* field[0] = method */
+  2,   /* field[2] = sd_pre */
+};
+static const ProtobufCIntRange lv__gateway__v1__reliability_used__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__reliability_used__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ReliabilityUsed",
+  "ReliabilityUsed",
+  "Lv__Gateway__V1__ReliabilityUsed",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ReliabilityUsed),
+  3,
+  lv__gateway__v1__reliability_used__field_descriptors,
+  lv__gateway__v1__reliability_used__field_indices_by_name,
+  1,  lv__gateway__v1__reliability_used__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__reliability_used__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__validation_gap__field_descriptors[4] =
 {
   {
     "credited_physicians",
@@ -2512,30 +3584,6 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__validation_gap__field_des
     0,   /* quantifier_offset */
     offsetof(Lv__Gateway__V1__ValidationGap, credited_physicians),
     NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "credited_without_evidence",
-    2,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__ValidationGap, credited_without_evidence),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "share_of_physicians",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__ValidationGap, share_of_physicians),
-    &lv__gateway__v1__estimate__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -2553,42 +3601,42 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__validation_gap__field_des
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "credits_without_evidence",
-    5,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__ValidationGap, credits_without_evidence),
-    NULL,
+    "by_verdict",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__ValidationGap, n_by_verdict),
+    offsetof(Lv__Gateway__V1__ValidationGap, by_verdict),
+    &lv__gateway__v1__verdict_count__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "share_of_credits",
-    6,
+    "reliability",
+    8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__ValidationGap, share_of_credits),
-    &lv__gateway__v1__estimate__descriptor,
+    offsetof(Lv__Gateway__V1__ValidationGap, reliability),
+    &lv__gateway__v1__reliability_used__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned lv__gateway__v1__validation_gap__field_indices_by_name[] = {
+  2,   /* field[2] = by_verdict */
   0,   /* field[0] = credited_physicians */
-  1,   /* field[1] = credited_without_evidence */
-  3,   /* field[3] = credits */
-  4,   /* field[4] = credits_without_evidence */
-  5,   /* field[5] = share_of_credits */
-  2,   /* field[2] = share_of_physicians */
+  1,   /* field[1] = credits */
+  3,   /* field[3] = reliability */
 };
-static const ProtobufCIntRange lv__gateway__v1__validation_gap__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__validation_gap__number_ranges[3 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 4, 1 },
+  { 7, 2 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__validation_gap__descriptor =
 {
@@ -2598,14 +3646,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__validation_gap__descriptor =
   "Lv__Gateway__V1__ValidationGap",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__ValidationGap),
-  6,
+  4,
   lv__gateway__v1__validation_gap__field_descriptors,
   lv__gateway__v1__validation_gap__field_indices_by_name,
-  1,  lv__gateway__v1__validation_gap__number_ranges,
+  3,  lv__gateway__v1__validation_gap__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__validation_gap__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__field_descriptors[20] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__field_descriptors[22] =
 {
   {
     "activity_id",
@@ -2675,18 +3723,6 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__fiel
     0,   /* quantifier_offset */
     offsetof(Lv__Gateway__V1__ActivityValidation, knowledge),
     &lv__gateway__v1__knowledge__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "objectives",
-    7,
-    PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_MESSAGE,
-    offsetof(Lv__Gateway__V1__ActivityValidation, n_objectives),
-    offsetof(Lv__Gateway__V1__ActivityValidation, objectives),
-    &lv__gateway__v1__mc_nemar_test__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -2847,33 +3883,72 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "objectives",
+    21,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__ActivityValidation, n_objectives),
+    offsetof(Lv__Gateway__V1__ActivityValidation, objectives),
+    &lv__gateway__v1__evidence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "change_funnel",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ActivityValidation, change_funnel),
+    &lv__gateway__v1__change_funnel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confidence",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ActivityValidation, confidence),
+    &lv__gateway__v1__confidence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__activity_validation__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
-  8,   /* field[8] = attribution */
-  11,   /* field[11] = commitments */
-  10,   /* field[10] = competence */
-  18,   /* field[18] = computed_ms */
-  17,   /* field[17] = degraded */
-  13,   /* field[13] = engagement_vs_learning */
+  7,   /* field[7] = attribution */
+  20,   /* field[20] = change_funnel */
+  10,   /* field[10] = commitments */
+  9,   /* field[9] = competence */
+  17,   /* field[17] = computed_ms */
+  21,   /* field[21] = confidence */
+  16,   /* field[16] = degraded */
+  12,   /* field[12] = engagement_vs_learning */
   4,   /* field[4] = funnel */
-  16,   /* field[16] = gap */
-  15,   /* field[15] = highest_level */
-  7,   /* field[7] = items */
+  15,   /* field[15] = gap */
+  14,   /* field[14] = highest_level */
+  6,   /* field[6] = items */
   5,   /* field[5] = knowledge */
-  14,   /* field[14] = levels */
-  19,   /* field[19] = mean_engagement_index */
-  6,   /* field[6] = objectives */
-  12,   /* field[12] = practice */
-  9,   /* field[9] = retention */
+  13,   /* field[13] = levels */
+  18,   /* field[18] = mean_engagement_index */
+  19,   /* field[19] = objectives */
+  11,   /* field[11] = practice */
+  8,   /* field[8] = retention */
   2,   /* field[2] = target_moore_level */
   3,   /* field[3] = thresholds */
   1,   /* field[1] = title */
 };
-static const ProtobufCIntRange lv__gateway__v1__activity_validation__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__activity_validation__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 20 }
+  { 8, 6 },
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descriptor =
 {
@@ -2883,10 +3958,10 @@ const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descripto
   "Lv__Gateway__V1__ActivityValidation",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__ActivityValidation),
-  20,
+  22,
   lv__gateway__v1__activity_validation__field_descriptors,
   lv__gateway__v1__activity_validation__field_indices_by_name,
-  1,  lv__gateway__v1__activity_validation__number_ranges,
+  2,  lv__gateway__v1__activity_validation__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__activity_validation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2941,7 +4016,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__get_activity_validation_reques
   (ProtobufCMessageInit) lv__gateway__v1__get_activity_validation_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_descriptors[15] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_descriptors[16] =
 {
   {
     "activity_id",
@@ -3112,13 +4187,25 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_d
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "credit_without_evidence",
-    15,
+    "verdict",
+    16,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BOOL,
+    PROTOBUF_C_TYPE_ENUM,
     0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__TranscriptEntry, credit_without_evidence),
+    offsetof(Lv__Gateway__V1__TranscriptEntry, verdict),
+    &lv__gateway__v1__learning_verdict__descriptor,
     NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reliable_change_index",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__TranscriptEntry, reliable_change_index),
+    &lv__gateway__v1__estimate__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3127,7 +4214,6 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_d
 static const unsigned lv__gateway__v1__transcript_entry__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
   9,   /* field[9] = commitments */
-  14,   /* field[14] = credit_without_evidence */
   3,   /* field[3] = credits */
   4,   /* field[4] = engagement_index */
   8,   /* field[8] = follow_up */
@@ -3139,12 +4225,15 @@ static const unsigned lv__gateway__v1__transcript_entry__field_indices_by_name[]
   2,   /* field[2] = minutes_attended */
   6,   /* field[6] = post */
   5,   /* field[5] = pre */
+  15,   /* field[15] = reliable_change_index */
   1,   /* field[1] = title */
+  14,   /* field[14] = verdict */
 };
-static const ProtobufCIntRange lv__gateway__v1__transcript_entry__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__transcript_entry__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 16, 14 },
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__transcript_entry__descriptor =
 {
@@ -3154,10 +4243,10 @@ const ProtobufCMessageDescriptor lv__gateway__v1__transcript_entry__descriptor =
   "Lv__Gateway__V1__TranscriptEntry",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__TranscriptEntry),
-  15,
+  16,
   lv__gateway__v1__transcript_entry__field_descriptors,
   lv__gateway__v1__transcript_entry__field_indices_by_name,
-  1,  lv__gateway__v1__transcript_entry__number_ranges,
+  2,  lv__gateway__v1__transcript_entry__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__transcript_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3365,18 +4454,6 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation_summa
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "gap_share",
-    6,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__ActivityValidationSummary, gap_share),
-    &lv__gateway__v1__estimate__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "knowledge_d_z",
     7,
     PROTOBUF_C_LABEL_NONE,
@@ -3384,18 +4461,6 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation_summa
     0,   /* quantifier_offset */
     offsetof(Lv__Gateway__V1__ActivityValidationSummary, knowledge_d_z),
     &lv__gateway__v1__estimate__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "knowledge_p",
-    8,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_DOUBLE,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__ActivityValidationSummary, knowledge_p),
-    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3412,21 +4477,47 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation_summa
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "gap",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__ActivityValidationSummary, n_gap),
+    offsetof(Lv__Gateway__V1__ActivityValidationSummary, gap),
+    &lv__gateway__v1__verdict_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "knowledge",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ActivityValidationSummary, knowledge),
+    &lv__gateway__v1__evidence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__activity_validation_summary__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
   3,   /* field[3] = credited */
-  8,   /* field[8] = degraded_sections */
-  5,   /* field[5] = gap_share */
+  6,   /* field[6] = degraded_sections */
+  7,   /* field[7] = gap */
   4,   /* field[4] = highest_level */
-  6,   /* field[6] = knowledge_d_z */
-  7,   /* field[7] = knowledge_p */
+  8,   /* field[8] = knowledge */
+  5,   /* field[5] = knowledge_d_z */
   2,   /* field[2] = participants */
   1,   /* field[1] = title */
 };
-static const ProtobufCIntRange lv__gateway__v1__activity_validation_summary__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__activity_validation_summary__number_ranges[3 + 1] =
 {
   { 1, 0 },
+  { 7, 5 },
+  { 9, 6 },
   { 0, 9 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation_summary__descriptor =
@@ -3440,7 +4531,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation_summary__d
   9,
   lv__gateway__v1__activity_validation_summary__field_descriptors,
   lv__gateway__v1__activity_validation_summary__field_indices_by_name,
-  1,  lv__gateway__v1__activity_validation_summary__number_ranges,
+  3,  lv__gateway__v1__activity_validation_summary__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__activity_validation_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3558,6 +4649,76 @@ const ProtobufCMessageDescriptor lv__gateway__v1__list_activity_validations_resp
   1,  lv__gateway__v1__list_activity_validations_response__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__list_activity_validations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue lv__gateway__v1__design__enum_values_by_number[5] =
+{
+  { "DESIGN_UNSPECIFIED", "LV__GATEWAY__V1__DESIGN__DESIGN_UNSPECIFIED", 0 },
+  { "DESIGN_COMPARISON_COHORT", "LV__GATEWAY__V1__DESIGN__DESIGN_COMPARISON_COHORT", 1 },
+  { "DESIGN_DRIFT_CORRECTED", "LV__GATEWAY__V1__DESIGN__DESIGN_DRIFT_CORRECTED", 2 },
+  { "DESIGN_BAR", "LV__GATEWAY__V1__DESIGN__DESIGN_BAR", 3 },
+  { "DESIGN_COUNT", "LV__GATEWAY__V1__DESIGN__DESIGN_COUNT", 4 },
+};
+static const ProtobufCIntRange lv__gateway__v1__design__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex lv__gateway__v1__design__enum_values_by_name[5] =
+{
+  { "DESIGN_BAR", 3 },
+  { "DESIGN_COMPARISON_COHORT", 1 },
+  { "DESIGN_COUNT", 4 },
+  { "DESIGN_DRIFT_CORRECTED", 2 },
+  { "DESIGN_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lv__gateway__v1__design__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.Design",
+  "Design",
+  "Lv__Gateway__V1__Design",
+  "lv.gateway.v1",
+  5,
+  lv__gateway__v1__design__enum_values_by_number,
+  5,
+  lv__gateway__v1__design__enum_values_by_name,
+  1,
+  lv__gateway__v1__design__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue lv__gateway__v1__learning_verdict__enum_values_by_number[6] =
+{
+  { "LEARNING_VERDICT_UNSPECIFIED", "LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_UNSPECIFIED", 0 },
+  { "LEARNING_VERDICT_NOT_ASSESSED", "LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_NOT_ASSESSED", 1 },
+  { "LEARNING_VERDICT_AT_CEILING", "LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_AT_CEILING", 2 },
+  { "LEARNING_VERDICT_RELIABLE_IMPROVEMENT", "LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_RELIABLE_IMPROVEMENT", 3 },
+  { "LEARNING_VERDICT_NO_RELIABLE_CHANGE", "LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_NO_RELIABLE_CHANGE", 4 },
+  { "LEARNING_VERDICT_RELIABLE_DECLINE", "LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_RELIABLE_DECLINE", 5 },
+};
+static const ProtobufCIntRange lv__gateway__v1__learning_verdict__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex lv__gateway__v1__learning_verdict__enum_values_by_name[6] =
+{
+  { "LEARNING_VERDICT_AT_CEILING", 2 },
+  { "LEARNING_VERDICT_NOT_ASSESSED", 1 },
+  { "LEARNING_VERDICT_NO_RELIABLE_CHANGE", 4 },
+  { "LEARNING_VERDICT_RELIABLE_DECLINE", 5 },
+  { "LEARNING_VERDICT_RELIABLE_IMPROVEMENT", 3 },
+  { "LEARNING_VERDICT_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lv__gateway__v1__learning_verdict__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.LearningVerdict",
+  "LearningVerdict",
+  "Lv__Gateway__V1__LearningVerdict",
+  "lv.gateway.v1",
+  6,
+  lv__gateway__v1__learning_verdict__enum_values_by_number,
+  6,
+  lv__gateway__v1__learning_verdict__enum_values_by_name,
+  1,
+  lv__gateway__v1__learning_verdict__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor lv__gateway__v1__gateway__method_descriptors[3] =
 {

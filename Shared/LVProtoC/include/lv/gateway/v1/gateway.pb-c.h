@@ -17,11 +17,16 @@ PROTOBUF_C__BEGIN_DECLS
 #include "lv/rpc/v1/rpc.pb-c.h"
 
 typedef struct Lv__Gateway__V1__Thresholds Lv__Gateway__V1__Thresholds;
+typedef struct Lv__Gateway__V1__ConfidenceInterval Lv__Gateway__V1__ConfidenceInterval;
 typedef struct Lv__Gateway__V1__Estimate Lv__Gateway__V1__Estimate;
 typedef struct Lv__Gateway__V1__Test Lv__Gateway__V1__Test;
+typedef struct Lv__Gateway__V1__Adjusted Lv__Gateway__V1__Adjusted;
+typedef struct Lv__Gateway__V1__Evidence Lv__Gateway__V1__Evidence;
 typedef struct Lv__Gateway__V1__SectionStatus Lv__Gateway__V1__SectionStatus;
 typedef struct Lv__Gateway__V1__Funnel Lv__Gateway__V1__Funnel;
+typedef struct Lv__Gateway__V1__ChangeFunnel Lv__Gateway__V1__ChangeFunnel;
 typedef struct Lv__Gateway__V1__Knowledge Lv__Gateway__V1__Knowledge;
+typedef struct Lv__Gateway__V1__McNemarResult Lv__Gateway__V1__McNemarResult;
 typedef struct Lv__Gateway__V1__McNemarTest Lv__Gateway__V1__McNemarTest;
 typedef struct Lv__Gateway__V1__Attribution Lv__Gateway__V1__Attribution;
 typedef struct Lv__Gateway__V1__RetentionAtDelay Lv__Gateway__V1__RetentionAtDelay;
@@ -29,8 +34,11 @@ typedef struct Lv__Gateway__V1__Competence Lv__Gateway__V1__Competence;
 typedef struct Lv__Gateway__V1__BarrierCount Lv__Gateway__V1__BarrierCount;
 typedef struct Lv__Gateway__V1__Commitments Lv__Gateway__V1__Commitments;
 typedef struct Lv__Gateway__V1__PracticeChange Lv__Gateway__V1__PracticeChange;
+typedef struct Lv__Gateway__V1__Confidence Lv__Gateway__V1__Confidence;
 typedef struct Lv__Gateway__V1__EngagementVsLearning Lv__Gateway__V1__EngagementVsLearning;
 typedef struct Lv__Gateway__V1__MooreLevel Lv__Gateway__V1__MooreLevel;
+typedef struct Lv__Gateway__V1__VerdictCount Lv__Gateway__V1__VerdictCount;
+typedef struct Lv__Gateway__V1__ReliabilityUsed Lv__Gateway__V1__ReliabilityUsed;
 typedef struct Lv__Gateway__V1__ValidationGap Lv__Gateway__V1__ValidationGap;
 typedef struct Lv__Gateway__V1__ActivityValidation Lv__Gateway__V1__ActivityValidation;
 typedef struct Lv__Gateway__V1__GetActivityValidationRequest Lv__Gateway__V1__GetActivityValidationRequest;
@@ -44,25 +52,78 @@ typedef struct Lv__Gateway__V1__ListActivityValidationsResponse Lv__Gateway__V1_
 
 /* --- enums --- */
 
+/*
+ * How a claim of improvement was tested.
+ */
+typedef enum _Lv__Gateway__V1__Design {
+  LV__GATEWAY__V1__DESIGN__DESIGN_UNSPECIFIED = 0,
+  /*
+   * Participants' per-physician change against the comparison cohort's (Welch t on change scores).
+   */
+  LV__GATEWAY__V1__DESIGN__DESIGN_COMPARISON_COHORT = 1,
+  /*
+   * Participants' pre→post change minus each physician's own control-item drift (one-sample t):
+   * a weaker design, used when no comparison cohort of minimum n was measured at both times.
+   */
+  LV__GATEWAY__V1__DESIGN__DESIGN_DRIFT_CORRECTED = 2,
+  /*
+   * Participants' scores against a fixed bar (Level 2: 60 % of the rating scale).
+   */
+  LV__GATEWAY__V1__DESIGN__DESIGN_BAR = 3,
+  /*
+   * A count of physicians (Level 1).
+   */
+  LV__GATEWAY__V1__DESIGN__DESIGN_COUNT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__GATEWAY__V1__DESIGN)
+} Lv__Gateway__V1__Design;
+/*
+ * One physician's learning in one activity, classified (never a judgment of the physician:
+ * evidence about the activity's effect).
+ */
+typedef enum _Lv__Gateway__V1__LearningVerdict {
+  LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_UNSPECIFIED = 0,
+  /*
+   * No pre- and post-test pair.
+   */
+  LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_NOT_ASSESSED = 1,
+  /*
+   * Pre-test at or above mastery: little room to show a gain.
+   */
+  LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_AT_CEILING = 2,
+  /*
+   * Reliable change index above +1.96 (Jacobson & Truax 1991).
+   */
+  LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_RELIABLE_IMPROVEMENT = 3,
+  /*
+   * |RCI| ≤ 1.96: the change is within the test's measurement error.
+   */
+  LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_NO_RELIABLE_CHANGE = 4,
+  /*
+   * RCI below −1.96.
+   */
+  LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_RELIABLE_DECLINE = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__GATEWAY__V1__LEARNING_VERDICT)
+} Lv__Gateway__V1__LearningVerdict;
 
 /* --- messages --- */
 
 /*
- * Decision thresholds, echoed in every answer. Zero values take the defaults.
+ * Decision thresholds, echoed in every answer. A zero field takes its default; any other value
+ * outside its range is refused with INVALID_ARGUMENT (never silently replaced).
  */
 struct  Lv__Gateway__V1__Thresholds
 {
   ProtobufCMessage base;
   /*
-   * Significance level (default 0.05).
+   * Significance level of every one-sided test, in (0, 0.5] (default 0.05).
    */
   double alpha;
   /*
-   * Post-test share counted as mastery (default 0.7).
+   * Pre-test share at or above which a physician is "at ceiling", in (0, 1] (default 0.7).
    */
   double mastery;
   /*
-   * Fewest physicians for a level to count as evidenced (default 10).
+   * Fewest physicians for any statistic or level, 2 to 1,000,000 (default 10).
    */
   uint32_t minimum_n;
 };
@@ -71,15 +132,37 @@ struct  Lv__Gateway__V1__Thresholds
     , 0, 0, 0 }
 
 
+/*
+ * A two-sided confidence interval.
+ */
+struct  Lv__Gateway__V1__ConfidenceInterval
+{
+  ProtobufCMessage base;
+  double lower;
+  double upper;
+  /*
+   * e.g. 0.95.
+   */
+  double level;
+};
+#define LV__GATEWAY__V1__CONFIDENCE_INTERVAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__confidence_interval__descriptor) \
+    , 0, 0, 0 }
+
+
 struct  Lv__Gateway__V1__Estimate
 {
   ProtobufCMessage base;
   double value;
   uint32_t n;
+  /*
+   * Present where the estimate has a sampling distribution we can state.
+   */
+  Lv__Gateway__V1__ConfidenceInterval *ci;
 };
 #define LV__GATEWAY__V1__ESTIMATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__estimate__descriptor) \
-    , 0, 0 }
+    , 0, 0, NULL }
 
 
 struct  Lv__Gateway__V1__Test
@@ -92,10 +175,74 @@ struct  Lv__Gateway__V1__Test
    */
   double p;
   uint32_t n;
+  /*
+   * One-sided toward improvement (H1: the change, or the difference, is positive).
+   */
+  double p_one_sided;
+  /*
+   * "paired t", "Welch t on change scores", "one-sample t", "one-sample t against the bar".
+   */
+  char *method;
 };
 #define LV__GATEWAY__V1__TEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__test__descriptor) \
-    , 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A p-value adjusted for a family of tests.
+ */
+struct  Lv__Gateway__V1__Adjusted
+{
+  ProtobufCMessage base;
+  double p;
+  uint32_t family_size;
+  /*
+   * "Holm".
+   */
+  char *method;
+};
+#define LV__GATEWAY__V1__ADJUSTED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__adjusted__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One pre-specified, one-sided test of improvement, with the physician as the unit of analysis.
+ */
+struct  Lv__Gateway__V1__Evidence
+{
+  ProtobufCMessage base;
+  Lv__Gateway__V1__Design design;
+  /*
+   * What was tested: "declarative items", "procedural items", "case vignettes", an objective id,
+   * a measure code, "evaluation instrument", "session ratings".
+   */
+  char *measure;
+  /*
+   * The effect in its own unit (score points, rate points, share of scale) with its 95 % CI:
+   * the participants' mean change minus the comparison's, or the mean drift-corrected change.
+   */
+  Lv__Gateway__V1__Estimate *effect;
+  Lv__Gateway__V1__Test *test;
+  /*
+   * Hedges' g (comparison design) or d_z (drift-corrected), with its 95 % CI.
+   */
+  Lv__Gateway__V1__Estimate *standardized;
+  /*
+   * Present when the test is one of a family (objectives; a level's measures).
+   */
+  Lv__Gateway__V1__Adjusted *adjusted;
+  uint32_t participants;
+  uint32_t comparison;
+  /*
+   * The one-sided p (adjusted, where a family) is below alpha and the effect is positive.
+   */
+  protobuf_c_boolean significant;
+};
+#define LV__GATEWAY__V1__EVIDENCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__evidence__descriptor) \
+    , LV__GATEWAY__V1__DESIGN__DESIGN_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, 0, 0, 0 }
 
 
 /*
@@ -113,6 +260,9 @@ struct  Lv__Gateway__V1__SectionStatus
     , (char *)protobuf_c_empty_string, LV__RPC__V1__STATUS_CODE__OK, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A true funnel: every step is a subset of the step above it.
+ */
 struct  Lv__Gateway__V1__Funnel
 {
   ProtobufCMessage base;
@@ -121,45 +271,53 @@ struct  Lv__Gateway__V1__Funnel
    */
   uint32_t registered;
   /*
-   * present at least one minute
+   * ... present at least one minute
    */
   uint32_t attended;
   /*
-   * claimed credit
+   * ... and credited
    */
   uint32_t credited;
   /*
-   * any engagement event
-   */
-  uint32_t engaged;
-  /*
-   * took both pre- and post-test
+   * ... and took both pre- and post-test
    */
   uint32_t pre_post_assessed;
   /*
-   * post-test above pre-test
+   * ... and improved reliably (reliable change index)
    */
-  uint32_t knowledge_gain;
+  uint32_t reliable_gain;
   /*
-   * kept at least half the gain at a follow-up
+   * ... and kept at least half their gain at a follow-up
    */
   uint32_t retained;
+};
+#define LV__GATEWAY__V1__FUNNEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__funnel__descriptor) \
+    , 0, 0, 0, 0, 0, 0 }
+
+
+/*
+ * Change in practice among participants: each step a subset of the step above it.
+ */
+struct  Lv__Gateway__V1__ChangeFunnel
+{
+  ProtobufCMessage base;
   /*
    * made a commitment to change
    */
   uint32_t committed;
   /*
-   * implemented one, fully or partially
+   * ... and implemented one, fully or partially
    */
   uint32_t implemented;
   /*
-   * a practice measure rate rose from baseline
+   * ... and a practice measure rate of theirs rose from baseline
    */
   uint32_t practice_improved;
 };
-#define LV__GATEWAY__V1__FUNNEL__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__funnel__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define LV__GATEWAY__V1__CHANGE_FUNNEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__change_funnel__descriptor) \
+    , 0, 0, 0 }
 
 
 struct  Lv__Gateway__V1__Knowledge
@@ -167,8 +325,14 @@ struct  Lv__Gateway__V1__Knowledge
   ProtobufCMessage base;
   Lv__Gateway__V1__Estimate *mean_pre;
   Lv__Gateway__V1__Estimate *mean_post;
+  /*
+   * With its 95 % CI.
+   */
   Lv__Gateway__V1__Estimate *mean_difference;
   Lv__Gateway__V1__Test *paired_t;
+  /*
+   * d_z with its 95 % CI.
+   */
   Lv__Gateway__V1__Estimate *d_z;
   Lv__Gateway__V1__Estimate *d_av;
   /*
@@ -182,11 +346,37 @@ struct  Lv__Gateway__V1__Knowledge
     , NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 
+struct  Lv__Gateway__V1__McNemarResult
+{
+  ProtobufCMessage base;
+  /*
+   * continuity-corrected
+   */
+  double chi_square;
+  /*
+   * two-sided; exact binomial when b + c < 25
+   */
+  double p;
+  protobuf_c_boolean exact;
+  /*
+   * Holm-adjusted across the items tested
+   */
+  double p_holm;
+};
+#define LV__GATEWAY__V1__MC_NEMAR_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__mc_nemar_result__descriptor) \
+    , 0, 0, 0, 0 }
+
+
+/*
+ * Item-level detail: pairs of the same item answered by the same physician before and after.
+ * Descriptive; the levels never pool one physician's items as independent observations.
+ */
 struct  Lv__Gateway__V1__McNemarTest
 {
   ProtobufCMessage base;
   /*
-   * item or objective id
+   * item id
    */
   char *id;
   char *objective_id;
@@ -201,26 +391,17 @@ struct  Lv__Gateway__V1__McNemarTest
    */
   uint32_t c;
   /*
-   * continuity-corrected
-   */
-  double chi_square;
-  /*
-   * exact binomial when b + c < 25
-   */
-  double p;
-  protobuf_c_boolean exact;
-  /*
-   * Holm-adjusted across the items (or objectives)
-   */
-  double p_holm;
-  /*
    * pairs
    */
   uint32_t n;
+  /*
+   * Absent when b + c = 0 (no discordant pair: nothing to test).
+   */
+  Lv__Gateway__V1__McNemarResult *result;
 };
 #define LV__GATEWAY__V1__MC_NEMAR_TEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__mc_nemar_test__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL }
 
 
 struct  Lv__Gateway__V1__Attribution
@@ -231,16 +412,25 @@ struct  Lv__Gateway__V1__Attribution
    */
   Lv__Gateway__V1__Estimate *objective_gain;
   Lv__Gateway__V1__Estimate *control_drift;
+  /*
+   * Per physician, objective change minus control change; mean with 95 % CI.
+   */
   Lv__Gateway__V1__Estimate *drift_corrected_gain;
   /*
-   * Morris (2008) d_ppc2 against the comparison cohort; n = participants + comparison.
+   * Morris (2008) d_ppc2 against the comparison cohort, with a 95 % CI from its sampling
+   * variance (Morris 2008, eq. 25); n = participants + comparison.
    */
   Lv__Gateway__V1__Estimate *d_ppc2;
   uint32_t comparison_n;
+  Lv__Gateway__V1__Estimate *d_ppc2_variance;
+  /*
+   * Participants' mean change minus the comparison's, 0-1 scale, Welch 95 % CI.
+   */
+  Lv__Gateway__V1__Estimate *comparison_difference;
 };
 #define LV__GATEWAY__V1__ATTRIBUTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__attribution__descriptor) \
-    , NULL, NULL, NULL, NULL, 0 }
+    , NULL, NULL, NULL, NULL, 0, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__RetentionAtDelay
@@ -251,14 +441,16 @@ struct  Lv__Gateway__V1__RetentionAtDelay
   Lv__Gateway__V1__Estimate *mean_post;
   Lv__Gateway__V1__Estimate *mean_follow_up;
   /*
-   * (follow-up − pre) / (post − pre).
+   * (follow-up − pre) / (post − pre), only when the immediate gain of these physicians is
+   * significantly positive; otherwise absent and `note` says why.
    */
   Lv__Gateway__V1__Estimate *retention;
   Lv__Gateway__V1__Test *post_to_follow_up;
+  char *note;
 };
 #define LV__GATEWAY__V1__RETENTION_AT_DELAY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__retention_at_delay__descriptor) \
-    , 0, NULL, NULL, NULL, NULL, NULL }
+    , 0, NULL, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Lv__Gateway__V1__Competence
@@ -268,10 +460,11 @@ struct  Lv__Gateway__V1__Competence
   Lv__Gateway__V1__Estimate *vignette_post;
   Lv__Gateway__V1__Test *paired_t;
   Lv__Gateway__V1__Estimate *comparison_post;
+  Lv__Gateway__V1__Estimate *comparison_pre;
 };
 #define LV__GATEWAY__V1__COMPETENCE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__competence__descriptor) \
-    , NULL, NULL, NULL, NULL }
+    , NULL, NULL, NULL, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__BarrierCount
@@ -322,17 +515,42 @@ struct  Lv__Gateway__V1__PracticeChange
   Lv__Gateway__V1__Estimate *comparison_baseline;
   Lv__Gateway__V1__Estimate *comparison_follow_up;
   /*
-   * (participant change) − (comparison change), in rate points.
+   * (participant change) − (comparison change) in rate points, per physician measured at both
+   * times, with its Welch 95 % CI.
    */
   Lv__Gateway__V1__Estimate *difference_in_differences;
   /*
-   * Paired t on participants' per-physician rate changes.
+   * Paired t on participants' per-physician rate changes (descriptive: no comparison).
    */
   Lv__Gateway__V1__Test *paired_t;
+  /*
+   * The level test for this measure (Welch on change scores against the comparison), Holm
+   * across the level's measures; absent with `note` when it could not be run.
+   */
+  Lv__Gateway__V1__Evidence *evidence;
+  char *note;
 };
 #define LV__GATEWAY__V1__PRACTICE_CHANGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__practice_change__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Confidence-based assessment, among participants with both tests: per physician, the share of
+ * their confidence-rated answers that were confidently wrong (misinformation), and the share of
+ * their right answers given with confidence; means over physicians.
+ */
+struct  Lv__Gateway__V1__Confidence
+{
+  ProtobufCMessage base;
+  Lv__Gateway__V1__Estimate *misinformation_pre;
+  Lv__Gateway__V1__Estimate *misinformation_post;
+  Lv__Gateway__V1__Estimate *confident_when_right_pre;
+  Lv__Gateway__V1__Estimate *confident_when_right_post;
+};
+#define LV__GATEWAY__V1__CONFIDENCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__confidence__descriptor) \
+    , NULL, NULL, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__EngagementVsLearning
@@ -342,11 +560,18 @@ struct  Lv__Gateway__V1__EngagementVsLearning
    * Spearman ρ between engagement index and knowledge gain (post − pre).
    */
   Lv__Gateway__V1__Estimate *rho;
-  double p;
+  /*
+   * Absent when ρ is.
+   */
+  Lv__Gateway__V1__Test *test;
+  /*
+   * Participants with any engagement event.
+   */
+  uint32_t engaged;
 };
 #define LV__GATEWAY__V1__ENGAGEMENT_VS_LEARNING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__engagement_vs_learning__descriptor) \
-    , NULL, 0 }
+    , NULL, NULL, 0 }
 
 
 struct  Lv__Gateway__V1__MooreLevel
@@ -359,28 +584,87 @@ struct  Lv__Gateway__V1__MooreLevel
   char *name;
   protobuf_c_boolean evidenced;
   /*
-   * What shows it, or why it is not shown.
+   * What shows it, or why it is not shown (e.g. "n = 9, below the minimum of 10").
    */
   char *reason;
+  /*
+   * The level's rule as one testable sentence.
+   */
+  char *rule;
+  /*
+   * The tests behind the decision; empty when none could be run.
+   */
+  size_t n_evidence;
+  Lv__Gateway__V1__Evidence **evidence;
 };
 #define LV__GATEWAY__V1__MOORE_LEVEL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__moore_level__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+struct  Lv__Gateway__V1__VerdictCount
+{
+  ProtobufCMessage base;
+  Lv__Gateway__V1__LearningVerdict verdict;
+  uint32_t physicians;
+  double credits;
+  /*
+   * Of credited physicians.
+   */
+  Lv__Gateway__V1__Estimate *share_of_credited;
+  /*
+   * Of these, physicians with individual competence (vignette) or practice evidence.
+   */
+  uint32_t with_individual_evidence;
+};
+#define LV__GATEWAY__V1__VERDICT_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__verdict_count__descriptor) \
+    , LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_UNSPECIFIED, 0, 0, NULL, 0 }
+
+
+/*
+ * The instrument reliability behind the reliable change index.
+ */
+struct  Lv__Gateway__V1__ReliabilityUsed
+{
+  ProtobufCMessage base;
+  /*
+   * "KR-20 of the pre-test (k items, n physicians)" or the fallback "Lord's binomial error model
+   * (reliability could not be estimated: …)".
+   */
+  char *method;
+  /*
+   * KR-20 (or Cronbach's α), when estimated.
+   */
+  Lv__Gateway__V1__Estimate *coefficient;
+  /*
+   * SD of participants' pre-test scores (0-1 scale).
+   */
+  Lv__Gateway__V1__Estimate *sd_pre;
+};
+#define LV__GATEWAY__V1__RELIABILITY_USED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__reliability_used__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+/*
+ * Credited physicians, and credits, by what their own data shows — never one lumped number.
+ */
 struct  Lv__Gateway__V1__ValidationGap
 {
   ProtobufCMessage base;
   uint32_t credited_physicians;
-  uint32_t credited_without_evidence;
-  Lv__Gateway__V1__Estimate *share_of_physicians;
   double credits;
-  double credits_without_evidence;
-  Lv__Gateway__V1__Estimate *share_of_credits;
+  /*
+   * One row per verdict, in the enum's order.
+   */
+  size_t n_by_verdict;
+  Lv__Gateway__V1__VerdictCount **by_verdict;
+  Lv__Gateway__V1__ReliabilityUsed *reliability;
 };
 #define LV__GATEWAY__V1__VALIDATION_GAP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__validation_gap__descriptor) \
-    , 0, 0, NULL, 0, 0, NULL }
+    , 0, 0, 0,NULL, NULL }
 
 
 struct  Lv__Gateway__V1__ActivityValidation
@@ -392,8 +676,9 @@ struct  Lv__Gateway__V1__ActivityValidation
   Lv__Gateway__V1__Thresholds *thresholds;
   Lv__Gateway__V1__Funnel *funnel;
   Lv__Gateway__V1__Knowledge *knowledge;
-  size_t n_objectives;
-  Lv__Gateway__V1__McNemarTest **objectives;
+  /*
+   * Item-level McNemar detail, Holm across items.
+   */
   size_t n_items;
   Lv__Gateway__V1__McNemarTest **items;
   Lv__Gateway__V1__Attribution *attribution;
@@ -418,10 +703,17 @@ struct  Lv__Gateway__V1__ActivityValidation
   Lv__Gateway__V1__SectionStatus **degraded;
   int64_t computed_ms;
   Lv__Gateway__V1__Estimate *mean_engagement_index;
+  /*
+   * Per objective: per-physician objective scores tested like the levels, Holm across objectives.
+   */
+  size_t n_objectives;
+  Lv__Gateway__V1__Evidence **objectives;
+  Lv__Gateway__V1__ChangeFunnel *change_funnel;
+  Lv__Gateway__V1__Confidence *confidence;
 };
 #define LV__GATEWAY__V1__ACTIVITY_VALIDATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__activity_validation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, 0,NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, 0,NULL, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__GetActivityValidationRequest
@@ -454,15 +746,20 @@ struct  Lv__Gateway__V1__TranscriptEntry
    */
   uint32_t measures_improved;
   uint32_t measures;
-  char *highest_level;
   /*
-   * Credit claimed with no evidence of learning at level 3 or above.
+   * The highest level this physician's own data shows (a reliable knowledge gain for 3A;
+   * vignette and practice evidence for 4 and 5/6), or empty.
    */
-  protobuf_c_boolean credit_without_evidence;
+  char *highest_level;
+  Lv__Gateway__V1__LearningVerdict verdict;
+  /*
+   * Jacobson–Truax reliable change index of pre→post, when assessed.
+   */
+  Lv__Gateway__V1__Estimate *reliable_change_index;
 };
 #define LV__GATEWAY__V1__TRANSCRIPT_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__transcript_entry__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, (char *)protobuf_c_empty_string, LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_UNSPECIFIED, NULL }
 
 
 struct  Lv__Gateway__V1__PhysicianTranscript
@@ -473,6 +770,9 @@ struct  Lv__Gateway__V1__PhysicianTranscript
   size_t n_activities;
   Lv__Gateway__V1__TranscriptEntry **activities;
   double credits;
+  /*
+   * Credits whose activity shows a reliable improvement for this physician.
+   */
   double credits_with_evidence;
   size_t n_degraded;
   Lv__Gateway__V1__SectionStatus **degraded;
@@ -500,14 +800,21 @@ struct  Lv__Gateway__V1__ActivityValidationSummary
   uint32_t participants;
   uint32_t credited;
   char *highest_level;
-  Lv__Gateway__V1__Estimate *gap_share;
   Lv__Gateway__V1__Estimate *knowledge_d_z;
-  double knowledge_p;
   uint32_t degraded_sections;
+  /*
+   * Credited physicians by verdict (see ValidationGap).
+   */
+  size_t n_gap;
+  Lv__Gateway__V1__VerdictCount **gap;
+  /*
+   * The 3A test, when run.
+   */
+  Lv__Gateway__V1__Evidence *knowledge;
 };
 #define LV__GATEWAY__V1__ACTIVITY_VALIDATION_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__activity_validation_summary__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, NULL, NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, NULL, 0, 0,NULL, NULL }
 
 
 struct  Lv__Gateway__V1__ListActivityValidationsRequest
@@ -553,6 +860,25 @@ Lv__Gateway__V1__Thresholds *
 void   lv__gateway__v1__thresholds__free_unpacked
                      (Lv__Gateway__V1__Thresholds *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ConfidenceInterval methods */
+void   lv__gateway__v1__confidence_interval__init
+                     (Lv__Gateway__V1__ConfidenceInterval         *message);
+size_t lv__gateway__v1__confidence_interval__get_packed_size
+                     (const Lv__Gateway__V1__ConfidenceInterval   *message);
+size_t lv__gateway__v1__confidence_interval__pack
+                     (const Lv__Gateway__V1__ConfidenceInterval   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__confidence_interval__pack_to_buffer
+                     (const Lv__Gateway__V1__ConfidenceInterval   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ConfidenceInterval *
+       lv__gateway__v1__confidence_interval__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__confidence_interval__free_unpacked
+                     (Lv__Gateway__V1__ConfidenceInterval *message,
+                      ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__Estimate methods */
 void   lv__gateway__v1__estimate__init
                      (Lv__Gateway__V1__Estimate         *message);
@@ -590,6 +916,44 @@ Lv__Gateway__V1__Test *
                       const uint8_t       *data);
 void   lv__gateway__v1__test__free_unpacked
                      (Lv__Gateway__V1__Test *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__Adjusted methods */
+void   lv__gateway__v1__adjusted__init
+                     (Lv__Gateway__V1__Adjusted         *message);
+size_t lv__gateway__v1__adjusted__get_packed_size
+                     (const Lv__Gateway__V1__Adjusted   *message);
+size_t lv__gateway__v1__adjusted__pack
+                     (const Lv__Gateway__V1__Adjusted   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__adjusted__pack_to_buffer
+                     (const Lv__Gateway__V1__Adjusted   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__Adjusted *
+       lv__gateway__v1__adjusted__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__adjusted__free_unpacked
+                     (Lv__Gateway__V1__Adjusted *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__Evidence methods */
+void   lv__gateway__v1__evidence__init
+                     (Lv__Gateway__V1__Evidence         *message);
+size_t lv__gateway__v1__evidence__get_packed_size
+                     (const Lv__Gateway__V1__Evidence   *message);
+size_t lv__gateway__v1__evidence__pack
+                     (const Lv__Gateway__V1__Evidence   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__evidence__pack_to_buffer
+                     (const Lv__Gateway__V1__Evidence   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__Evidence *
+       lv__gateway__v1__evidence__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__evidence__free_unpacked
+                     (Lv__Gateway__V1__Evidence *message,
                       ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__SectionStatus methods */
 void   lv__gateway__v1__section_status__init
@@ -629,6 +993,25 @@ Lv__Gateway__V1__Funnel *
 void   lv__gateway__v1__funnel__free_unpacked
                      (Lv__Gateway__V1__Funnel *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ChangeFunnel methods */
+void   lv__gateway__v1__change_funnel__init
+                     (Lv__Gateway__V1__ChangeFunnel         *message);
+size_t lv__gateway__v1__change_funnel__get_packed_size
+                     (const Lv__Gateway__V1__ChangeFunnel   *message);
+size_t lv__gateway__v1__change_funnel__pack
+                     (const Lv__Gateway__V1__ChangeFunnel   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__change_funnel__pack_to_buffer
+                     (const Lv__Gateway__V1__ChangeFunnel   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ChangeFunnel *
+       lv__gateway__v1__change_funnel__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__change_funnel__free_unpacked
+                     (Lv__Gateway__V1__ChangeFunnel *message,
+                      ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__Knowledge methods */
 void   lv__gateway__v1__knowledge__init
                      (Lv__Gateway__V1__Knowledge         *message);
@@ -647,6 +1030,25 @@ Lv__Gateway__V1__Knowledge *
                       const uint8_t       *data);
 void   lv__gateway__v1__knowledge__free_unpacked
                      (Lv__Gateway__V1__Knowledge *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__McNemarResult methods */
+void   lv__gateway__v1__mc_nemar_result__init
+                     (Lv__Gateway__V1__McNemarResult         *message);
+size_t lv__gateway__v1__mc_nemar_result__get_packed_size
+                     (const Lv__Gateway__V1__McNemarResult   *message);
+size_t lv__gateway__v1__mc_nemar_result__pack
+                     (const Lv__Gateway__V1__McNemarResult   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__mc_nemar_result__pack_to_buffer
+                     (const Lv__Gateway__V1__McNemarResult   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__McNemarResult *
+       lv__gateway__v1__mc_nemar_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__mc_nemar_result__free_unpacked
+                     (Lv__Gateway__V1__McNemarResult *message,
                       ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__McNemarTest methods */
 void   lv__gateway__v1__mc_nemar_test__init
@@ -781,6 +1183,25 @@ Lv__Gateway__V1__PracticeChange *
 void   lv__gateway__v1__practice_change__free_unpacked
                      (Lv__Gateway__V1__PracticeChange *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__Confidence methods */
+void   lv__gateway__v1__confidence__init
+                     (Lv__Gateway__V1__Confidence         *message);
+size_t lv__gateway__v1__confidence__get_packed_size
+                     (const Lv__Gateway__V1__Confidence   *message);
+size_t lv__gateway__v1__confidence__pack
+                     (const Lv__Gateway__V1__Confidence   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__confidence__pack_to_buffer
+                     (const Lv__Gateway__V1__Confidence   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__Confidence *
+       lv__gateway__v1__confidence__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__confidence__free_unpacked
+                     (Lv__Gateway__V1__Confidence *message,
+                      ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__EngagementVsLearning methods */
 void   lv__gateway__v1__engagement_vs_learning__init
                      (Lv__Gateway__V1__EngagementVsLearning         *message);
@@ -818,6 +1239,44 @@ Lv__Gateway__V1__MooreLevel *
                       const uint8_t       *data);
 void   lv__gateway__v1__moore_level__free_unpacked
                      (Lv__Gateway__V1__MooreLevel *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__VerdictCount methods */
+void   lv__gateway__v1__verdict_count__init
+                     (Lv__Gateway__V1__VerdictCount         *message);
+size_t lv__gateway__v1__verdict_count__get_packed_size
+                     (const Lv__Gateway__V1__VerdictCount   *message);
+size_t lv__gateway__v1__verdict_count__pack
+                     (const Lv__Gateway__V1__VerdictCount   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__verdict_count__pack_to_buffer
+                     (const Lv__Gateway__V1__VerdictCount   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__VerdictCount *
+       lv__gateway__v1__verdict_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__verdict_count__free_unpacked
+                     (Lv__Gateway__V1__VerdictCount *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ReliabilityUsed methods */
+void   lv__gateway__v1__reliability_used__init
+                     (Lv__Gateway__V1__ReliabilityUsed         *message);
+size_t lv__gateway__v1__reliability_used__get_packed_size
+                     (const Lv__Gateway__V1__ReliabilityUsed   *message);
+size_t lv__gateway__v1__reliability_used__pack
+                     (const Lv__Gateway__V1__ReliabilityUsed   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__reliability_used__pack_to_buffer
+                     (const Lv__Gateway__V1__ReliabilityUsed   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ReliabilityUsed *
+       lv__gateway__v1__reliability_used__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__reliability_used__free_unpacked
+                     (Lv__Gateway__V1__ReliabilityUsed *message,
                       ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__ValidationGap methods */
 void   lv__gateway__v1__validation_gap__init
@@ -995,11 +1454,20 @@ void   lv__gateway__v1__list_activity_validations_response__free_unpacked
 typedef void (*Lv__Gateway__V1__Thresholds_Closure)
                  (const Lv__Gateway__V1__Thresholds *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__ConfidenceInterval_Closure)
+                 (const Lv__Gateway__V1__ConfidenceInterval *message,
+                  void *closure_data);
 typedef void (*Lv__Gateway__V1__Estimate_Closure)
                  (const Lv__Gateway__V1__Estimate *message,
                   void *closure_data);
 typedef void (*Lv__Gateway__V1__Test_Closure)
                  (const Lv__Gateway__V1__Test *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__Adjusted_Closure)
+                 (const Lv__Gateway__V1__Adjusted *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__Evidence_Closure)
+                 (const Lv__Gateway__V1__Evidence *message,
                   void *closure_data);
 typedef void (*Lv__Gateway__V1__SectionStatus_Closure)
                  (const Lv__Gateway__V1__SectionStatus *message,
@@ -1007,8 +1475,14 @@ typedef void (*Lv__Gateway__V1__SectionStatus_Closure)
 typedef void (*Lv__Gateway__V1__Funnel_Closure)
                  (const Lv__Gateway__V1__Funnel *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__ChangeFunnel_Closure)
+                 (const Lv__Gateway__V1__ChangeFunnel *message,
+                  void *closure_data);
 typedef void (*Lv__Gateway__V1__Knowledge_Closure)
                  (const Lv__Gateway__V1__Knowledge *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__McNemarResult_Closure)
+                 (const Lv__Gateway__V1__McNemarResult *message,
                   void *closure_data);
 typedef void (*Lv__Gateway__V1__McNemarTest_Closure)
                  (const Lv__Gateway__V1__McNemarTest *message,
@@ -1031,11 +1505,20 @@ typedef void (*Lv__Gateway__V1__Commitments_Closure)
 typedef void (*Lv__Gateway__V1__PracticeChange_Closure)
                  (const Lv__Gateway__V1__PracticeChange *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__Confidence_Closure)
+                 (const Lv__Gateway__V1__Confidence *message,
+                  void *closure_data);
 typedef void (*Lv__Gateway__V1__EngagementVsLearning_Closure)
                  (const Lv__Gateway__V1__EngagementVsLearning *message,
                   void *closure_data);
 typedef void (*Lv__Gateway__V1__MooreLevel_Closure)
                  (const Lv__Gateway__V1__MooreLevel *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__VerdictCount_Closure)
+                 (const Lv__Gateway__V1__VerdictCount *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__ReliabilityUsed_Closure)
+                 (const Lv__Gateway__V1__ReliabilityUsed *message,
                   void *closure_data);
 typedef void (*Lv__Gateway__V1__ValidationGap_Closure)
                  (const Lv__Gateway__V1__ValidationGap *message,
@@ -1109,12 +1592,19 @@ void lv__gateway__v1__gateway__list_activity_validations(ProtobufCService *servi
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    lv__gateway__v1__design__descriptor;
+extern const ProtobufCEnumDescriptor    lv__gateway__v1__learning_verdict__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__thresholds__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__confidence_interval__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__estimate__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__test__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__adjusted__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__evidence__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__section_status__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__funnel__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__change_funnel__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__knowledge__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__mc_nemar_result__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__mc_nemar_test__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__attribution__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__retention_at_delay__descriptor;
@@ -1122,8 +1612,11 @@ extern const ProtobufCMessageDescriptor lv__gateway__v1__competence__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__barrier_count__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__commitments__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__practice_change__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__confidence__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__moore_level__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__verdict_count__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__reliability_used__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__validation_gap__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__get_activity_validation_request__descriptor;

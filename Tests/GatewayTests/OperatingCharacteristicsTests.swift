@@ -1,0 +1,95 @@
+import Foundation
+import Gateway
+import LVAPI
+import LVMessages
+import Testing
+
+/// How often each Moore-level rule claims a level when nothing was learned (false-claim rate),
+/// and how often it finds a moderate true effect (power), measured on simulated activities run
+/// through the real scoring and the real view. `LV_OC_REPLICATES` sets the replicates per
+/// scenario (default 200; `make validate` runs 2,000). The measured table is printed, for
+/// docs/GATEWAY.md.
+@Suite("operating characteristics of the Moore-level rules")
+struct OperatingCharacteristicsTests {
+    static let replicates = Int(ProcessInfo.processInfo.environment["LV_OC_REPLICATES"] ?? "") ?? 200
+    static let alpha = 0.05
+    static let learningLevels = ["2", "3A", "3B", "4", "5", "6"]
+
+    /// Claims per level over `replicates` runs of a scenario, computed on both cores.
+    static func claimRates(_ s: SimulatedActivity.Scenario, seed: UInt64) async throws -> [String: Double] {
+        let n = replicates
+        let counts = try await withThrowingTaskGroup(of: [String: Int].self) { group in
+            let workers = 2
+            for w in 0..<workers {
+                group.addTask {
+                    var counts: [String: Int] = [:]
+                    for r in stride(from: w, to: n, by: workers) {
+                        let input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
+                        let v = ValidationView.build(input, thresholds: Thresholds(), now: 0)
+                        for l in v.levels where l.evidenced { counts[l.level, default: 0] += 1 }
+                    }
+                    return counts
+                }
+            }
+            var total: [String: Int] = [:]
+            for try await c in group { total.merge(c, uniquingKeysWith: +) }
+            return total
+        }
+        return Dictionary(uniqueKeysWithValues: learningLevels.map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
+    }
+
+    /// α plus three Monte Carlo standard errors.
+    static var bound: Double { alpha + 3 * (alpha * (1 - alpha) / Double(replicates)).squareRoot() }
+
+    static func row(_ name: String, _ rates: [String: Double]) -> String {
+        "| \(name) | " + learningLevels.map { fixed(rates[$0]!, 3) }.joined(separator: " | ") + " |"
+    }
+
+    static let nullScenarios: [SimulatedActivity.Scenario] = {
+        typealias S = SimulatedActivity.Scenario
+        var shared = S(name: "no learning, retest drift +0.4 logit in both cohorts (120 + 40)")
+        shared.practiceTrend = 0.05
+        var secular = S(name: "secular practice trend in both cohorts (+8 and +4 rate points), no drift (120 + 40)")
+        (secular.drift, secular.practiceTrend, secular.patientTrend) = (0, 0.08, 0.04)
+        var ceiling = S(name: "ceiling: prior ability +2 logits, drift +0.4 (120 + 40)")
+        ceiling.ability = 2
+        var small = S(name: "small n: 12 participants + 4 comparison, drift +0.4")
+        (small.participants, small.comparison) = (12, 4)
+        var none = S(name: "no comparison cohort (120 + 0), drift +0.4, practice trend +5")
+        (none.comparison, none.practiceTrend) = (0, 0.05)
+        var one = S(name: "one comparison physician (120 + 1), drift +0.4")
+        one.comparison = 1
+        var five = S(name: "five comparison physicians (120 + 5), drift +0.4, practice trend +5")
+        (five.comparison, five.practiceTrend) = (5, 0.05)
+        return [shared, secular, ceiling, small, none, one, five]
+    }()
+
+    @Test("no rule claims a level more often than alpha when nothing was learned", arguments: nullScenarios.indices)
+    func falseClaimRate(_ index: Int) async throws {
+        let s = Self.nullScenarios[index]
+        let rates = try await Self.claimRates(s, seed: UInt64(100 + index))
+        print("false-claim rates (\(Self.replicates) replicates): " + Self.row(s.name, rates))
+        for level in Self.learningLevels {
+            #expect(rates[level]! <= Self.bound, "level \(level) claimed in \(fixed(100 * rates[level]!, 1))% of null replicates of '\(s.name)' (bound \(fixed(100 * Self.bound, 1))%)")
+        }
+    }
+
+    @Test("a moderate true effect (d ≈ 0.5, 120 participants, 40 comparison) is found at 3A with power ≥ 0.8")
+    func power() async throws {
+        var s = SimulatedActivity.Scenario(name: "moderate true effect")
+        (s.learning, s.satisfaction, s.practiceEffect, s.patientEffect) = (0.55, 0.7, 0.06, 0.03)
+        // The standardized effect the scenario really has: Hedges' g of the 3A test, averaged.
+        var gs: [Double] = []
+        for r in 0..<20 {
+            let v = ValidationView.build(try SimulatedActivity.inputs(s, seed: 9_000 + UInt64(r)), thresholds: Thresholds(), now: 0)
+            let e = try #require(v.levels.first { $0.level == "3A" }?.evidence.first)
+            #expect(e.design == .comparisonCohort)
+            gs.append(e.standardized!.value)
+        }
+        let g = gs.reduce(0, +) / Double(gs.count)
+        #expect(g > 0.4 && g < 0.6, "the power scenario's effect is d ≈ \(fixed(g, 2)), not ≈ 0.5")
+        let rates = try await Self.claimRates(s, seed: 77)
+        print("power (\(Self.replicates) replicates, mean g \(fixed(g, 2))): " + Self.row(s.name, rates))
+        #expect(rates["3A"]! >= 0.8)
+    }
+}
