@@ -312,12 +312,15 @@ public struct CMESimulation: Sendable {
     func measures(_ p: SimulatedPhysician, npi: String, random: inout SeededRandom) -> [Lv_Assessment_V1_PracticeMeasure] {
         let c = configuration
         var out: [Lv_Assessment_V1_PracticeMeasure] = []
-        for (code, baseRate, effect, outcome) in [("HF-SGLT2-RX", 0.30, 0.12, false), ("HF-READMIT-30D-FREE", 0.78, 0.02, true)] {
+        // A prescribing measure moves for physicians who learned; the readmission rate does not:
+        // a two-hour course has no plausible effect on 30-day readmissions, so its true effect is
+        // 0 and both cohorts share the same +1-point secular trend.
+        for (code, baseRate, effect, outcome) in [("HF-SGLT2-RX", 0.30, 0.12, false), ("HF-READMIT-30D-FREE", 0.78, 0.0, true)] {
             let base = min(0.95, max(0.02, baseRate + 0.08 * random.normal()))
             // Practice follows the activity's teaching only for physicians who learned: the effect
             // scales with the course's learning effect and with the physician's own learning.
             let taught = min(1, p.learning) * min(1, configuration.learningEffect / 1.1)
-            let follow = min(0.98, max(0.02, base + (p.participant ? effect * taught : 0.01) + 0.05 * random.normal()))
+            let follow = min(0.98, max(0.02, base + 0.01 + (p.participant ? effect * taught : 0) + 0.05 * random.normal()))
             for (phase, rate, start, end) in [(Lv_Assessment_V1_MeasurePhase.baseline, base, "2026-06-01", "2026-08-31"),
                                               (.followUp, follow, "2027-01-01", "2027-03-31")] {
                 var m = Lv_Assessment_V1_PracticeMeasure()

@@ -44,7 +44,8 @@ public struct SimulatedPhysician: Sendable {
         self.participant = participant
         ability = random.normal() * 0.9
         let unit = random.normal()
-        learning = participant ? max(0, learningEffect + 0.6 * unit) : 0
+        // The spread scales with the effect (sd 0.6 at 1.1), so an effect of 0 teaches nobody anything.
+        learning = participant ? max(0, learningEffect * (1 + 0.55 * unit)) : 0
         let z = 0.2 * unit + (1 - 0.04).squareRoot() * random.normal()
         engagement = logistic(0.4 + z)
         lateMinutes = random.chance(0.25) ? Int(random.uniform() * 25) : 0

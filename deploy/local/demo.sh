@@ -15,7 +15,7 @@ rm -rf "${LV_VAR:-$root/var}"
 echo
 "$launcher" status
 echo
-"$lvctl" simulate --activity sim-hf-2026 --participants 120 --comparison 40 --seed 2026 --learning 1.1 \
+"$lvctl" simulate --activity sim-hf-2026 --participants 120 --comparison 40 --seed 2027 --learning 1.1 \
   --title "Heart failure 2026: guideline-directed therapy in practice"
 "$lvctl" simulate --activity sim-sepsis-2026 --participants 80 --comparison 20 --seed 7 --learning 0 \
   --title "Sepsis bundle refresher (lecture, nothing learned)"
