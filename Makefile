@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python asan demo proto bench clean
+.PHONY: all deps build test test-swift test-python asan demo proto bench clean validate
 
 all: build
 
@@ -28,6 +28,11 @@ test-python: build
 ## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
 asan: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+
+## The Moore-level rules' operating characteristics at 2,000 replicates per scenario (make test runs 200),
+## in a release build: false-claim rates under null scenarios and power (docs/GATEWAY.md).
+validate: deps
+	LV_OC_REPLICATES=$${LV_OC_REPLICATES:-2000} $(SWIFT) test -c release --filter OperatingCharacteristics
 
 ## Start every service on loopback, show health and methods, stop them.
 demo: build

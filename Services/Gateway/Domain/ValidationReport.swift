@@ -27,8 +27,8 @@ public enum ValidationReport {
             line()
             line("Funnel (each step a subset of the one above)")
             var steps: [(String, UInt32)] = [("registered", f.registered), ("attended", f.attended), ("credited", f.credited)]
-            if v.knowledge != nil {
-                steps += [("pre+post assessed", f.prePostAssessed), ("reliable gain", f.reliableGain), ("retained at follow-up", f.retained)]
+            if let a = f.assessed {
+                steps += [("pre+post assessed", a.prePostAssessed), ("reliable gain", a.reliableGain), ("retained at follow-up", a.retained)]
             }
             bars(steps, top: f.registered, line)
         }

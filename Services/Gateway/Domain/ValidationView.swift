@@ -402,9 +402,11 @@ public enum ValidationView {
             let t = r.total!
             return r.followUps.values.contains { atLeast(2 * ($0.total - t.pre), t.change) }
         }
-        f.prePostAssessed = UInt32(assessed.count)
-        f.reliableGain = UInt32(reliable.count)
-        f.retained = UInt32(retained.count)
+        var steps = Lv_Gateway_V1_AssessedSteps()
+        steps.prePostAssessed = UInt32(assessed.count)
+        steps.reliableGain = UInt32(reliable.count)
+        steps.retained = UInt32(retained.count)
+        f.assessed = steps
         return f
     }
 

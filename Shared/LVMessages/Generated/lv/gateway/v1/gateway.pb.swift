@@ -340,9 +340,8 @@ public struct Lv_Gateway_V1_Funnel: ProtoMessage {
     public var registered: UInt32 = 0
     public var attended: UInt32 = 0
     public var credited: UInt32 = 0
-    public var prePostAssessed: UInt32 = 0
-    public var reliableGain: UInt32 = 0
-    public var retained: UInt32 = 0
+    /// The steps that need assessment's outcomes; absent when they could not be read.
+    public var assessed: Lv_Gateway_V1_AssessedSteps? = nil
 
     public init() {}
 
@@ -354,15 +353,37 @@ public struct Lv_Gateway_V1_Funnel: ProtoMessage {
         self.registered = c.registered
         self.attended = c.attended
         self.credited = c.credited
-        self.prePostAssessed = c.pre_post_assessed
-        self.reliableGain = c.reliable_gain
-        self.retained = c.retained
+        if let p = c.assessed { self.assessed = Lv_Gateway_V1_AssessedSteps(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.registered = self.registered
         c.attended = self.attended
         c.credited = self.credited
+        if let value = self.assessed { c.assessed = try value.cMessage(in: arena) }
+    }
+}
+
+public struct Lv_Gateway_V1_AssessedSteps: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.AssessedSteps"
+
+    public var prePostAssessed: UInt32 = 0
+    public var reliableGain: UInt32 = 0
+    public var retained: UInt32 = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__AssessedSteps
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__assessed_steps__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.prePostAssessed = c.pre_post_assessed
+        self.reliableGain = c.reliable_gain
+        self.retained = c.retained
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.pre_post_assessed = self.prePostAssessed
         c.reliable_gain = self.reliableGain
         c.retained = self.retained

@@ -367,6 +367,51 @@ void   lv__gateway__v1__funnel__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__funnel__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__assessed_steps__init
+                     (Lv__Gateway__V1__AssessedSteps         *message)
+{
+  static const Lv__Gateway__V1__AssessedSteps init_value = LV__GATEWAY__V1__ASSESSED_STEPS__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__assessed_steps__get_packed_size
+                     (const Lv__Gateway__V1__AssessedSteps *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__assessed_steps__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__assessed_steps__pack
+                     (const Lv__Gateway__V1__AssessedSteps *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__assessed_steps__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__assessed_steps__pack_to_buffer
+                     (const Lv__Gateway__V1__AssessedSteps *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__assessed_steps__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__AssessedSteps *
+       lv__gateway__v1__assessed_steps__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__AssessedSteps *)
+     protobuf_c_message_unpack (&lv__gateway__v1__assessed_steps__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__assessed_steps__free_unpacked
+                     (Lv__Gateway__V1__AssessedSteps *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__assessed_steps__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__gateway__v1__change_funnel__init
                      (Lv__Gateway__V1__ChangeFunnel         *message)
 {
@@ -2012,7 +2057,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__section_status__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__section_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors[4] =
 {
   {
     "registered",
@@ -2051,57 +2096,29 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__funnel__field_descriptors
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "pre_post_assessed",
-    5,
+    "assessed",
+    12,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
+    PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, pre_post_assessed),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "retained",
-    7,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, retained),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "reliable_gain",
-    11,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Lv__Gateway__V1__Funnel, reliable_gain),
-    NULL,
+    offsetof(Lv__Gateway__V1__Funnel, assessed),
+    &lv__gateway__v1__assessed_steps__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned lv__gateway__v1__funnel__field_indices_by_name[] = {
+  3,   /* field[3] = assessed */
   1,   /* field[1] = attended */
   2,   /* field[2] = credited */
-  3,   /* field[3] = pre_post_assessed */
   0,   /* field[0] = registered */
-  5,   /* field[5] = reliable_gain */
-  4,   /* field[4] = retained */
 };
-static const ProtobufCIntRange lv__gateway__v1__funnel__number_ranges[4 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__funnel__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 5, 3 },
-  { 7, 4 },
-  { 11, 5 },
-  { 0, 6 }
+  { 12, 3 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__funnel__descriptor =
 {
@@ -2111,11 +2128,75 @@ const ProtobufCMessageDescriptor lv__gateway__v1__funnel__descriptor =
   "Lv__Gateway__V1__Funnel",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__Funnel),
-  6,
+  4,
   lv__gateway__v1__funnel__field_descriptors,
   lv__gateway__v1__funnel__field_indices_by_name,
-  4,  lv__gateway__v1__funnel__number_ranges,
+  2,  lv__gateway__v1__funnel__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__funnel__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__assessed_steps__field_descriptors[3] =
+{
+  {
+    "pre_post_assessed",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__AssessedSteps, pre_post_assessed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reliable_gain",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__AssessedSteps, reliable_gain),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retained",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__AssessedSteps, retained),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__assessed_steps__field_indices_by_name[] = {
+  0,   /* field[0] = pre_post_assessed */
+  1,   /* field[1] = reliable_gain */
+  2,   /* field[2] = retained */
+};
+static const ProtobufCIntRange lv__gateway__v1__assessed_steps__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__assessed_steps__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.AssessedSteps",
+  "AssessedSteps",
+  "Lv__Gateway__V1__AssessedSteps",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__AssessedSteps),
+  3,
+  lv__gateway__v1__assessed_steps__field_descriptors,
+  lv__gateway__v1__assessed_steps__field_indices_by_name,
+  1,  lv__gateway__v1__assessed_steps__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__assessed_steps__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lv__gateway__v1__change_funnel__field_descriptors[3] =

@@ -24,6 +24,7 @@ typedef struct Lv__Gateway__V1__Adjusted Lv__Gateway__V1__Adjusted;
 typedef struct Lv__Gateway__V1__Evidence Lv__Gateway__V1__Evidence;
 typedef struct Lv__Gateway__V1__SectionStatus Lv__Gateway__V1__SectionStatus;
 typedef struct Lv__Gateway__V1__Funnel Lv__Gateway__V1__Funnel;
+typedef struct Lv__Gateway__V1__AssessedSteps Lv__Gateway__V1__AssessedSteps;
 typedef struct Lv__Gateway__V1__ChangeFunnel Lv__Gateway__V1__ChangeFunnel;
 typedef struct Lv__Gateway__V1__Knowledge Lv__Gateway__V1__Knowledge;
 typedef struct Lv__Gateway__V1__McNemarResult Lv__Gateway__V1__McNemarResult;
@@ -279,6 +280,19 @@ struct  Lv__Gateway__V1__Funnel
    */
   uint32_t credited;
   /*
+   * The steps that need assessment's outcomes; absent when they could not be read.
+   */
+  Lv__Gateway__V1__AssessedSteps *assessed;
+};
+#define LV__GATEWAY__V1__FUNNEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__funnel__descriptor) \
+    , 0, 0, 0, NULL }
+
+
+struct  Lv__Gateway__V1__AssessedSteps
+{
+  ProtobufCMessage base;
+  /*
    * ... and took both pre- and post-test
    */
   uint32_t pre_post_assessed;
@@ -291,9 +305,9 @@ struct  Lv__Gateway__V1__Funnel
    */
   uint32_t retained;
 };
-#define LV__GATEWAY__V1__FUNNEL__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__funnel__descriptor) \
-    , 0, 0, 0, 0, 0, 0 }
+#define LV__GATEWAY__V1__ASSESSED_STEPS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__assessed_steps__descriptor) \
+    , 0, 0, 0 }
 
 
 /*
@@ -993,6 +1007,25 @@ Lv__Gateway__V1__Funnel *
 void   lv__gateway__v1__funnel__free_unpacked
                      (Lv__Gateway__V1__Funnel *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__AssessedSteps methods */
+void   lv__gateway__v1__assessed_steps__init
+                     (Lv__Gateway__V1__AssessedSteps         *message);
+size_t lv__gateway__v1__assessed_steps__get_packed_size
+                     (const Lv__Gateway__V1__AssessedSteps   *message);
+size_t lv__gateway__v1__assessed_steps__pack
+                     (const Lv__Gateway__V1__AssessedSteps   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__assessed_steps__pack_to_buffer
+                     (const Lv__Gateway__V1__AssessedSteps   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__AssessedSteps *
+       lv__gateway__v1__assessed_steps__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__assessed_steps__free_unpacked
+                     (Lv__Gateway__V1__AssessedSteps *message,
+                      ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__ChangeFunnel methods */
 void   lv__gateway__v1__change_funnel__init
                      (Lv__Gateway__V1__ChangeFunnel         *message);
@@ -1475,6 +1508,9 @@ typedef void (*Lv__Gateway__V1__SectionStatus_Closure)
 typedef void (*Lv__Gateway__V1__Funnel_Closure)
                  (const Lv__Gateway__V1__Funnel *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__AssessedSteps_Closure)
+                 (const Lv__Gateway__V1__AssessedSteps *message,
+                  void *closure_data);
 typedef void (*Lv__Gateway__V1__ChangeFunnel_Closure)
                  (const Lv__Gateway__V1__ChangeFunnel *message,
                   void *closure_data);
@@ -1602,6 +1638,7 @@ extern const ProtobufCMessageDescriptor lv__gateway__v1__adjusted__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__evidence__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__section_status__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__funnel__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__assessed_steps__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__change_funnel__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__knowledge__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__mc_nemar_result__descriptor;
