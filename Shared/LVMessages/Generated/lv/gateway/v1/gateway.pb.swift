@@ -3,6 +3,44 @@
 import CProtobufC
 import LVProtoC
 
+public enum Lv_Gateway_V1_CompletenessStatus: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case complete
+    case partial
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Gateway_V1_CompletenessStatus] { [.unspecified, .complete, .partial] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .complete
+        case 2: self = .partial
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .complete: return 1
+        case .partial: return 2
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "COMPLETENESS_STATUS_UNSPECIFIED"
+        case .complete: return "COMPLETENESS_STATUS_COMPLETE"
+        case .partial: return "COMPLETENESS_STATUS_PARTIAL"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
 /// Decision thresholds, echoed in every answer. Zero values take the defaults.
 public struct Lv_Gateway_V1_Thresholds: ProtoMessage {
     public static let protoName = "lv.gateway.v1.Thresholds"
@@ -499,6 +537,9 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
     public var evidenced: Bool = false
     /// What shows it, or why it is not shown.
     public var reason: String = ""
+    /// The level could not be judged: a source its data comes from could not be read (reason says
+    /// which). `evidenced` is then false but means "unknown", not "not shown".
+    public var notEvaluated: Bool = false
 
     public init() {}
 
@@ -511,6 +552,7 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
         self.name = CValue.string(c.name)
         self.evidenced = (c.evidenced != 0)
         self.reason = CValue.string(c.reason)
+        self.notEvaluated = (c.not_evaluated != 0)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -518,6 +560,7 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
         c.name = try arena.string(self.name, field: "lv.gateway.v1.MooreLevel.name")
         c.evidenced = (self.evidenced ? 1 : 0)
         c.reason = try arena.string(self.reason, field: "lv.gateway.v1.MooreLevel.reason")
+        c.not_evaluated = (self.notEvaluated ? 1 : 0)
     }
 }
 
@@ -581,6 +624,9 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
     public var degraded: [Lv_Gateway_V1_SectionStatus] = []
     public var computedMs: Int64 = 0
     public var meanEngagementIndex: Lv_Gateway_V1_Estimate? = nil
+    /// Complete, or partial with the sources that could not be read and every section left out
+    /// because of them (docs/GATEWAY.md "Partial views").
+    public var completeness: Lv_Gateway_V1_Completeness? = nil
 
     public init() {}
 
@@ -609,6 +655,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         self.degraded = CValue.array(c.degraded, count: c.n_degraded).map { Lv_Gateway_V1_SectionStatus(cMessage: $0) }
         self.computedMs = c.computed_ms
         if let p = c.mean_engagement_index { self.meanEngagementIndex = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -662,6 +709,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         }
         c.computed_ms = self.computedMs
         if let value = self.meanEngagementIndex { c.mean_engagement_index = try value.cMessage(in: arena) }
+        if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
 
@@ -708,6 +756,11 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
     public var highestLevel: String = ""
     /// Credit claimed with no evidence of learning at level 3 or above.
     public var creditWithoutEvidence: Bool = false
+    /// Fields of this entry that could not be filled (their source could not be read), with the
+    /// reason. A field named here is not zero but unknown: "minutes_attended", "engagement_index",
+    /// "assessment" (pre, post, gain, follow_up, commitments, implemented, measures), "highest_level"
+    /// (and credit_without_evidence).
+    public var absent: [Lv_Gateway_V1_AbsentSection] = []
 
     public init() {}
 
@@ -731,6 +784,7 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
         self.measures = c.measures
         self.highestLevel = CValue.string(c.highest_level)
         self.creditWithoutEvidence = (c.credit_without_evidence != 0)
+        self.absent = CValue.array(c.absent, count: c.n_absent).map { Lv_Gateway_V1_AbsentSection(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -749,6 +803,12 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
         c.measures = self.measures
         c.highest_level = try arena.string(self.highestLevel, field: "lv.gateway.v1.TranscriptEntry.highest_level")
         c.credit_without_evidence = (self.creditWithoutEvidence ? 1 : 0)
+        if !self.absent.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__AbsentSection>?.self, count: self.absent.count)
+            for (i, item) in self.absent.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_absent = self.absent.count
+            c.absent = items
+        }
     }
 }
 
@@ -761,6 +821,10 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
     public var credits: Double = 0
     public var creditsWithEvidence: Double = 0
     public var degraded: [Lv_Gateway_V1_SectionStatus] = []
+    /// Partial when a source could not be read for some activity: those entries name their absent
+    /// fields, credits_with_evidence is then a lower bound, and an activity known only to the
+    /// missing source may be missing from the list.
+    public var completeness: Lv_Gateway_V1_Completeness? = nil
 
     public init() {}
 
@@ -775,6 +839,7 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
         self.credits = c.credits
         self.creditsWithEvidence = c.credits_with_evidence
         self.degraded = CValue.array(c.degraded, count: c.n_degraded).map { Lv_Gateway_V1_SectionStatus(cMessage: $0) }
+        if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -794,6 +859,7 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
             c.n_degraded = self.degraded.count
             c.degraded = items
         }
+        if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
 
@@ -829,6 +895,8 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
     public var knowledgeDZ: Lv_Gateway_V1_Estimate? = nil
     public var knowledgeP: Double = 0
     public var degradedSections: UInt32 = 0
+    /// As in ActivityValidation: a field whose section is named absent here is unknown, not zero.
+    public var completeness: Lv_Gateway_V1_Completeness? = nil
 
     public init() {}
 
@@ -846,6 +914,7 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
         if let p = c.knowledge_d_z { self.knowledgeDZ = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         self.knowledgeP = c.knowledge_p
         self.degradedSections = c.degraded_sections
+        if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -858,6 +927,7 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
         if let value = self.knowledgeDZ { c.knowledge_d_z = try value.cMessage(in: arena) }
         c.knowledge_p = self.knowledgeP
         c.degraded_sections = self.degradedSections
+        if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
 
@@ -912,6 +982,69 @@ public struct Lv_Gateway_V1_ListActivityValidationsResponse: ProtoMessage {
             c.activities = items
         }
         c.next_page_token = try arena.string(self.nextPageToken, field: "lv.gateway.v1.ListActivityValidationsResponse.next_page_token")
+    }
+}
+
+/// A section (or field) left out of an answer, and why (e.g. "registration unavailable: connection refused").
+public struct Lv_Gateway_V1_AbsentSection: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.AbsentSection"
+
+    public var section: String = ""
+    public var reason: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__AbsentSection
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__absent_section__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.section = CValue.string(c.section)
+        self.reason = CValue.string(c.reason)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.section = try arena.string(self.section, field: "lv.gateway.v1.AbsentSection.section")
+        c.reason = try arena.string(self.reason, field: "lv.gateway.v1.AbsentSection.reason")
+    }
+}
+
+public struct Lv_Gateway_V1_Completeness: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.Completeness"
+
+    public var status: Lv_Gateway_V1_CompletenessStatus = Lv_Gateway_V1_CompletenessStatus(rawValue: 0)
+    /// One per source that could not be read: section is the source ("registration", "engagement",
+    /// "assessment"), with the status code and message of the failed call.
+    public var missingSources: [Lv_Gateway_V1_SectionStatus] = []
+    /// Every section left out because a source it needs is missing.
+    public var absent: [Lv_Gateway_V1_AbsentSection] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__Completeness
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__completeness__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.status = Lv_Gateway_V1_CompletenessStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.missingSources = CValue.array(c.missing_sources, count: c.n_missing_sources).map { Lv_Gateway_V1_SectionStatus(cMessage: $0) }
+        self.absent = CValue.array(c.absent, count: c.n_absent).map { Lv_Gateway_V1_AbsentSection(cMessage: $0) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.status = Lv__Gateway__V1__CompletenessStatus(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        if !self.missingSources.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__SectionStatus>?.self, count: self.missingSources.count)
+            for (i, item) in self.missingSources.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_missing_sources = self.missingSources.count
+            c.missing_sources = items
+        }
+        if !self.absent.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__AbsentSection>?.self, count: self.absent.count)
+            for (i, item) in self.absent.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_absent = self.absent.count
+            c.absent = items
+        }
     }
 }
 
