@@ -41,7 +41,7 @@ struct CallMetricsTests {
         try await eventually { observer.codes == ["\(method) OK"] }
 
         var bad = echoRequest("bad")
-        bad.failCode = UInt32(StatusCode.invalidArgument.rawValue)
+        bad.failCode = StatusCode.invalidArgument.rawValue
         await #expect(throws: RPCError.self) { _ = try await echo.echo(bad) }
         try await eventually { observer.codes.count == 2 }
         #expect(observer.codes.last == "\(method) INVALID_ARGUMENT")
