@@ -48,9 +48,15 @@ struct CallMetricsTests {
 
         // The deadline fires first: DEADLINE_EXCEEDED goes on the wire, and the handler's own
         // CancellationError afterwards is not counted again.
-        await #expect(throws: RPCError.self) {
-            _ = try await echo.echo(echoRequest("slow", delayMs: 10_000), options: CallOptions(timeout: .milliseconds(200)))
-        }
+        // (A raw connection: the Swift client would also send CANCEL at its own deadline, racing the server's.)
+        let raw = try await RawConnection(port: server.port)
+        try await raw.hello()
+        var meta = Lv_Rpc_V1_FrameMeta()
+        meta.method = method
+        meta.timeoutMs = 100
+        try await raw.send(FrameWriter.frame(.request, streamID: 1, meta: meta, payload: echoRequest("slow", delayMs: 10_000)))
+        let reply = try #require(try await raw.nextFrame())
+        #expect(try statusCode(ofResponseMeta: reply.meta) == StatusCode.deadlineExceeded.rawValue)
         try await eventually { server.echo.cancelled.withLockedValue { $0 } == 1 }
         try await eventually { observer.codes.count == 3 }
         #expect(observer.codes.last == "\(method) DEADLINE_EXCEEDED")
@@ -75,6 +81,7 @@ struct CallMetricsTests {
         try await eventually { observer.codes.count == 6 }
         #expect(observer.codes == ["\(method) OK", "\(method) INVALID_ARGUMENT", "\(method) DEADLINE_EXCEEDED",
                                    "\(stubborn.fullName) CANCELLED", "unknown UNIMPLEMENTED", "\(method) OK"])
+        await raw.close()
         await client.close()
         try await server.stop()
     }
