@@ -95,9 +95,12 @@ let package = Package(
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
         // Gateway: the validation view (Domain/, plain computation over LVStatistics) and the fan-out handler.
         .target(name: "Gateway", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
-                                                .product(name: "Logging", package: "swift-log")],
+                                                .product(name: "Logging", package: "swift-log"),
+                                                .product(name: "Metrics", package: "swift-metrics"),
+                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 path: "Services/Gateway", swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway"],
+        .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway", "LVRPC",
+                                                             .product(name: "NIOCore", package: "swift-nio")],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
         // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
         .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "Registration"],
@@ -135,7 +138,7 @@ let package = Package(
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation",
+            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation", "Gateway",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 import Gateway
 import LVRPC
 import LVService
@@ -21,6 +22,8 @@ struct GatewayCommand: AsyncParsableCommand {
     var assessment: String?
     @Option(name: .customLong("backend-connections"), help: "Pooled connections to each backend (default 2).")
     var connections = 2
+    @Option(name: .customLong("health-interval"), help: "Seconds between checks of each backend's health, each check bounded by the same time (default 1).")
+    var healthInterval = 1.0
 
     func client(_ flag: String?, env: String, default value: String) throws -> RPCClient {
         var c = try RPCClient.Configuration(address: flag ?? ServiceOptions.environment(env) ?? value)
@@ -36,8 +39,14 @@ struct GatewayCommand: AsyncParsableCommand {
         let engagement = try client(engagement, env: "LV_ENGAGEMENT_ADDR", default: "127.0.0.1:7402")
         let assessment = try client(assessment, env: "LV_ASSESSMENT_ADDR", default: "127.0.0.1:7403")
         var router = Router()
-        GatewayService(registration: registration, engagement: engagement, assessment: assessment).register(into: &router)
-        try await ServiceRunner.run(name: "lv-gateway", settings: settings, router: router)
+        let metrics = GatewayMetrics()
+        GatewayService(registration: registration, engagement: engagement, assessment: assessment, metrics: metrics).register(into: &router)
+        // The gateway answers correctly only with every backend: its health and /readyz follow theirs.
+        let health = HealthStatus()
+        let monitor = DependencyMonitor(health: health, registration: registration, engagement: engagement, assessment: assessment,
+                                        metrics: metrics, interval: .milliseconds(Int64(healthInterval * 1000)),
+                                        timeout: .milliseconds(Int64(healthInterval * 1000)))
+        try await ServiceRunner.run(name: "lv-gateway", settings: settings, router: router, extraServices: [monitor], health: health)
         for c in [registration, engagement, assessment] { await c.close() }
     }
 }

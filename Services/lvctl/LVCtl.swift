@@ -63,7 +63,7 @@ struct ServerTarget {
 
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a server's serving status; exit 0 only when it is SERVING.",
+        abstract: "Print a server's serving status (and, for the gateway, each backend it needs); exit 0 only when it is SERVING.",
         discussion: "Exit codes: 0 SERVING, 1 NOT_SERVING/UNKNOWN/SERVICE_UNKNOWN, 2 the server could not be asked.")
 
     @OptionGroup var connection: ConnectionOptions
@@ -74,19 +74,24 @@ struct Health: AsyncParsableCommand {
     func run() async throws {
         var request = Lv_Health_V1_HealthCheckRequest()
         request.service = service
-        let status = try await connection.target.withClient { client in
+        let response = try await connection.target.withClient { client in
             do {
-                return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.target.callOptions).status
+                return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.target.callOptions)
             } catch {
                 printError("lvctl health: \(client.target): \(error)")
                 throw ExitCode(2)
             }
         }
+        let status = response.status
         let target = try connection.target.client().target
         if connection.json {
-            printJSON(HealthOutput(address: target, service: service, status: status.protoName))
+            printJSON(HealthOutput(address: target, service: service, status: status.protoName,
+                                   dependencies: response.dependencies.map { .init(name: $0.name, status: $0.status.protoName, detail: $0.detail) }))
         } else {
             print("\(target)\t\(service.isEmpty ? "(server)" : service)\t\(status.protoName)")
+            for d in response.dependencies {
+                print("  dependency \(d.name)\t\(d.status.protoName)\(d.detail.isEmpty ? "" : "\t\(d.detail)")")
+            }
         }
         if status != .serving { throw ExitCode(1) }
     }
@@ -125,9 +130,15 @@ struct List: AsyncParsableCommand {
 }
 
 struct HealthOutput: Encodable {
+    struct Dependency: Encodable {
+        let name: String
+        let status: String
+        let detail: String
+    }
     let address: String
     let service: String
     let status: String
+    let dependencies: [Dependency]
 }
 
 struct ServiceOutput: Encodable {

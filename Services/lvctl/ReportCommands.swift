@@ -10,7 +10,18 @@ import Simulation
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the learning-validation view of an activity or a physician's learning transcript (from lv-gateway).",
+        discussion: "Exit codes: 0 a complete answer; 3 a partial answer (a backend could not be read: the answer is printed with a banner, and --json carries completeness.status = partial); 1 the gateway refused the request; 2 the gateway could not be reached or no backend could be read.",
         subcommands: [ActivityReport.self, PhysicianReport.self, ActivitiesReport.self])
+}
+
+/// Exit code of `lvctl report` when the answer is partial (docs/GATEWAY.md).
+let partialExitCode: Int32 = 3
+
+/// Warns on stderr and exits 3 when `completeness` is partial.
+func exitIfPartial(_ partial: Bool, _ what: String) throws {
+    guard partial else { return }
+    printError("lvctl report: partial \(what): not every backend could be read (exit \(partialExitCode))")
+    throw ExitCode(partialExitCode)
 }
 
 struct GatewayConnection: ParsableArguments {
@@ -54,6 +65,7 @@ struct ActivityReport: AsyncParsableCommand {
             return try await g.getActivityValidation(r, options: connection.target.callOptions)
         }
         if connection.json { print(try ProtoJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
+        try exitIfPartial(Completeness.isPartial(view.completeness), "view")
     }
 }
 
@@ -69,6 +81,7 @@ struct PhysicianReport: AsyncParsableCommand {
             return try await g.getPhysicianTranscript(r, options: connection.target.callOptions)
         }
         if connection.json { print(try ProtoJSON.text(transcript)) } else { print(ValidationReport.physician(transcript), terminator: "") }
+        try exitIfPartial(Completeness.isPartial(transcript.completeness), "transcript")
     }
 }
 
@@ -80,16 +93,22 @@ struct ActivitiesReport: AsyncParsableCommand {
         let list = try await connection.withGateway { g in
             try await g.listActivityValidations(Lv_Gateway_V1_ListActivityValidationsRequest(), options: connection.target.callOptions)
         }
-        if connection.json { print(try ProtoJSON.text(list)); return }
-        func count(_ a: Lv_Gateway_V1_ActivityValidationSummary, _ v: LearningVerdict) -> String {
-            a.gap.first { $0.verdict == v }.map { "\($0.physicians)" } ?? "—"
-        }
+        let partial = list.activities.contains { Completeness.isPartial($0.completeness) }
+        if connection.json { print(try ProtoJSON.text(list)); try exitIfPartial(partial, "list"); return }
         printTable(["activity_id", "participants", "credited", "highest_level", "reliable_gain", "no_reliable_change", "decline",
-                    "at_ceiling", "not_assessed", "3A_effect", "3A_p"], list.activities.map { a in
-            [a.activityId, "\(a.participants)", "\(a.credited)", a.highestLevel.isEmpty ? "none" : a.highestLevel,
-             count(a, .reliableImprovement), count(a, .noReliableChange), count(a, .reliableDecline), count(a, .atCeiling), count(a, .notAssessed),
-             a.knowledge?.effect.map { signed($0.value, 1) } ?? "—", a.knowledge?.test.map { fixed($0.pOneSided, 3) } ?? "—"]
+                    "at_ceiling", "not_assessed", "3A_effect", "3A_p", "complete"], list.activities.map { a in
+            // A field whose section is absent is unknown: "?" rather than a number.
+            let absent = Set((a.completeness?.absent ?? []).map(\.section))
+            func known(_ section: String, _ text: String) -> String { absent.contains(section) ? "?" : text }
+            func count(_ v: LearningVerdict) -> String { known("gap", a.gap.first { $0.verdict == v }.map { "\($0.physicians)" } ?? "—") }
+            return [a.activityId, known("funnel", "\(a.participants)"), known("funnel", "\(a.credited)"),
+                    known("highest_level", a.highestLevel.isEmpty ? "none" : a.highestLevel),
+                    count(.reliableImprovement), count(.noReliableChange), count(.reliableDecline), count(.atCeiling), count(.notAssessed),
+                    known("levels.3A", a.knowledge?.effect.map { signed($0.value, 1) } ?? "—"),
+                    known("levels.3A", a.knowledge?.test.map { fixed($0.pOneSided, 3) } ?? "—"),
+                    Completeness.isPartial(a.completeness) ? "partial: " + (a.completeness?.missingSources.map(\.section).joined(separator: ",") ?? "") : "yes"]
         })
+        try exitIfPartial(partial, "list")
     }
 }
 

@@ -6,8 +6,14 @@ public typealias ServingStatus = Lv_Health_V1_HealthCheckResponse.ServingStatus
 
 /// The serving status of each service on a server (lv.health.v1.Health, after grpc.health.v1).
 /// The empty name stands for the server as a whole.
+///
+/// A server that needs other servers to answer correctly (the gateway) registers them as
+/// dependencies: while one is not SERVING, the server as a whole and each of its own services
+/// answer NOT_SERVING, and the check for the server lists every dependency with its detail.
+/// A dependency not checked yet counts as not serving.
 public final class HealthStatus: Sendable {
     private let statuses = NIOLockedValueBox<[String: ServingStatus]>([:])
+    private let dependencies = NIOLockedValueBox<[String: (status: ServingStatus, detail: String)]>([:])
 
     public init() {}
 
@@ -23,9 +29,37 @@ public final class HealthStatus: Sendable {
         }
     }
 
-    public func status(of service: String) -> ServingStatus {
-        statuses.withLockedValue { $0[service] } ?? .serviceUnknown
+    /// Declares a dependency (not serving until `setDependency` says otherwise).
+    public func addDependency(_ name: String) {
+        dependencies.withLockedValue { $0[name] = $0[name] ?? (.notServing, "not checked yet") }
     }
+
+    /// Records what the last check of a dependency found.
+    public func setDependency(_ name: String, _ status: ServingStatus, detail: String = "") {
+        dependencies.withLockedValue { $0[name] = (status, detail) }
+    }
+
+    /// Every dependency as last checked, by name.
+    public var dependencyStatuses: [Lv_Health_V1_DependencyHealth] {
+        dependencies.withLockedValue { $0 }.sorted { $0.key < $1.key }.map { name, value in
+            var d = Lv_Health_V1_DependencyHealth()
+            (d.name, d.status, d.detail) = (name, value.status, value.detail)
+            return d
+        }
+    }
+
+    public func status(of service: String) -> ServingStatus {
+        let own = statuses.withLockedValue { $0[service] } ?? .serviceUnknown
+        guard own == .serving, service.isEmpty || !Self.builtin(service) else { return own }
+        let ready = dependencies.withLockedValue { $0.values.allSatisfy { $0.status == .serving } }
+        return ready ? .serving : .notServing
+    }
+
+    /// Able to answer correctly: the server is serving and so is every dependency (`/readyz`).
+    public var isReady: Bool { status(of: "") == .serving }
+
+    /// Health and reflection answer whatever the dependencies do.
+    static func builtin(_ service: String) -> Bool { service.hasPrefix("lv.health.") || service.hasPrefix("lv.reflection.") }
 }
 
 enum BuiltinServices {
@@ -34,6 +68,7 @@ enum BuiltinServices {
         router.register(Lv_Health_V1_HealthService.check) { (request: Lv_Health_V1_HealthCheckRequest, _) in
             var response = Lv_Health_V1_HealthCheckResponse()
             response.status = health.status(of: request.service)
+            if request.service.isEmpty { response.dependencies = health.dependencyStatuses }
             return response
         }
         // Reflection reads the router it is registered in, so it is computed after every route exists.

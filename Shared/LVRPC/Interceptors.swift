@@ -34,10 +34,21 @@ public struct LoggingInterceptor: ServerInterceptor {
     }
 }
 
-/// Per-method Prometheus-style metrics through swift-metrics:
+/// Sees the status each call ended with, exactly as it went on the wire: OK, the handler's
+/// error, DEADLINE_EXCEEDED when the deadline fired first, RESOURCE_EXHAUSTED for an oversized
+/// request or response, UNIMPLEMENTED, UNAVAILABLE refusals (draining, concurrency limit), and
+/// CANCELLED for a call the client cancelled or whose connection closed (nothing is sent then).
+public protocol CallObserver: Sendable {
+    /// `method` is the full method name, or "unknown" when the call was refused before its
+    /// method was read or names a method this server does not serve (the label stays bounded).
+    func callEnded(method: String, code: StatusCode, duration: TimeAmount)
+}
+
+/// Per-method Prometheus-style metrics through swift-metrics, recorded by the connection when
+/// it answers (so they count the status on the wire, not what the handler threw):
 /// `lv_rpc_requests_total{method,code}` and `lv_rpc_request_duration_seconds{method}`.
 /// Metric objects are made once per method and code: the factory lookup is not per call.
-public final class MetricsInterceptor: ServerInterceptor {
+public final class RPCMetrics: CallObserver {
     private let counters = NIOLockedValueBox<[String: [Int32: Counter]]>([:])
     private let timers = NIOLockedValueBox<[String: Timer]>([:])
 
@@ -61,23 +72,9 @@ public final class MetricsInterceptor: ServerInterceptor {
         }
     }
 
-    public func intercept(
-        _ request: ServerRequest, context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
-    ) async throws -> any ProtoMessage {
-        let start = NIODeadline.now()
-        let method = context.method.fullName
-        var code = StatusCode.ok
-        defer {
-            counter(method, code).increment()
-            timer(method).recordNanoseconds((NIODeadline.now() - start).nanoseconds)
-        }
-        do {
-            return try await next(request, context)
-        } catch {
-            code = RPCError.from(error).code
-            throw error
-        }
+    public func callEnded(method: String, code: StatusCode, duration: TimeAmount) {
+        counter(method, code).increment()
+        timer(method).recordNanoseconds(duration.nanoseconds)
     }
 }
 

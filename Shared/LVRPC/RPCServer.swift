@@ -39,9 +39,10 @@ public final class RPCServer: Service, Sendable {
     }
 
     public let configuration: Configuration
-    public let health = HealthStatus()
+    public let health: HealthStatus
     private let router: Router
     private let interceptors: [any ServerInterceptor]
+    private let observer: (any CallObserver)?
     private let logger: Logger
     private let group: any EventLoopGroup
     private let registry = ConnectionRegistry()
@@ -49,7 +50,10 @@ public final class RPCServer: Service, Sendable {
     private let shutdownRequested = Signal<Void>()
 
     public init(configuration: Configuration, router: Router, interceptors: [any ServerInterceptor] = [],
-                logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+                logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                health: HealthStatus = HealthStatus(), observer: (any CallObserver)? = nil) {
+        self.health = health
+        self.observer = observer
         var router = router
         BuiltinServices.register(into: &router, health: health)
         self.configuration = configuration
@@ -80,7 +84,7 @@ public final class RPCServer: Service, Sendable {
         let connectionConfiguration = ServerConnectionHandler.Configuration(
             serverName: configuration.serverName, limits: configuration.limits,
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout,
-            credentialCheck: configuration.credentialCheck)
+            credentialCheck: configuration.credentialCheck, observer: observer)
 
         let channel: any Channel
         do {

@@ -19,6 +19,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var idleTimeout: TimeAmount?
         /// Returns nil to accept the HELLO credential, or the reason to refuse it.
         var credentialCheck: (@Sendable (String) -> String?)?
+        /// Told the status of every call as sent (CANCELLED when nothing was sent).
+        var observer: (any CallObserver)?
     }
 
     private enum Phase { case awaitingHello, open, draining, closed }
@@ -26,6 +28,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private struct ActiveStream {
         var task: Task<Void, Never>
         var deadlineTimer: Scheduled<Void>?
+        var method: String
+        var start: NIODeadline
     }
 
     private let configuration: Configuration
@@ -76,6 +80,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for (_, stream) in streams {
             stream.task.cancel()
             stream.deadlineTimer?.cancel()
+            record(stream, .cancelled)
         }
         streams.removeAll()
         registry.remove(context.channel)
@@ -97,6 +102,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             guard phase != .awaitingHello else { return helloMissing() }
             guard type == FrameType.request.rawValue else { return }
             guard acceptStreamID(streamID) else { return }
+            record("unknown", .resourceExhausted, since: .now())
             respond(streamID, error: RPCError(.resourceExhausted,
                 "request of \(length) bytes exceeds the frame limit of \(limitsBox.limits.maxFrameSize) bytes"))
         case .unknownType(let type, _):
@@ -120,6 +126,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if let stream = streams.removeValue(forKey: frame.streamID) {
                 stream.task.cancel()
                 stream.deadlineTimer?.cancel()
+                record(stream, .cancelled)
                 closeIfDrained()
             }
         case .ping: write(FrameWriter.rawFrame(.pong, payload: frame.payload))
@@ -176,11 +183,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func handleRequest(_ frame: Frame) {
         let streamID = frame.streamID
         guard acceptStreamID(streamID) else { return }
+        let start = NIODeadline.now()
         if phase == .draining {
+            record("unknown", .unavailable, since: start)
             return respond(streamID, error: RPCError(.unavailable,
                 "the server is draining (GOAWAY sent); retry on a new connection", retryable: true))
         }
         if streams.count >= configuration.maxConcurrentStreams {
+            record("unknown", .unavailable, since: start)
             return respond(streamID, error: RPCError(.unavailable,
                 "\(configuration.maxConcurrentStreams) calls already in flight on this connection",
                 retryable: true, retryAfterMs: 5))
@@ -189,9 +199,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         do {
             meta = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self)
         } catch {
+            record("unknown", .invalidArgument, since: start)
             return respond(streamID, error: RPCError(.invalidArgument, "frame meta: \(error)"))
         }
         guard let route = routes[meta.method] else {
+            record("unknown", .unimplemented, since: start)
             return respond(streamID, error: RPCError(.unimplemented, "method '\(meta.method)' is not served here"))
         }
         requestCounter += 1
@@ -219,7 +231,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let timer = deadline.map { deadline in
             eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(streamID) }
         }
-        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer)
+        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer, method: meta.method, start: start)
     }
 
     private func finish(_ streamID: UInt32, _ result: Result<any ProtoMessage, any Error>) {
@@ -231,17 +243,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             do {
                 let frame = try FrameWriter.frame(.response, streamID: streamID, meta: nil, payload: response)
                 if frame.readableBytes - FrameHeader.size > peerMaxFrameSize {
+                    record(stream, .resourceExhausted)
                     respond(streamID, error: RPCError(.resourceExhausted,
                         "response of \(frame.readableBytes - FrameHeader.size) bytes exceeds the client's frame limit of \(peerMaxFrameSize)"))
                 } else {
+                    record(stream, .ok)
                     write(frame)
                 }
             } catch {
                 logger.error("response could not be encoded", metadata: ["error": "\(error)", "stream": "\(streamID)"])
+                record(stream, .internal)
                 respond(streamID, error: RPCError(.internal, "the response could not be encoded: \(error)"))
             }
         case .failure(let error):
-            respond(streamID, error: RPCError.from(error))
+            let status = RPCError.from(error)
+            record(stream, status.code)
+            respond(streamID, error: status)
         }
         closeIfDrained()
     }
@@ -249,8 +266,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func expire(_ streamID: UInt32) {
         guard let stream = streams.removeValue(forKey: streamID) else { return }
         stream.task.cancel()
+        record(stream, .deadlineExceeded)
         respond(streamID, error: RPCError(.deadlineExceeded, "the call's deadline passed before it finished"))
         closeIfDrained()
+    }
+
+    private func record(_ stream: ActiveStream, _ code: StatusCode) {
+        record(stream.method, code, since: stream.start)
+    }
+
+    private func record(_ method: String, _ code: StatusCode, since start: NIODeadline) {
+        configuration.observer?.callEnded(method: method, code: code, duration: .now() - start)
     }
 
     private func respond(_ streamID: UInt32, error: RPCError) {
@@ -273,7 +299,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         logger.notice("closing connection", metadata: ["code": "\(error.code.protoName)", "reason": "\(error.message)"])
         sendGoAway(error.status)
         phase = .closed
-        for (_, stream) in streams { stream.task.cancel(); stream.deadlineTimer?.cancel() }
+        for (_, stream) in streams { stream.task.cancel(); stream.deadlineTimer?.cancel(); record(stream, .cancelled) }
         streams.removeAll()
         flushThenClose(context)
     }

@@ -18,8 +18,10 @@ public enum ServiceRunner {
         try await NIOThreadPool.singleton.runIfActive(open)
     }
 
+    /// `health` is the server's health status; a service that depends on others (the gateway)
+    /// passes one it keeps updating with `HealthStatus.setDependency`. `/readyz` follows it.
     public static func run(name: String, settings: ServiceSettings, router: Router,
-                           extraServices: [any Service] = []) async throws {
+                           extraServices: [any Service] = [], health: HealthStatus = HealthStatus()) async throws {
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -34,11 +36,11 @@ public enum ServiceRunner {
             configuration: .init(host: settings.host, port: settings.port, serverName: name, limits: settings.limits,
                                  maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
                                  drainTimeout: settings.drainTimeout),
-            router: router, interceptors: [LoggingInterceptor(), MetricsInterceptor()], logger: logger)
+            router: router, interceptors: [LoggingInterceptor()], logger: logger, health: health, observer: RPCMetrics())
         var services: [any Service] = []
         var metricsServer: MetricsServer?
         if let metrics = settings.metrics {
-            let m = MetricsServer(host: metrics.host, port: metrics.port, registry: registry, logger: logger)
+            let m = MetricsServer(host: metrics.host, port: metrics.port, registry: registry, health: health, logger: logger)
             metricsServer = m
             services.append(m)
         }

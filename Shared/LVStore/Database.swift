@@ -76,6 +76,10 @@ public final class Database: Sendable {
 
     /// Runs `body` inside the writer's current transaction (under its own SAVEPOINT, so a
     /// failing write does not undo the others grouped with it). Returns after COMMIT.
+    ///
+    /// A write whose task is cancelled before the writer starts it (the server cancels a call's
+    /// task when its deadline passes or the client sends CANCEL) is not run and throws
+    /// `CancellationError`; once started it is committed with its batch, whoever still waits.
     public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await writer.submit(body)
     }
@@ -87,6 +91,9 @@ public final class Database: Sendable {
 
     /// Commits made so far and the writes they carried (for metrics and tests).
     public var writerStatistics: (commits: Int, writes: Int) { writer.statistics }
+
+    /// Writes waiting for the writer thread (for tests).
+    public var queuedWrites: Int { writer.queued }
 
     /// Stops the writer after the writes already queued; later writes fail.
     public func close() { writer.stop() }
@@ -125,6 +132,12 @@ final class GroupCommitWriter: @unchecked Sendable { // mutable state is guarded
         return (commits, writes)
     }
 
+    var queued: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
     func stop() {
         condition.lock()
         stopped = true
@@ -132,32 +145,40 @@ final class GroupCommitWriter: @unchecked Sendable { // mutable state is guarded
     }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job = Job(run: { db in
-                let result: Result<T, any Error>
-                do {
-                    try db.execute("SAVEPOINT write")
+        // Set when the caller's task is cancelled; read by the writer thread before the write starts.
+        let cancelled = NIOLockedValueBox(false)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let job = Job(run: { db in
+                    // Still cancellable: nothing of this write has touched the database yet.
+                    if cancelled.withLockedValue({ $0 }) { return { continuation.resume(throwing: CancellationError()) } }
+                    let result: Result<T, any Error>
                     do {
-                        result = .success(try body(db))
-                        try db.execute("RELEASE write")
+                        try db.execute("SAVEPOINT write")
+                        do {
+                            result = .success(try body(db))
+                            try db.execute("RELEASE write")
+                        } catch {
+                            try? db.execute("ROLLBACK TO write")
+                            try? db.execute("RELEASE write")
+                            throw error
+                        }
                     } catch {
-                        try? db.execute("ROLLBACK TO write")
-                        try? db.execute("RELEASE write")
-                        throw error
+                        return { continuation.resume(throwing: error) }
                     }
-                } catch {
-                    return { continuation.resume(throwing: error) }
+                    return { continuation.resume(with: result) }
+                }, fail: { error in continuation.resume(throwing: error) })
+                condition.lock()
+                guard !stopped else {
+                    condition.unlock()
+                    continuation.resume(throwing: SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: nil))
+                    return
                 }
-                return { continuation.resume(with: result) }
-            }, fail: { error in continuation.resume(throwing: error) })
-            condition.lock()
-            guard !stopped else {
-                condition.unlock()
-                continuation.resume(throwing: SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: nil))
-                return
+                queue.append(job)
+                condition.unlock(withValue: 1)
             }
-            queue.append(job)
-            condition.unlock(withValue: 1)
+        } onCancel: {
+            cancelled.withLockedValue { $0 = true }
         }
     }
 

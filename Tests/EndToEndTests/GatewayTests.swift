@@ -58,8 +58,12 @@ struct GatewayTests {
         #expect(elapsed < .seconds(2), "the gateway answered after the caller's deadline")
         #expect(hung.v.degraded.map(\.section).contains { $0.hasPrefix("assessment") })
         #expect(hung.v.knowledge == nil, "a section without its data is absent, not zero")
-        #expect(hung.v.funnel?.registered == 30)
-        #expect(hung.v.levels.first { $0.level == "3A" }?.reason.contains("assessment could not be read") == true)
+        // The funnel's steps from registration stay; the assessed steps go with assessment, as does level 3A.
+        #expect(hung.v.funnel?.registered == 30 && hung.v.funnel?.assessed == nil)
+        #expect(hung.v.levels.first { $0.level == "1" }?.evidenced == true)
+        let level3A = hung.v.levels.first { $0.level == "3A" }
+        #expect(level3A?.notEvaluated == true && level3A?.reason.hasPrefix("not evaluated: assessment") == true)
+        #expect(hung.v.completeness?.status == .partial)
 
         // Engagement stopped mid-run: the next view names it and still has the rest.
         #expect(engagement.stop() == 0)

@@ -47,16 +47,18 @@ struct TestServer {
     let port: Int
 
     static func start(port: Int = 0, maxConcurrentStreams: Int = 256, limits: FrameLimits = FrameLimits(),
-                      idleTimeout: TimeAmount? = nil, drainTimeout: TimeAmount = .seconds(10)) async throws -> TestServer {
+                      idleTimeout: TimeAmount? = nil, drainTimeout: TimeAmount = .seconds(10),
+                      observer: (any CallObserver)? = RPCMetrics(), routes: (inout Router) -> Void = { _ in }) async throws -> TestServer {
         let echo = EchoService()
         var router = Router()
         echo.register(into: &router)
+        routes(&router)
         var logger = Logger(label: "test-server")
         logger.logLevel = .critical
         let server = RPCServer(
             configuration: .init(host: "127.0.0.1", port: port, serverName: "test", limits: limits,
                                  maxConcurrentStreams: maxConcurrentStreams, idleTimeout: idleTimeout, drainTimeout: drainTimeout),
-            router: router, interceptors: [LoggingInterceptor(), MetricsInterceptor()], logger: logger)
+            router: router, interceptors: [LoggingInterceptor()], logger: logger, observer: observer)
         let task = Task { try await server.run() }
         let address = try await server.localAddress
         return TestServer(server: server, echo: echo, runTask: task, port: address.port!)

@@ -119,4 +119,35 @@ struct DatabaseTests {
         db.close()
         await #expect(throws: SQLiteError.self) { try await db.write { _ in 1 } }
     }
+
+    @Test("a write cancelled (deadline passed, or CANCEL) before the writer starts it is not committed; one already started is")
+    func cancelledBeforeItStarts() async throws {
+        let db = try Database(path: temporaryPath(), migrations: schema)
+        // Hold the writer inside a first write until the second is queued and cancelled.
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let first = Task {
+            try await db.write { c in
+                holding.signal()
+                release.wait()
+                try c.execute("INSERT INTO item (id, value) VALUES ('first', 1)")
+            }
+        }
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { holding.wait(); k.resume() }
+        }
+        let second = Task {
+            try await db.write { c in try c.execute("INSERT INTO item (id, value) VALUES ('second', 2)") }
+        }
+        // Cancel it once it is queued: a write is queued as soon as its task runs.
+        for _ in 0..<10_000 where db.queuedWrites == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        #expect(db.queuedWrites == 1)
+        second.cancel()
+        release.signal()
+        try await first.value
+        await #expect(throws: CancellationError.self) { try await second.value }
+        let ids = try await db.read { c in try c.scalarText("SELECT group_concat(id) FROM item") }
+        #expect(ids == "first")
+        db.close()
+    }
 }

@@ -20,8 +20,11 @@ public enum ValidationReport {
         var out: [String] = []
         func line(_ s: String = "") { out.append(s) }
         let th = v.thresholds ?? Thresholds()
+        // Partial view (issue #11): a banner, and nothing absent shown as a number (Completeness.swift).
+        Completeness.banner(v.completeness).forEach { line($0) }
+        let activityAbsent = v.completeness?.absent.contains { $0.section == "activity" } ?? false
         line("══ \(v.title.isEmpty ? v.activityId : v.title) (\(v.activityId)) ══")
-        line("   target Moore level \(v.targetMooreLevel == 0 ? "—" : String(v.targetMooreLevel))   alpha \(fixed(th.alpha, 2)) (one-sided)   minimum n \(th.minimumN)")
+        line("   target Moore level \(activityAbsent ? "— (unknown)" : "\(v.targetMooreLevel)")   alpha \(fixed(th.alpha, 2)) (one-sided)   minimum n \(th.minimumN)")
         for d in v.degraded { line("   ⚠ missing: \(d.section) — \(d.code.protoName): \(d.message)") }
         if let f = v.funnel {
             line()
@@ -109,9 +112,10 @@ public enum ValidationReport {
         line()
         line("Moore levels (each a one-sided test at alpha with the physician as the unit)")
         for l in v.levels {
-            line("  \(l.evidenced ? "✔" : "✘") \(l.level.padding(toLength: 3, withPad: " ", startingAt: 0)) \(l.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(l.reason)")
+            line("  \(l.notEvaluated ? "?" : l.evidenced ? "✔" : "✘") \(l.level.padding(toLength: 3, withPad: " ", startingAt: 0)) \(l.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(l.reason)")
         }
-        line("  highest level evidenced: \(v.highestLevel.isEmpty ? "none" : v.highestLevel)")
+        let highestAbsent = v.completeness?.absent.first { $0.section == "highest_level" }
+        line("  highest level evidenced: \(highestAbsent.map { "unknown (\($0.reason))" } ?? (v.highestLevel.isEmpty ? "none" : v.highestLevel))")
         if let g = v.gap {
             line()
             line("Credit and evidence: \(g.creditedPhysicians) credited participants, \(CreditText.format(g.credits)) credits")
@@ -134,20 +138,24 @@ public enum ValidationReport {
     }
 
     public static func physician(_ t: Lv_Gateway_V1_PhysicianTranscript) -> String {
-        var out = ["══ Learning transcript: \(t.name) (NPI \(t.npi)) ══"]
+        var out = Completeness.banner(t.completeness) + ["══ Learning transcript: \(t.name) (NPI \(t.npi)) ══"]
         for d in t.degraded { out.append("   ⚠ missing: \(d.section) — \(d.code.protoName): \(d.message)") }
         out.append("activity".padding(toLength: 26, withPad: " ", startingAt: 0) + " minutes  credits  engagement  pre    post   gain    RCI   follow-up  commitments  practice  level  verdict")
         for e in t.activities {
+            let absent = Set(e.absent.map(\.section)) // unknown, shown as "?"
             let cells = [
-                e.activityId.padding(toLength: 26, withPad: " ", startingAt: 0), String(e.minutesAttended).leftPad(7), CreditText.format(e.credits).leftPad(8),
-                num(e.engagementIndex, 0).leftPad(11), pct(e.pre).leftPad(6), pct(e.post).leftPad(6), (e.gain.map { signed($0.value, 1) } ?? "—").leftPad(6),
+                e.activityId.padding(toLength: 26, withPad: " ", startingAt: 0), (absent.contains("minutes_attended") ? "?" : String(e.minutesAttended)).leftPad(7), CreditText.format(e.credits).leftPad(8),
+                (absent.contains("engagement_index") ? "?" : num(e.engagementIndex, 0)).leftPad(11),
+            ] + (absent.contains("assessment") ? ["?", "?", "?", "?", "?", "?", "?"].map { $0.leftPad(6) } : [
+                pct(e.pre).leftPad(6), pct(e.post).leftPad(6), (e.gain.map { signed($0.value, 1) } ?? "—").leftPad(6),
                 num(e.reliableChangeIndex, 1).leftPad(6),
                 pct(e.followUp).leftPad(10), "\(e.implemented)/\(e.commitments)".leftPad(12), "\(e.measuresImproved)/\(e.measures)".leftPad(9),
-                (e.highestLevel.isEmpty ? "—" : e.highestLevel).leftPad(6), e.verdict.label,
+            ]) + [
+                absent.contains("highest_level") ? "?".leftPad(6) + " unknown" : (e.highestLevel.isEmpty ? "—" : e.highestLevel).leftPad(6) + " " + e.verdict.label,
             ]
             out.append(cells.joined(separator: " "))
         }
-        out.append("credits \(CreditText.format(t.credits)), of which \(CreditText.format(t.creditsWithEvidence)) where this physician improved reliably")
+        out.append("credits \(CreditText.format(t.credits)), of which \(Completeness.isPartial(t.completeness) ? "at least " : "")\(CreditText.format(t.creditsWithEvidence)) where this physician improved reliably")
         return out.joined(separator: "\n") + "\n"
     }
 }

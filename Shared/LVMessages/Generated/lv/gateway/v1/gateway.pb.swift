@@ -102,6 +102,44 @@ public enum Lv_Gateway_V1_LearningVerdict: RawRepresentable, Hashable, Sendable,
     }
 }
 
+public enum Lv_Gateway_V1_CompletenessStatus: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case complete
+    case partial
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Gateway_V1_CompletenessStatus] { [.unspecified, .complete, .partial] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .complete
+        case 2: self = .partial
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .complete: return 1
+        case .partial: return 2
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "COMPLETENESS_STATUS_UNSPECIFIED"
+        case .complete: return "COMPLETENESS_STATUS_COMPLETE"
+        case .partial: return "COMPLETENESS_STATUS_PARTIAL"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
 /// Decision thresholds, echoed in every answer. A zero field takes its default; any other value
 /// outside its range is refused with INVALID_ARGUMENT (never silently replaced).
 public struct Lv_Gateway_V1_Thresholds: ProtoMessage {
@@ -847,6 +885,9 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
     public var rule: String = ""
     /// The tests behind the decision; empty when none could be run.
     public var evidence: [Lv_Gateway_V1_Evidence] = []
+    /// The level could not be judged: a source its data comes from could not be read (reason says
+    /// which). `evidenced` is then false but means "unknown", not "not shown".
+    public var notEvaluated: Bool = false
 
     public init() {}
 
@@ -861,6 +902,7 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
         self.reason = CValue.string(c.reason)
         self.rule = CValue.string(c.rule)
         self.evidence = CValue.array(c.evidence, count: c.n_evidence).map { Lv_Gateway_V1_Evidence(cMessage: $0) }
+        self.notEvaluated = (c.not_evaluated != 0)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -875,6 +917,7 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
             c.n_evidence = self.evidence.count
             c.evidence = items
         }
+        c.not_evaluated = (self.notEvaluated ? 1 : 0)
     }
 }
 
@@ -1008,6 +1051,9 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
     public var objectives: [Lv_Gateway_V1_Evidence] = []
     public var changeFunnel: Lv_Gateway_V1_ChangeFunnel? = nil
     public var confidence: Lv_Gateway_V1_Confidence? = nil
+    /// Complete, or partial with the sources that could not be read and every section left out
+    /// because of them (docs/GATEWAY.md "Partial views").
+    public var completeness: Lv_Gateway_V1_Completeness? = nil
 
     public init() {}
 
@@ -1038,6 +1084,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         self.objectives = CValue.array(c.objectives, count: c.n_objectives).map { Lv_Gateway_V1_Evidence(cMessage: $0) }
         if let p = c.change_funnel { self.changeFunnel = Lv_Gateway_V1_ChangeFunnel(cStruct: p.pointee) }
         if let p = c.confidence { self.confidence = Lv_Gateway_V1_Confidence(cStruct: p.pointee) }
+        if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1093,6 +1140,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         }
         if let value = self.changeFunnel { c.change_funnel = try value.cMessage(in: arena) }
         if let value = self.confidence { c.confidence = try value.cMessage(in: arena) }
+        if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
 
@@ -1142,6 +1190,11 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
     public var verdict: Lv_Gateway_V1_LearningVerdict = Lv_Gateway_V1_LearningVerdict(rawValue: 0)
     /// Jacobson–Truax reliable change index of pre→post, when assessed.
     public var reliableChangeIndex: Lv_Gateway_V1_Estimate? = nil
+    /// Fields of this entry that could not be filled (their source could not be read), with the
+    /// reason. A field named here is not zero but unknown: "minutes_attended", "engagement_index",
+    /// "assessment" (pre, post, gain, follow_up, commitments, implemented, measures), "highest_level"
+    /// (and verdict).
+    public var absent: [Lv_Gateway_V1_AbsentSection] = []
 
     public init() {}
 
@@ -1166,6 +1219,7 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
         self.highestLevel = CValue.string(c.highest_level)
         self.verdict = Lv_Gateway_V1_LearningVerdict(rawValue: Int32(truncatingIfNeeded: c.verdict.rawValue))
         if let p = c.reliable_change_index { self.reliableChangeIndex = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        self.absent = CValue.array(c.absent, count: c.n_absent).map { Lv_Gateway_V1_AbsentSection(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1185,6 +1239,12 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
         c.highest_level = try arena.string(self.highestLevel, field: "lv.gateway.v1.TranscriptEntry.highest_level")
         c.verdict = Lv__Gateway__V1__LearningVerdict(rawValue: .init(truncatingIfNeeded: self.verdict.rawValue))
         if let value = self.reliableChangeIndex { c.reliable_change_index = try value.cMessage(in: arena) }
+        if !self.absent.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__AbsentSection>?.self, count: self.absent.count)
+            for (i, item) in self.absent.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_absent = self.absent.count
+            c.absent = items
+        }
     }
 }
 
@@ -1198,6 +1258,10 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
     /// Credits whose activity shows a reliable improvement for this physician.
     public var creditsWithEvidence: Double = 0
     public var degraded: [Lv_Gateway_V1_SectionStatus] = []
+    /// Partial when a source could not be read for some activity: those entries name their absent
+    /// fields, credits_with_evidence is then a lower bound, and an activity known only to the
+    /// missing source may be missing from the list.
+    public var completeness: Lv_Gateway_V1_Completeness? = nil
 
     public init() {}
 
@@ -1212,6 +1276,7 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
         self.credits = c.credits
         self.creditsWithEvidence = c.credits_with_evidence
         self.degraded = CValue.array(c.degraded, count: c.n_degraded).map { Lv_Gateway_V1_SectionStatus(cMessage: $0) }
+        if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1231,6 +1296,7 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
             c.n_degraded = self.degraded.count
             c.degraded = items
         }
+        if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
 
@@ -1268,6 +1334,8 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
     public var gap: [Lv_Gateway_V1_VerdictCount] = []
     /// The 3A test, when run.
     public var knowledge: Lv_Gateway_V1_Evidence? = nil
+    /// As in ActivityValidation: a field whose section is named absent here is unknown, not zero.
+    public var completeness: Lv_Gateway_V1_Completeness? = nil
 
     public init() {}
 
@@ -1285,6 +1353,7 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
         self.degradedSections = c.degraded_sections
         self.gap = CValue.array(c.gap, count: c.n_gap).map { Lv_Gateway_V1_VerdictCount(cMessage: $0) }
         if let p = c.knowledge { self.knowledge = Lv_Gateway_V1_Evidence(cStruct: p.pointee) }
+        if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1302,6 +1371,7 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
             c.gap = items
         }
         if let value = self.knowledge { c.knowledge = try value.cMessage(in: arena) }
+        if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
 
@@ -1356,6 +1426,69 @@ public struct Lv_Gateway_V1_ListActivityValidationsResponse: ProtoMessage {
             c.activities = items
         }
         c.next_page_token = try arena.string(self.nextPageToken, field: "lv.gateway.v1.ListActivityValidationsResponse.next_page_token")
+    }
+}
+
+/// A section (or field) left out of an answer, and why (e.g. "registration unavailable: connection refused").
+public struct Lv_Gateway_V1_AbsentSection: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.AbsentSection"
+
+    public var section: String = ""
+    public var reason: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__AbsentSection
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__absent_section__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.section = CValue.string(c.section)
+        self.reason = CValue.string(c.reason)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.section = try arena.string(self.section, field: "lv.gateway.v1.AbsentSection.section")
+        c.reason = try arena.string(self.reason, field: "lv.gateway.v1.AbsentSection.reason")
+    }
+}
+
+public struct Lv_Gateway_V1_Completeness: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.Completeness"
+
+    public var status: Lv_Gateway_V1_CompletenessStatus = Lv_Gateway_V1_CompletenessStatus(rawValue: 0)
+    /// One per source that could not be read: section is the source ("registration", "engagement",
+    /// "assessment"), with the status code and message of the failed call.
+    public var missingSources: [Lv_Gateway_V1_SectionStatus] = []
+    /// Every section left out because a source it needs is missing.
+    public var absent: [Lv_Gateway_V1_AbsentSection] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__Completeness
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__completeness__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.status = Lv_Gateway_V1_CompletenessStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.missingSources = CValue.array(c.missing_sources, count: c.n_missing_sources).map { Lv_Gateway_V1_SectionStatus(cMessage: $0) }
+        self.absent = CValue.array(c.absent, count: c.n_absent).map { Lv_Gateway_V1_AbsentSection(cMessage: $0) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.status = Lv__Gateway__V1__CompletenessStatus(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        if !self.missingSources.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__SectionStatus>?.self, count: self.missingSources.count)
+            for (i, item) in self.missingSources.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_missing_sources = self.missingSources.count
+            c.missing_sources = items
+        }
+        if !self.absent.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__AbsentSection>?.self, count: self.absent.count)
+            for (i, item) in self.absent.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_absent = self.absent.count
+            c.absent = items
+        }
     }
 }
 

@@ -28,6 +28,9 @@ public struct Lv_Health_V1_HealthCheckResponse: ProtoMessage {
     public static let protoName = "lv.health.v1.HealthCheckResponse"
 
     public var status: Lv_Health_V1_HealthCheckResponse.ServingStatus = Lv_Health_V1_HealthCheckResponse.ServingStatus(rawValue: 0)
+    /// For the server as a whole (service ""): each backend the server needs to answer correctly,
+    /// as it last found it. The server is NOT_SERVING while one of them is not SERVING.
+    public var dependencies: [Lv_Health_V1_DependencyHealth] = []
 
     public init() {}
 
@@ -79,10 +82,45 @@ public struct Lv_Health_V1_HealthCheckResponse: ProtoMessage {
 
     public init(cStruct c: CStruct) {
         self.status = Lv_Health_V1_HealthCheckResponse.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.dependencies = CValue.array(c.dependencies, count: c.n_dependencies).map { Lv_Health_V1_DependencyHealth(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.status = Lv__Health__V1__HealthCheckResponse__ServingStatus(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        if !self.dependencies.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Health__V1__DependencyHealth>?.self, count: self.dependencies.count)
+            for (i, item) in self.dependencies.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_dependencies = self.dependencies.count
+            c.dependencies = items
+        }
+    }
+}
+
+public struct Lv_Health_V1_DependencyHealth: ProtoMessage {
+    public static let protoName = "lv.health.v1.DependencyHealth"
+
+    /// "registration", "engagement", "assessment".
+    public var name: String = ""
+    public var status: Lv_Health_V1_HealthCheckResponse.ServingStatus = Lv_Health_V1_HealthCheckResponse.ServingStatus(rawValue: 0)
+    /// Why it is not serving ("unavailable: connection refused"), or empty.
+    public var detail: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Health__V1__DependencyHealth
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__dependency_health__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.name = CValue.string(c.name)
+        self.status = Lv_Health_V1_HealthCheckResponse.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.detail = CValue.string(c.detail)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.name = try arena.string(self.name, field: "lv.health.v1.DependencyHealth.name")
+        c.status = Lv__Health__V1__HealthCheckResponse__ServingStatus(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        c.detail = try arena.string(self.detail, field: "lv.health.v1.DependencyHealth.detail")
     }
 }
 

@@ -1492,6 +1492,96 @@ void   lv__gateway__v1__list_activity_validations_response__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__list_activity_validations_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__absent_section__init
+                     (Lv__Gateway__V1__AbsentSection         *message)
+{
+  static const Lv__Gateway__V1__AbsentSection init_value = LV__GATEWAY__V1__ABSENT_SECTION__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__absent_section__get_packed_size
+                     (const Lv__Gateway__V1__AbsentSection *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__absent_section__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__absent_section__pack
+                     (const Lv__Gateway__V1__AbsentSection *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__absent_section__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__absent_section__pack_to_buffer
+                     (const Lv__Gateway__V1__AbsentSection *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__absent_section__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__AbsentSection *
+       lv__gateway__v1__absent_section__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__AbsentSection *)
+     protobuf_c_message_unpack (&lv__gateway__v1__absent_section__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__absent_section__free_unpacked
+                     (Lv__Gateway__V1__AbsentSection *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__absent_section__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__completeness__init
+                     (Lv__Gateway__V1__Completeness         *message)
+{
+  static const Lv__Gateway__V1__Completeness init_value = LV__GATEWAY__V1__COMPLETENESS__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__completeness__get_packed_size
+                     (const Lv__Gateway__V1__Completeness *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__completeness__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__completeness__pack
+                     (const Lv__Gateway__V1__Completeness *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__completeness__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__completeness__pack_to_buffer
+                     (const Lv__Gateway__V1__Completeness *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__completeness__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__Completeness *
+       lv__gateway__v1__completeness__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__Completeness *)
+     protobuf_c_message_unpack (&lv__gateway__v1__completeness__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__completeness__free_unpacked
+                     (Lv__Gateway__V1__Completeness *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__completeness__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor lv__gateway__v1__thresholds__field_descriptors[3] =
 {
   {
@@ -3398,7 +3488,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descri
   (ProtobufCMessageInit) lv__gateway__v1__engagement_vs_learning__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descriptors[7] =
 {
   {
     "level",
@@ -3472,19 +3562,33 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "not_evaluated",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MooreLevel, not_evaluated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__moore_level__field_indices_by_name[] = {
   5,   /* field[5] = evidence */
   2,   /* field[2] = evidenced */
   0,   /* field[0] = level */
   1,   /* field[1] = name */
+  6,   /* field[6] = not_evaluated */
   3,   /* field[3] = reason */
   4,   /* field[4] = rule */
 };
-static const ProtobufCIntRange lv__gateway__v1__moore_level__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__moore_level__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 40, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__moore_level__descriptor =
 {
@@ -3494,10 +3598,10 @@ const ProtobufCMessageDescriptor lv__gateway__v1__moore_level__descriptor =
   "Lv__Gateway__V1__MooreLevel",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__MooreLevel),
-  6,
+  7,
   lv__gateway__v1__moore_level__field_descriptors,
   lv__gateway__v1__moore_level__field_indices_by_name,
-  1,  lv__gateway__v1__moore_level__number_ranges,
+  2,  lv__gateway__v1__moore_level__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__moore_level__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3734,7 +3838,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__validation_gap__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__validation_gap__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__field_descriptors[22] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__field_descriptors[23] =
 {
   {
     "activity_id",
@@ -4000,6 +4104,18 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "completeness",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ActivityValidation, completeness),
+    &lv__gateway__v1__completeness__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__activity_validation__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
@@ -4007,6 +4123,7 @@ static const unsigned lv__gateway__v1__activity_validation__field_indices_by_nam
   20,   /* field[20] = change_funnel */
   10,   /* field[10] = commitments */
   9,   /* field[9] = competence */
+  22,   /* field[22] = completeness */
   17,   /* field[17] = computed_ms */
   21,   /* field[21] = confidence */
   16,   /* field[16] = degraded */
@@ -4025,11 +4142,12 @@ static const unsigned lv__gateway__v1__activity_validation__field_indices_by_nam
   3,   /* field[3] = thresholds */
   1,   /* field[1] = title */
 };
-static const ProtobufCIntRange lv__gateway__v1__activity_validation__number_ranges[2 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__activity_validation__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 8, 6 },
-  { 0, 22 }
+  { 40, 22 },
+  { 0, 23 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descriptor =
 {
@@ -4039,10 +4157,10 @@ const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descripto
   "Lv__Gateway__V1__ActivityValidation",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__ActivityValidation),
-  22,
+  23,
   lv__gateway__v1__activity_validation__field_descriptors,
   lv__gateway__v1__activity_validation__field_indices_by_name,
-  2,  lv__gateway__v1__activity_validation__number_ranges,
+  3,  lv__gateway__v1__activity_validation__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__activity_validation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -4097,7 +4215,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__get_activity_validation_reques
   (ProtobufCMessageInit) lv__gateway__v1__get_activity_validation_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_descriptors[16] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_descriptors[17] =
 {
   {
     "activity_id",
@@ -4291,8 +4409,21 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__transcript_entry__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "absent",
+    40,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__TranscriptEntry, n_absent),
+    offsetof(Lv__Gateway__V1__TranscriptEntry, absent),
+    &lv__gateway__v1__absent_section__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__transcript_entry__field_indices_by_name[] = {
+  16,   /* field[16] = absent */
   0,   /* field[0] = activity_id */
   9,   /* field[9] = commitments */
   3,   /* field[3] = credits */
@@ -4310,11 +4441,12 @@ static const unsigned lv__gateway__v1__transcript_entry__field_indices_by_name[]
   1,   /* field[1] = title */
   14,   /* field[14] = verdict */
 };
-static const ProtobufCIntRange lv__gateway__v1__transcript_entry__number_ranges[2 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__transcript_entry__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 16, 14 },
-  { 0, 16 }
+  { 40, 16 },
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__transcript_entry__descriptor =
 {
@@ -4324,14 +4456,14 @@ const ProtobufCMessageDescriptor lv__gateway__v1__transcript_entry__descriptor =
   "Lv__Gateway__V1__TranscriptEntry",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__TranscriptEntry),
-  16,
+  17,
   lv__gateway__v1__transcript_entry__field_descriptors,
   lv__gateway__v1__transcript_entry__field_indices_by_name,
-  2,  lv__gateway__v1__transcript_entry__number_ranges,
+  3,  lv__gateway__v1__transcript_entry__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__transcript_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__physician_transcript__field_descriptors[6] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__physician_transcript__field_descriptors[7] =
 {
   {
     "npi",
@@ -4405,19 +4537,33 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__physician_transcript__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "completeness",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PhysicianTranscript, completeness),
+    &lv__gateway__v1__completeness__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__physician_transcript__field_indices_by_name[] = {
   2,   /* field[2] = activities */
+  6,   /* field[6] = completeness */
   3,   /* field[3] = credits */
   4,   /* field[4] = credits_with_evidence */
   5,   /* field[5] = degraded */
   1,   /* field[1] = name */
   0,   /* field[0] = npi */
 };
-static const ProtobufCIntRange lv__gateway__v1__physician_transcript__number_ranges[1 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__physician_transcript__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 40, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__physician_transcript__descriptor =
 {
@@ -4427,10 +4573,10 @@ const ProtobufCMessageDescriptor lv__gateway__v1__physician_transcript__descript
   "Lv__Gateway__V1__PhysicianTranscript",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__PhysicianTranscript),
-  6,
+  7,
   lv__gateway__v1__physician_transcript__field_descriptors,
   lv__gateway__v1__physician_transcript__field_indices_by_name,
-  1,  lv__gateway__v1__physician_transcript__number_ranges,
+  2,  lv__gateway__v1__physician_transcript__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__physician_transcript__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -4472,7 +4618,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__get_physician_transcript_reque
   (ProtobufCMessageInit) lv__gateway__v1__get_physician_transcript_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation_summary__field_descriptors[9] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation_summary__field_descriptors[10] =
 {
   {
     "activity_id",
@@ -4582,9 +4728,22 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation_summa
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "completeness",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ActivityValidationSummary, completeness),
+    &lv__gateway__v1__completeness__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__activity_validation_summary__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
+  9,   /* field[9] = completeness */
   3,   /* field[3] = credited */
   6,   /* field[6] = degraded_sections */
   7,   /* field[7] = gap */
@@ -4594,12 +4753,13 @@ static const unsigned lv__gateway__v1__activity_validation_summary__field_indice
   2,   /* field[2] = participants */
   1,   /* field[1] = title */
 };
-static const ProtobufCIntRange lv__gateway__v1__activity_validation_summary__number_ranges[3 + 1] =
+static const ProtobufCIntRange lv__gateway__v1__activity_validation_summary__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 7, 5 },
   { 9, 6 },
-  { 0, 9 }
+  { 40, 9 },
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation_summary__descriptor =
 {
@@ -4609,10 +4769,10 @@ const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation_summary__d
   "Lv__Gateway__V1__ActivityValidationSummary",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__ActivityValidationSummary),
-  9,
+  10,
   lv__gateway__v1__activity_validation_summary__field_descriptors,
   lv__gateway__v1__activity_validation_summary__field_indices_by_name,
-  3,  lv__gateway__v1__activity_validation_summary__number_ranges,
+  4,  lv__gateway__v1__activity_validation_summary__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__activity_validation_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -4731,6 +4891,121 @@ const ProtobufCMessageDescriptor lv__gateway__v1__list_activity_validations_resp
   (ProtobufCMessageInit) lv__gateway__v1__list_activity_validations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor lv__gateway__v1__absent_section__field_descriptors[2] =
+{
+  {
+    "section",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__AbsentSection, section),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__AbsentSection, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__absent_section__field_indices_by_name[] = {
+  1,   /* field[1] = reason */
+  0,   /* field[0] = section */
+};
+static const ProtobufCIntRange lv__gateway__v1__absent_section__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__absent_section__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.AbsentSection",
+  "AbsentSection",
+  "Lv__Gateway__V1__AbsentSection",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__AbsentSection),
+  2,
+  lv__gateway__v1__absent_section__field_descriptors,
+  lv__gateway__v1__absent_section__field_indices_by_name,
+  1,  lv__gateway__v1__absent_section__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__absent_section__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__completeness__field_descriptors[3] =
+{
+  {
+    "status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__Completeness, status),
+    &lv__gateway__v1__completeness_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "missing_sources",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__Completeness, n_missing_sources),
+    offsetof(Lv__Gateway__V1__Completeness, missing_sources),
+    &lv__gateway__v1__section_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "absent",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__Completeness, n_absent),
+    offsetof(Lv__Gateway__V1__Completeness, absent),
+    &lv__gateway__v1__absent_section__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__completeness__field_indices_by_name[] = {
+  2,   /* field[2] = absent */
+  1,   /* field[1] = missing_sources */
+  0,   /* field[0] = status */
+};
+static const ProtobufCIntRange lv__gateway__v1__completeness__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__completeness__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.Completeness",
+  "Completeness",
+  "Lv__Gateway__V1__Completeness",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__Completeness),
+  3,
+  lv__gateway__v1__completeness__field_descriptors,
+  lv__gateway__v1__completeness__field_indices_by_name,
+  1,  lv__gateway__v1__completeness__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__completeness__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue lv__gateway__v1__design__enum_values_by_number[5] =
 {
   { "DESIGN_UNSPECIFIED", "LV__GATEWAY__V1__DESIGN__DESIGN_UNSPECIFIED", 0 },
@@ -4799,6 +5074,36 @@ const ProtobufCEnumDescriptor lv__gateway__v1__learning_verdict__descriptor =
   lv__gateway__v1__learning_verdict__enum_values_by_name,
   1,
   lv__gateway__v1__learning_verdict__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue lv__gateway__v1__completeness_status__enum_values_by_number[3] =
+{
+  { "COMPLETENESS_STATUS_UNSPECIFIED", "LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_UNSPECIFIED", 0 },
+  { "COMPLETENESS_STATUS_COMPLETE", "LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_COMPLETE", 1 },
+  { "COMPLETENESS_STATUS_PARTIAL", "LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_PARTIAL", 2 },
+};
+static const ProtobufCIntRange lv__gateway__v1__completeness_status__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex lv__gateway__v1__completeness_status__enum_values_by_name[3] =
+{
+  { "COMPLETENESS_STATUS_COMPLETE", 1 },
+  { "COMPLETENESS_STATUS_PARTIAL", 2 },
+  { "COMPLETENESS_STATUS_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lv__gateway__v1__completeness_status__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.CompletenessStatus",
+  "CompletenessStatus",
+  "Lv__Gateway__V1__CompletenessStatus",
+  "lv.gateway.v1",
+  3,
+  lv__gateway__v1__completeness_status__enum_values_by_number,
+  3,
+  lv__gateway__v1__completeness_status__enum_values_by_name,
+  1,
+  lv__gateway__v1__completeness_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor lv__gateway__v1__gateway__method_descriptors[3] =

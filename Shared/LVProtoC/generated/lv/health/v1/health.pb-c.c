@@ -97,6 +97,51 @@ void   lv__health__v1__health_check_response__free_unpacked
   assert(message->base.descriptor == &lv__health__v1__health_check_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__health__v1__dependency_health__init
+                     (Lv__Health__V1__DependencyHealth         *message)
+{
+  static const Lv__Health__V1__DependencyHealth init_value = LV__HEALTH__V1__DEPENDENCY_HEALTH__INIT;
+  *message = init_value;
+}
+size_t lv__health__v1__dependency_health__get_packed_size
+                     (const Lv__Health__V1__DependencyHealth *message)
+{
+  assert(message->base.descriptor == &lv__health__v1__dependency_health__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__health__v1__dependency_health__pack
+                     (const Lv__Health__V1__DependencyHealth *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__health__v1__dependency_health__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__health__v1__dependency_health__pack_to_buffer
+                     (const Lv__Health__V1__DependencyHealth *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__health__v1__dependency_health__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Health__V1__DependencyHealth *
+       lv__health__v1__dependency_health__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Health__V1__DependencyHealth *)
+     protobuf_c_message_unpack (&lv__health__v1__dependency_health__descriptor,
+                                allocator, len, data);
+}
+void   lv__health__v1__dependency_health__free_unpacked
+                     (Lv__Health__V1__DependencyHealth *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__health__v1__dependency_health__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor lv__health__v1__health_check_request__field_descriptors[1] =
 {
   {
@@ -167,7 +212,7 @@ const ProtobufCEnumDescriptor lv__health__v1__health_check_response__serving_sta
   lv__health__v1__health_check_response__serving_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor lv__health__v1__health_check_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor lv__health__v1__health_check_response__field_descriptors[2] =
 {
   {
     "status",
@@ -181,14 +226,27 @@ static const ProtobufCFieldDescriptor lv__health__v1__health_check_response__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dependencies",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Health__V1__HealthCheckResponse, n_dependencies),
+    offsetof(Lv__Health__V1__HealthCheckResponse, dependencies),
+    &lv__health__v1__dependency_health__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__health__v1__health_check_response__field_indices_by_name[] = {
+  1,   /* field[1] = dependencies */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange lv__health__v1__health_check_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor lv__health__v1__health_check_response__descriptor =
 {
@@ -198,11 +256,75 @@ const ProtobufCMessageDescriptor lv__health__v1__health_check_response__descript
   "Lv__Health__V1__HealthCheckResponse",
   "lv.health.v1",
   sizeof(Lv__Health__V1__HealthCheckResponse),
-  1,
+  2,
   lv__health__v1__health_check_response__field_descriptors,
   lv__health__v1__health_check_response__field_indices_by_name,
   1,  lv__health__v1__health_check_response__number_ranges,
   (ProtobufCMessageInit) lv__health__v1__health_check_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__health__v1__dependency_health__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Health__V1__DependencyHealth, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Health__V1__DependencyHealth, status),
+    &lv__health__v1__health_check_response__serving_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Health__V1__DependencyHealth, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__health__v1__dependency_health__field_indices_by_name[] = {
+  2,   /* field[2] = detail */
+  0,   /* field[0] = name */
+  1,   /* field[1] = status */
+};
+static const ProtobufCIntRange lv__health__v1__dependency_health__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__health__v1__dependency_health__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.health.v1.DependencyHealth",
+  "DependencyHealth",
+  "Lv__Health__V1__DependencyHealth",
+  "lv.health.v1",
+  sizeof(Lv__Health__V1__DependencyHealth),
+  3,
+  lv__health__v1__dependency_health__field_descriptors,
+  lv__health__v1__dependency_health__field_indices_by_name,
+  1,  lv__health__v1__dependency_health__number_ranges,
+  (ProtobufCMessageInit) lv__health__v1__dependency_health__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCMethodDescriptor lv__health__v1__health__method_descriptors[1] =

@@ -49,6 +49,8 @@ typedef struct Lv__Gateway__V1__GetPhysicianTranscriptRequest Lv__Gateway__V1__G
 typedef struct Lv__Gateway__V1__ActivityValidationSummary Lv__Gateway__V1__ActivityValidationSummary;
 typedef struct Lv__Gateway__V1__ListActivityValidationsRequest Lv__Gateway__V1__ListActivityValidationsRequest;
 typedef struct Lv__Gateway__V1__ListActivityValidationsResponse Lv__Gateway__V1__ListActivityValidationsResponse;
+typedef struct Lv__Gateway__V1__AbsentSection Lv__Gateway__V1__AbsentSection;
+typedef struct Lv__Gateway__V1__Completeness Lv__Gateway__V1__Completeness;
 
 
 /* --- enums --- */
@@ -105,6 +107,18 @@ typedef enum _Lv__Gateway__V1__LearningVerdict {
   LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_RELIABLE_DECLINE = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__GATEWAY__V1__LEARNING_VERDICT)
 } Lv__Gateway__V1__LearningVerdict;
+typedef enum _Lv__Gateway__V1__CompletenessStatus {
+  LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_UNSPECIFIED = 0,
+  /*
+   * Every source was read.
+   */
+  LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_COMPLETE = 1,
+  /*
+   * At least one source could not be read within the deadline; the sections that need it are absent.
+   */
+  LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_PARTIAL = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__GATEWAY__V1__COMPLETENESS_STATUS)
+} Lv__Gateway__V1__CompletenessStatus;
 
 /* --- messages --- */
 
@@ -610,10 +624,15 @@ struct  Lv__Gateway__V1__MooreLevel
    */
   size_t n_evidence;
   Lv__Gateway__V1__Evidence **evidence;
+  /*
+   * The level could not be judged: a source its data comes from could not be read (reason says
+   * which). `evidenced` is then false but means "unknown", not "not shown".
+   */
+  protobuf_c_boolean not_evaluated;
 };
 #define LV__GATEWAY__V1__MOORE_LEVEL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__moore_level__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Lv__Gateway__V1__VerdictCount
@@ -724,10 +743,15 @@ struct  Lv__Gateway__V1__ActivityValidation
   Lv__Gateway__V1__Evidence **objectives;
   Lv__Gateway__V1__ChangeFunnel *change_funnel;
   Lv__Gateway__V1__Confidence *confidence;
+  /*
+   * Complete, or partial with the sources that could not be read and every section left out
+   * because of them (docs/GATEWAY.md "Partial views").
+   */
+  Lv__Gateway__V1__Completeness *completeness;
 };
 #define LV__GATEWAY__V1__ACTIVITY_VALIDATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__activity_validation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, 0,NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, 0,NULL, NULL, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__GetActivityValidationRequest
@@ -770,10 +794,18 @@ struct  Lv__Gateway__V1__TranscriptEntry
    * Jacobson–Truax reliable change index of pre→post, when assessed.
    */
   Lv__Gateway__V1__Estimate *reliable_change_index;
+  /*
+   * Fields of this entry that could not be filled (their source could not be read), with the
+   * reason. A field named here is not zero but unknown: "minutes_attended", "engagement_index",
+   * "assessment" (pre, post, gain, follow_up, commitments, implemented, measures), "highest_level"
+   * (and verdict).
+   */
+  size_t n_absent;
+  Lv__Gateway__V1__AbsentSection **absent;
 };
 #define LV__GATEWAY__V1__TRANSCRIPT_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__transcript_entry__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, (char *)protobuf_c_empty_string, LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_UNSPECIFIED, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, (char *)protobuf_c_empty_string, LV__GATEWAY__V1__LEARNING_VERDICT__LEARNING_VERDICT_UNSPECIFIED, NULL, 0,NULL }
 
 
 struct  Lv__Gateway__V1__PhysicianTranscript
@@ -790,10 +822,16 @@ struct  Lv__Gateway__V1__PhysicianTranscript
   double credits_with_evidence;
   size_t n_degraded;
   Lv__Gateway__V1__SectionStatus **degraded;
+  /*
+   * Partial when a source could not be read for some activity: those entries name their absent
+   * fields, credits_with_evidence is then a lower bound, and an activity known only to the
+   * missing source may be missing from the list.
+   */
+  Lv__Gateway__V1__Completeness *completeness;
 };
 #define LV__GATEWAY__V1__PHYSICIAN_TRANSCRIPT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__physician_transcript__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0,NULL, NULL }
 
 
 struct  Lv__Gateway__V1__GetPhysicianTranscriptRequest
@@ -825,10 +863,14 @@ struct  Lv__Gateway__V1__ActivityValidationSummary
    * The 3A test, when run.
    */
   Lv__Gateway__V1__Evidence *knowledge;
+  /*
+   * As in ActivityValidation: a field whose section is named absent here is unknown, not zero.
+   */
+  Lv__Gateway__V1__Completeness *completeness;
 };
 #define LV__GATEWAY__V1__ACTIVITY_VALIDATION_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__activity_validation_summary__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, NULL, 0, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, NULL, 0, 0,NULL, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__ListActivityValidationsRequest
@@ -853,6 +895,41 @@ struct  Lv__Gateway__V1__ListActivityValidationsResponse
 #define LV__GATEWAY__V1__LIST_ACTIVITY_VALIDATIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__list_activity_validations_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A section (or field) left out of an answer, and why (e.g. "registration unavailable: connection refused").
+ */
+struct  Lv__Gateway__V1__AbsentSection
+{
+  ProtobufCMessage base;
+  char *section;
+  char *reason;
+};
+#define LV__GATEWAY__V1__ABSENT_SECTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__absent_section__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Lv__Gateway__V1__Completeness
+{
+  ProtobufCMessage base;
+  Lv__Gateway__V1__CompletenessStatus status;
+  /*
+   * One per source that could not be read: section is the source ("registration", "engagement",
+   * "assessment"), with the status code and message of the failed call.
+   */
+  size_t n_missing_sources;
+  Lv__Gateway__V1__SectionStatus **missing_sources;
+  /*
+   * Every section left out because a source it needs is missing.
+   */
+  size_t n_absent;
+  Lv__Gateway__V1__AbsentSection **absent;
+};
+#define LV__GATEWAY__V1__COMPLETENESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__completeness__descriptor) \
+    , LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_UNSPECIFIED, 0,NULL, 0,NULL }
 
 
 /* Lv__Gateway__V1__Thresholds methods */
@@ -1482,6 +1559,44 @@ Lv__Gateway__V1__ListActivityValidationsResponse *
 void   lv__gateway__v1__list_activity_validations_response__free_unpacked
                      (Lv__Gateway__V1__ListActivityValidationsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__AbsentSection methods */
+void   lv__gateway__v1__absent_section__init
+                     (Lv__Gateway__V1__AbsentSection         *message);
+size_t lv__gateway__v1__absent_section__get_packed_size
+                     (const Lv__Gateway__V1__AbsentSection   *message);
+size_t lv__gateway__v1__absent_section__pack
+                     (const Lv__Gateway__V1__AbsentSection   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__absent_section__pack_to_buffer
+                     (const Lv__Gateway__V1__AbsentSection   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__AbsentSection *
+       lv__gateway__v1__absent_section__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__absent_section__free_unpacked
+                     (Lv__Gateway__V1__AbsentSection *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__Completeness methods */
+void   lv__gateway__v1__completeness__init
+                     (Lv__Gateway__V1__Completeness         *message);
+size_t lv__gateway__v1__completeness__get_packed_size
+                     (const Lv__Gateway__V1__Completeness   *message);
+size_t lv__gateway__v1__completeness__pack
+                     (const Lv__Gateway__V1__Completeness   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__completeness__pack_to_buffer
+                     (const Lv__Gateway__V1__Completeness   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__Completeness *
+       lv__gateway__v1__completeness__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__completeness__free_unpacked
+                     (Lv__Gateway__V1__Completeness *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Lv__Gateway__V1__Thresholds_Closure)
@@ -1583,6 +1698,12 @@ typedef void (*Lv__Gateway__V1__ListActivityValidationsRequest_Closure)
 typedef void (*Lv__Gateway__V1__ListActivityValidationsResponse_Closure)
                  (const Lv__Gateway__V1__ListActivityValidationsResponse *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__AbsentSection_Closure)
+                 (const Lv__Gateway__V1__AbsentSection *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__Completeness_Closure)
+                 (const Lv__Gateway__V1__Completeness *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1630,6 +1751,7 @@ void lv__gateway__v1__gateway__list_activity_validations(ProtobufCService *servi
 
 extern const ProtobufCEnumDescriptor    lv__gateway__v1__design__descriptor;
 extern const ProtobufCEnumDescriptor    lv__gateway__v1__learning_verdict__descriptor;
+extern const ProtobufCEnumDescriptor    lv__gateway__v1__completeness_status__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__thresholds__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__confidence_interval__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__estimate__descriptor;
@@ -1663,6 +1785,8 @@ extern const ProtobufCMessageDescriptor lv__gateway__v1__get_physician_transcrip
 extern const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation_summary__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__list_activity_validations_request__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__list_activity_validations_response__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__absent_section__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__completeness__descriptor;
 extern const ProtobufCServiceDescriptor lv__gateway__v1__gateway__descriptor;
 
 PROTOBUF_C__END_DECLS

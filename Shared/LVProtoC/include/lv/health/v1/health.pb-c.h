@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Lv__Health__V1__HealthCheckRequest Lv__Health__V1__HealthCheckRequest;
 typedef struct Lv__Health__V1__HealthCheckResponse Lv__Health__V1__HealthCheckResponse;
+typedef struct Lv__Health__V1__DependencyHealth Lv__Health__V1__DependencyHealth;
 
 
 /* --- enums --- */
@@ -51,10 +52,34 @@ struct  Lv__Health__V1__HealthCheckResponse
 {
   ProtobufCMessage base;
   Lv__Health__V1__HealthCheckResponse__ServingStatus status;
+  /*
+   * For the server as a whole (service ""): each backend the server needs to answer correctly,
+   * as it last found it. The server is NOT_SERVING while one of them is not SERVING.
+   */
+  size_t n_dependencies;
+  Lv__Health__V1__DependencyHealth **dependencies;
 };
 #define LV__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__health__v1__health_check_response__descriptor) \
-    , LV__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN }
+    , LV__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, 0,NULL }
+
+
+struct  Lv__Health__V1__DependencyHealth
+{
+  ProtobufCMessage base;
+  /*
+   * "registration", "engagement", "assessment".
+   */
+  char *name;
+  Lv__Health__V1__HealthCheckResponse__ServingStatus status;
+  /*
+   * Why it is not serving ("unavailable: connection refused"), or empty.
+   */
+  char *detail;
+};
+#define LV__HEALTH__V1__DEPENDENCY_HEALTH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__health__v1__dependency_health__descriptor) \
+    , (char *)protobuf_c_empty_string, LV__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, (char *)protobuf_c_empty_string }
 
 
 /* Lv__Health__V1__HealthCheckRequest methods */
@@ -95,6 +120,25 @@ Lv__Health__V1__HealthCheckResponse *
 void   lv__health__v1__health_check_response__free_unpacked
                      (Lv__Health__V1__HealthCheckResponse *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Health__V1__DependencyHealth methods */
+void   lv__health__v1__dependency_health__init
+                     (Lv__Health__V1__DependencyHealth         *message);
+size_t lv__health__v1__dependency_health__get_packed_size
+                     (const Lv__Health__V1__DependencyHealth   *message);
+size_t lv__health__v1__dependency_health__pack
+                     (const Lv__Health__V1__DependencyHealth   *message,
+                      uint8_t             *out);
+size_t lv__health__v1__dependency_health__pack_to_buffer
+                     (const Lv__Health__V1__DependencyHealth   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Health__V1__DependencyHealth *
+       lv__health__v1__dependency_health__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__health__v1__dependency_health__free_unpacked
+                     (Lv__Health__V1__DependencyHealth *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Lv__Health__V1__HealthCheckRequest_Closure)
@@ -102,6 +146,9 @@ typedef void (*Lv__Health__V1__HealthCheckRequest_Closure)
                   void *closure_data);
 typedef void (*Lv__Health__V1__HealthCheckResponse_Closure)
                  (const Lv__Health__V1__HealthCheckResponse *message,
+                  void *closure_data);
+typedef void (*Lv__Health__V1__DependencyHealth_Closure)
+                 (const Lv__Health__V1__DependencyHealth *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -133,6 +180,7 @@ void lv__health__v1__health__check(ProtobufCService *service,
 extern const ProtobufCMessageDescriptor lv__health__v1__health_check_request__descriptor;
 extern const ProtobufCMessageDescriptor lv__health__v1__health_check_response__descriptor;
 extern const ProtobufCEnumDescriptor    lv__health__v1__health_check_response__serving_status__descriptor;
+extern const ProtobufCMessageDescriptor lv__health__v1__dependency_health__descriptor;
 extern const ProtobufCServiceDescriptor lv__health__v1__health__descriptor;
 
 PROTOBUF_C__END_DECLS
