@@ -21,13 +21,14 @@ import Glibc
 struct PartialFailureTests {
     /// Sections (and levels) that each backend's absence takes out of the view.
     static let absentWithout: [Source: Set<String>] = [
-        .registration: ["activity", "funnel", "knowledge", "objectives", "items", "attribution", "retention", "competence",
-                        "commitments", "practice", "engagement_vs_learning", "mean_engagement_index", "gap",
+        .registration: ["activity", "funnel", "funnel.assessed", "change_funnel", "knowledge", "confidence", "objectives", "items",
+                        "attribution", "retention", "competence", "commitments", "practice", "engagement_vs_learning",
+                        "mean_engagement_index", "gap",
                         "levels.1", "levels.2", "levels.3A", "levels.3B", "levels.4", "levels.5", "levels.6", "highest_level"],
-        .engagement: ["funnel", "engagement_vs_learning", "mean_engagement_index", "levels.2"],
-        .assessment: ["funnel", "knowledge", "objectives", "items", "attribution", "retention", "competence", "commitments",
-                      "practice", "engagement_vs_learning", "gap", "levels.2", "levels.3A", "levels.3B", "levels.4", "levels.5",
-                      "levels.6", "highest_level"],
+        .engagement: ["engagement_vs_learning", "mean_engagement_index", "levels.2"],
+        .assessment: ["funnel.assessed", "change_funnel", "knowledge", "confidence", "objectives", "items", "attribution", "retention",
+                      "competence", "commitments", "practice", "engagement_vs_learning", "gap", "levels.2", "levels.3A", "levels.3B",
+                      "levels.4", "levels.5", "levels.6", "highest_level"],
     ]
 
     struct Fixture {

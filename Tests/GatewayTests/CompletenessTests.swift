@@ -24,10 +24,15 @@ func without(_ source: Source, _ input: ActivityInputs, _ status: SectionStatus)
 
 @Suite("partial views")
 struct CompletenessTests {
-    static let comparison: [(Double, Double)] = (0..<8).map { _ in (0.4, 0.42) }
-
     func full() -> ActivityInputs {
-        var input = inputs(pre: pre, post: post, comparison: Self.comparison)
+        var docs = cohortA()
+        for i in docs.indices where docs[i].cohort == .participant { docs[i].evaluation = [0.75, 1.0, 0.5][i % 3] }
+        var input = inputs(docs)
+        input.engagement = (0..<10).map { i in
+            var e = Lv_Engagement_V1_PhysicianEngagement()
+            (e.npi, e.engagementIndex, e.events) = ("p\(i)", Double(40 + 5 * i), 10)
+            return e
+        }
         var a = Lv_Registration_V1_Activity()
         (a.title, a.targetMooreLevel) = ("Heart failure", 4)
         input.activity = a
@@ -37,9 +42,10 @@ struct CompletenessTests {
     @Test("without registration there are no cohorts: every cohort section is absent with the reason, never computed over the comparison cohort")
     func noRegistration() throws {
         let (input, missing) = without(.registration, full(), failed(.unavailable, "connection refused"))
-        // What the view alone would do: count the comparison physicians as participants.
+        // The view alone computes nothing cohort-based either (it once counted the comparison
+        // physicians as participants); the completeness pass names what is absent and why.
         let unguarded = ValidationView.build(input, thresholds: Thresholds(), now: 0)
-        #expect(unguarded.knowledge?.pairedT?.n == UInt32(pre.count + Self.comparison.count))
+        #expect(unguarded.knowledge == nil && unguarded.funnel == nil)
         var v = unguarded
         Completeness.apply(&v, missing: missing)
         #expect(v.completeness?.status == .partial)
@@ -86,7 +92,7 @@ struct CompletenessTests {
         var ev = ValidationView.build(e, thresholds: Thresholds(), now: 0)
         Completeness.apply(&ev, missing: em)
         #expect(ev.highestLevel == complete.highestLevel && !ev.highestLevel.isEmpty)
-        #expect(ev.knowledge == complete.knowledge && ev.funnel == nil && ev.meanEngagementIndex == nil)
+        #expect(ev.knowledge == complete.knowledge && ev.funnel == complete.funnel && ev.meanEngagementIndex == nil)
     }
 
     @Test("the report of a partial view has a banner and shows no absent number")

@@ -146,6 +146,7 @@ public enum Completeness {
             guard let why = reason(for: levelNeeds(v.levels[i].level), missing: missing) else { continue }
             v.levels[i].evidenced = false
             v.levels[i].notEvaluated = true
+            v.levels[i].evidence = []
             v.levels[i].reason = "not evaluated: \(why)"
             c.absent.append(absent("levels.\(v.levels[i].level)", why))
         }
