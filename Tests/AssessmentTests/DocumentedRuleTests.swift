@@ -69,6 +69,18 @@ struct AssessmentDocumentedRuleTests {
         #expect(response.rejected.map(\.rule) == ["order", "at-most-denominator", "range", "date"])
     }
 
+    @Test("a measure code is 1–64 bytes: 64 accepted, 65 and empty refused (required)")
+    func measureCodeLength() async throws {
+        let s = try service()
+        var r = Lv_Assessment_V1_RecordPracticeMeasuresRequest()
+        r.requestId = "codes"
+        r.measures = [measure(code: String(repeating: "m", count: 64)), measure(code: String(repeating: "m", count: 65)), measure(code: "")]
+        let response = try await s.recordPracticeMeasures(r, context: context)
+        #expect(response.accepted == 1)
+        #expect(response.rejected.map(\.field) == ["measures[1].measure_code", "measures[2].measure_code"])
+        #expect(response.rejected.map(\.rule) == ["required", "required"])
+    }
+
     @Test("at most 10,000 practice measures per call: 10,000 are accepted, 10,001 are refused whole with INVALID_ARGUMENT batch-size")
     func measureCap() async throws {
         let s = try service()

@@ -100,6 +100,13 @@ struct ScoringRuleTests {
         #expect(s.total == 0)
     }
 
+    @Test("multiple choice: the last option (index options − 1) is an answer, index = options is answer-type")
+    func choiceBounds() throws {
+        let test = instrument("t", .postTest, items: [mc("q1", key: 3)]) // options A–D, indices 0–3
+        #expect(try Scoring.score(test, answers: [choice("q1", 3)]).total == 1)
+        expectRefused(test, [choice("q1", 4)], field: "answers[0]", rule: "answer-type")
+    }
+
     @Test("vignette criteria: the share met; a criterion past the list or listed twice is answer-type")
     func vignette() throws {
         var vig = Item()

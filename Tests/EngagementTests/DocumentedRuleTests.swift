@@ -31,6 +31,16 @@ struct EngagementDocumentedRuleTests {
         #expect(media([event("p", .played, at: t0, object: "v"), event("s", .paused, at: t0 + 3 * hour - minute, object: "v")]) == 179)
     }
 
+    @Test("with no presence the attention component is left out, not counted as 0: a lone 5-star rating gives EI 50")
+    func noPresenceNoAttention() {
+        // Components present: participation 0 (weight .10) and satisfaction (5 − 1) / 4 = 1 (weight .10);
+        // presence is out (no scheduled minutes), attention is out (no presence), polls are out.
+        // EI = 100 · (0 · .10 + 1 · .10) / (.10 + .10) = 50. Counting attention as 0 would give 25.
+        let s = EngagementSummary.summarize(npi: "x", events: [event("r", .rated, at: t0, rating: 5)], definedPolls: [], scheduledMinutes: 0)
+        #expect(s.activeMinutes == 0)
+        #expect(abs(s.engagementIndex - 50) < 1e-9, "EI \(s.engagementIndex)")
+    }
+
     @Test("exactly once is keyed by (timestamp, event_id): the same id at another time is another event; the same pair again a duplicate")
     func sameIDOtherTimestamp() async throws {
         let s = try service()

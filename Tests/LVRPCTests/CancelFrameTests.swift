@@ -111,7 +111,9 @@ struct CancelFrameTests {
         try await peer.send(FrameWriter.frame(.response, streamID: w.streamID, meta: nil, payload: ok))
         _ = try await warm.value
 
-        let call = Task { try await echo.echo(echoRequest("late"), options: CallOptions(timeout: .milliseconds(50))) }
+        // Long enough that the REQUEST is surely sent before the deadline (a call whose deadline
+        // has passed before sending is failed locally and never reaches the wire).
+        let call = Task { try await echo.echo(echoRequest("late"), options: CallOptions(timeout: .seconds(1))) }
         let request = try #require(try await peer.next())
         let cancel = try #require(try await peer.next()) // the deadline passes: nothing is answered
         #expect(cancel.type == FrameType.cancel.rawValue)
