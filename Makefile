@@ -12,15 +12,18 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), Python interop,
-## and the codec tests again under AddressSanitizer.
+## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), the Moore-level
+## rules' operating characteristics (200 simulated activities per scenario, on their own so their CPU
+## does not slow the timing-bound suites), Python interop, and the codec tests again under AddressSanitizer.
 test: build
-	$(SWIFT) test
+	$(SWIFT) test --skip OperatingCharacteristics
+	$(SWIFT) test --filter OperatingCharacteristics
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
 	$(MAKE) asan
 
 test-swift: build
-	$(SWIFT) test
+	$(SWIFT) test --skip OperatingCharacteristics
+	$(SWIFT) test --filter OperatingCharacteristics
 
 test-python: build
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python

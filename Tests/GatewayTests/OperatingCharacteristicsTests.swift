@@ -9,31 +9,38 @@ import Testing
 /// through the real scoring and the real view. `LV_OC_REPLICATES` sets the replicates per
 /// scenario (default 200; `make validate` runs 2,000). The measured table is printed, for
 /// docs/GATEWAY.md.
-@Suite("operating characteristics of the Moore-level rules")
+@Suite("operating characteristics of the Moore-level rules", .serialized)
 struct OperatingCharacteristicsTests {
     static let replicates = Int(ProcessInfo.processInfo.environment["LV_OC_REPLICATES"] ?? "") ?? 200
     static let alpha = 0.05
     static let learningLevels = ["2", "3A", "3B", "4", "5", "6"]
 
-    /// Claims per level over `replicates` runs of a scenario, computed on both cores.
+    /// Claims per level over `replicates` runs of a scenario, computed on two threads of their
+    /// own (never the cooperative pool: minutes of CPU there would starve every other suite's
+    /// async tests running beside it).
     static func claimRates(_ s: SimulatedActivity.Scenario, seed: UInt64) async throws -> [String: Double] {
         let n = replicates
-        let counts = try await withThrowingTaskGroup(of: [String: Int].self) { group in
-            let workers = 2
-            for w in 0..<workers {
-                group.addTask {
+        let counts: [String: Int] = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let workers = 2
+                let results = NSLock()
+                var total: [String: Int] = [:]
+                var failure: (any Error)?
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
                     var counts: [String: Int] = [:]
-                    for r in stride(from: w, to: n, by: workers) {
-                        let input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
-                        let v = ValidationView.build(input, thresholds: Thresholds(), now: 0)
-                        for l in v.levels where l.evidenced { counts[l.level, default: 0] += 1 }
+                    do {
+                        for r in stride(from: w, to: n, by: workers) {
+                            let input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
+                            let v = ValidationView.build(input, thresholds: Thresholds(), now: 0)
+                            for l in v.levels where l.evidenced { counts[l.level, default: 0] += 1 }
+                        }
+                    } catch {
+                        results.withLock { failure = error }
                     }
-                    return counts
+                    results.withLock { total.merge(counts, uniquingKeysWith: +) }
                 }
+                if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: total) }
             }
-            var total: [String: Int] = [:]
-            for try await c in group { total.merge(c, uniquingKeysWith: +) }
-            return total
         }
         return Dictionary(uniqueKeysWithValues: learningLevels.map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
     }
