@@ -12,6 +12,16 @@ public enum Stats {
     }
 
     public static func sd(_ xs: [Double]) -> Double? { variance(xs).map { $0.squareRoot() } }
+
+    /// True when every number is finite.
+    static func allFinite(_ xs: [Double]) -> Bool { xs.allSatisfy { $0.isFinite } }
+
+    /// A standard deviation that is zero up to rounding: sd ≤ 1e-9 · max(1, |mean|). Identical values
+    /// computed in floating point (100·0.55 − 100·0.5 next to 5) differ in the last bits and give an sd
+    /// of ~1e-15, and with it a t of ~1e16; such a spread is treated as none.
+    static func isNegligible(sd: Double, mean: Double) -> Bool {
+        sd <= 1e-9 * max(1, abs(mean))
+    }
 }
 
 /// Paired t-test on pre/post scores of the same physicians, with effect sizes.
@@ -31,11 +41,13 @@ public struct PairedTTest: Sendable, Equatable {
     /// d_av = d̄ / √((s₁² + s₂²) / 2); nil when both SDs are 0.
     public let dav: Double?
 
-    /// Nil with fewer than 2 pairs or when every difference is the same (t undefined).
+    /// Nil with fewer than 2 pairs, a non-finite score, or when every difference is the same up to
+    /// rounding (s_d ≤ 1e-9 · max(1, |d̄|): t undefined, not ~1e16).
     public init?(pre: [Double], post: [Double]) {
         precondition(pre.count == post.count, "paired samples differ in length")
         let d = zip(post, pre).map { $0 - $1 }
-        guard d.count >= 2, let md = Stats.mean(d), let sdd = Stats.sd(d), sdd > 0 else { return nil }
+        guard d.count >= 2, Stats.allFinite(pre), Stats.allFinite(post), let md = Stats.mean(d), let sdd = Stats.sd(d),
+              !Stats.isNegligible(sd: sdd, mean: md) else { return nil }
         n = d.count
         meanPre = Stats.mean(pre)!
         meanPost = Stats.mean(post)!
@@ -126,10 +138,13 @@ public struct Spearman: Sendable, Equatable {
     public let rho: Double
     public let p: Double
 
-    /// Nil with fewer than 3 pairs or when either variable is constant.
+    /// Nil with fewer than 3 pairs, a non-finite value, or when either variable is constant, up to
+    /// rounding too (sd ≤ 1e-9 · max(1, |mean|) of the values: 0.1 + 0.2 next to 0.3 is no spread to rank).
     public init?(_ x: [Double], _ y: [Double]) {
         precondition(x.count == y.count)
-        guard x.count >= 3 else { return nil }
+        guard x.count >= 3, Stats.allFinite(x), Stats.allFinite(y),
+              !Stats.isNegligible(sd: Stats.sd(x)!, mean: Stats.mean(x)!),
+              !Stats.isNegligible(sd: Stats.sd(y)!, mean: Stats.mean(y)!) else { return nil }
         let rx = Self.ranks(x)
         let ry = Self.ranks(y)
         let mx = Stats.mean(rx)!, my = Stats.mean(ry)!
@@ -166,6 +181,11 @@ public struct Spearman: Sendable, Equatable {
 }
 
 /// Share of the immediate gain still present at follow-up: (follow-up − pre) / (post − pre).
+///
+/// Only meaningful when the immediate gain is real: the caller must use it only when post − pre is
+/// significantly positive (e.g. the one-sided paired/one-sample test of the gain rejects), and the
+/// caller enforces that. On a gain that is noise, or negative, the ratio is an arbitrary number (a
+/// tiny denominator makes it huge; a negative one flips its meaning). It returns nil only for post = pre.
 public enum Retention {
     public static func ratio(pre: Double, post: Double, followUp: Double) -> Double? {
         post != pre ? (followUp - pre) / (post - pre) : nil

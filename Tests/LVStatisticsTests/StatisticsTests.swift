@@ -82,6 +82,25 @@ struct PublishedValueTests {
         #expect(Morris.dppc2(nT: 1, nC: 5, preT: 0, postT: 1, preC: 0, postC: 0, sdPreT: 1, sdPreC: 1) == nil)
         #expect(Stats.mean([]) == nil)
     }
+
+    @Test("identical differences up to rounding: paired t is nil, not t ≈ 1e16")
+    func pairedRounding() throws {
+        let pre = [100 * 0.5, 60, 70]
+        let post = [100 * 0.55, 65, 75] // 55.000000000000007 − 50 next to 5, 5
+        let d = zip(post, pre).map { $0 - $1 }
+        #expect(try #require(Stats.sd(d)) > 0) // the spread really is nonzero in floating point
+        #expect(PairedTTest(pre: pre, post: post) == nil)
+        #expect(PairedTTest(pre: [50, 60, .nan], post: [55, 66, 70]) == nil)
+        #expect(PairedTTest(pre: [50, 60, 70], post: [55, 66, 74]) != nil)
+    }
+
+    @Test("Spearman: a constant variable (exactly or up to rounding) or a non-finite value is nil")
+    func spearmanConstant() {
+        #expect(Spearman([1, 2, 3], [4, 4, 4]) == nil)
+        #expect(Spearman([0.3, 0.1 + 0.2, 0.3, 0.3], [1, 2, 3, 4]) == nil)
+        #expect(Spearman([1, 2, .nan], [1, 2, 3]) == nil)
+        #expect(Spearman([1, 2, 3], [1, 3, 2]) != nil)
+    }
 }
 
 @Suite("statistics against scipy (Tests/Fixtures/statistics.json)")
