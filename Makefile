@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python asan demo proto bench clean
+.PHONY: all deps build test test-swift test-python test-deploy asan demo proto bench dist deploy-check clean
 
 all: build
 
@@ -13,11 +13,18 @@ build: deps
 	$(SWIFT) build
 
 ## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), Python interop,
-## and the codec tests again under AddressSanitizer.
+## the deploy/ files and the network-namespace test (debug binaries), and the codec tests again
+## under AddressSanitizer. The release tarball's own tests run in `make deploy-check`.
 test: build
 	$(SWIFT) test
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) test-deploy
 	$(MAKE) asan
+
+## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate
+## network namespaces (root; skips with the reason elsewhere). Uses dist/'s tarball when present.
+test-deploy: build
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q -rs Tests/deploy
 
 test-swift: build
 	$(SWIFT) test
@@ -42,5 +49,14 @@ bench: deps
 	scripts/bench.sh
 	scripts/bench-baselines.sh
 
+## The relocatable release: dist/lv-<version>-linux-<arch>.tar.gz (static Swift runtime; .build-dist/).
+dist: deps
+	scripts/dist.sh
+
+## make dist, then every deploy test against the tarball: unpack-and-run with ldd, the
+## network-namespace test on the release binaries, and the deploy/ file checks.
+deploy-check: dist
+	LV_REQUIRE_DIST=1 $(PYTHON) -m pytest -q -rs Tests/deploy
+
 clean:
-	rm -rf .build .build-asan var Benchmarks/Baselines/.build
+	rm -rf .build .build-asan .build-dist dist var Benchmarks/Baselines/.build
