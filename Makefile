@@ -13,12 +13,13 @@ build: deps
 	$(SWIFT) build
 
 ## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), Python interop,
-## the deploy/ files and the network-namespace test (debug binaries), and the codec tests again
-## under AddressSanitizer. The release tarball's own tests run in `make deploy-check`.
+## the release tarball (make dist, ~15 min of release build on a busy 2-core machine) unpacked and
+## run, the deploy/ files through their tools, the services in separate network namespaces, and
+## the codec tests again under AddressSanitizer.
 test: build
 	$(SWIFT) test
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
-	$(MAKE) test-deploy
+	$(MAKE) deploy-check
 	$(MAKE) asan
 
 ## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate

@@ -41,6 +41,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7400, extraKeys: Self.fileKeys)
+        ServiceRunner.bootstrapLogging(settings)
         let registration = try client(registration, key: "registration-addr", default: "127.0.0.1:7401", settings: settings)
         let engagement = try client(engagement, key: "engagement-addr", default: "127.0.0.1:7402", settings: settings)
         let assessment = try client(assessment, key: "assessment-addr", default: "127.0.0.1:7403", settings: settings)

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import LVRPC
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Prometheus
@@ -21,9 +22,7 @@ public enum ServiceRunner {
     public static func run(name: String, settings: ServiceSettings, router: Router,
                            extraServices: [any Service] = []) async throws {
         _ = ProcessMetrics.startTime
-        let level = settings.logLevel
-        let format = settings.logFormat
-        LoggingSystem.bootstrap { label in LVLogHandler(label: label, level: level, format: format) }
+        bootstrapLogging(settings)
         let logger = Logger(label: name)
         logger.info("starting", metadata: ["version": "\(BuildInfo.version)", "commit": "\(BuildInfo.gitCommit)",
                                            "build_date": "\(BuildInfo.buildDate)"])
@@ -65,6 +64,20 @@ public enum ServiceRunner {
         fflush(nil)
         SystemdNotify.send("READY=1\nSTATUS=serving on \(hostPort(address))\nMAINPID=\(getpid())")
         try await running
+    }
+
+    private static let loggingBootstrapped = NIOLockedValueBox(false)
+
+    /// Sets up logging from the settings (format, level); once per process. `run` calls it;
+    /// an executable that makes loggers before `run` (the gateway's backend clients) calls it first.
+    public static func bootstrapLogging(_ settings: ServiceSettings) {
+        let level = settings.logLevel
+        let format = settings.logFormat
+        loggingBootstrapped.withLockedValue { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in LVLogHandler(label: label, level: level, format: format) }
+        }
     }
 
     static func hostPort(_ address: SocketAddress) -> String {

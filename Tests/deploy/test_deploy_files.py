@@ -206,3 +206,30 @@ def test_compose_has_the_four_services_and_an_internal_backend_network():
         assert compose["services"][b]["volumes"]
     for p in compose["services"]["lv-gateway"]["ports"]:
         assert p.startswith("127.0.0.1:"), "the gateway is published on loopback only"
+
+
+def test_container_image_builds_and_runs_with_podman(tmp_path):
+    """Where podman works and the base image is at hand, build lv-registration's image from the
+    release tarball and run --version in it. Skips, saying why, anywhere else."""
+    from conftest import dist_tarball
+    podman = shutil.which("podman")
+    if podman is None:
+        pytest.skip("podman is not installed (no container engine on this machine); Containerfiles are checked by hadolint only")
+    base = "docker.io/library/debian:bookworm-slim"
+    if subprocess.run([podman, "image", "exists", base]).returncode != 0:
+        pytest.skip(f"{base} is not available locally and this machine cannot pull it")
+    tarball = dist_tarball()
+    if tarball is None:
+        pytest.skip("no release tarball (make dist)")
+    tag = f"localhost/lv-registration-test:{os.getpid()}"
+    build = subprocess.run([podman, "build", "--pull=never", "-f", str(DEPLOY / "container" / "Containerfile.lv-registration"),
+                            "--build-arg", f"LV_TARBALL={tarball.name}", "-t", tag, str(tarball.parent)],
+                           capture_output=True, text=True)
+    try:
+        assert build.returncode == 0, build.stderr
+        run = subprocess.run([podman, "run", "--rm", "--network=none", tag, "--version"], capture_output=True, text=True)
+        assert run.returncode == 0 and run.stdout.startswith("lv-registration "), run.stderr
+        user = subprocess.run([podman, "image", "inspect", "--format", "{{.Config.User}}", tag], capture_output=True, text=True)
+        assert user.stdout.strip() == "10001:10001"
+    finally:
+        subprocess.run([podman, "rmi", "-f", tag], capture_output=True)
