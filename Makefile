@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python asan demo proto bench clean validate
+.PHONY: all deps build test test-swift test-python test-deploy asan demo proto bench dist deploy-check clean validate
 
 all: build
 
@@ -14,12 +14,20 @@ build: deps
 
 ## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), the Moore-level
 ## rules' operating characteristics (200 simulated activities per scenario, on their own so their CPU
-## does not slow the timing-bound suites), Python interop, and the codec tests again under AddressSanitizer.
+## does not slow the timing-bound suites), Python interop, the release tarball (make dist) unpacked
+## and run, the deploy/ files through their tools, the services in separate network namespaces, and
+## the codec tests again under AddressSanitizer.
 test: build
 	$(SWIFT) test --skip OperatingCharacteristics
 	$(SWIFT) test --filter OperatingCharacteristics
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) deploy-check
 	$(MAKE) asan
+
+## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate
+## network namespaces (root; skips with the reason elsewhere). Uses dist/'s tarball when present.
+test-deploy: build
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q -rs Tests/deploy
 
 test-swift: build
 	$(SWIFT) test --skip OperatingCharacteristics
@@ -50,5 +58,14 @@ bench: deps
 	scripts/bench.sh
 	scripts/bench-baselines.sh
 
+## The relocatable release: dist/lv-<version>-linux-<arch>.tar.gz (static Swift runtime; .build-dist/).
+dist: deps
+	scripts/dist.sh
+
+## make dist, then every deploy test against the tarball: unpack-and-run with ldd, the
+## network-namespace test on the release binaries, and the deploy/ file checks.
+deploy-check: dist
+	LV_REQUIRE_DIST=1 $(PYTHON) -m pytest -q -rs Tests/deploy
+
 clean:
-	rm -rf .build .build-asan var Benchmarks/Baselines/.build
+	rm -rf .build .build-asan .build-dist dist var Benchmarks/Baselines/.build

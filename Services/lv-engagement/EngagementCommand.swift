@@ -9,7 +9,8 @@ struct EngagementCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-engagement",
         abstract: "Learning Validation Engagement service: the engagement event stream (Moore levels 1-2).",
-        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-engagement ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.")
+        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-engagement ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.",
+        version: BuildInfo.versionLine("lv-engagement"))
 
     @OptionGroup var options: ServiceOptions
 
@@ -20,6 +21,7 @@ struct EngagementCommand: AsyncParsableCommand {
         let store = try await ServiceRunner.openStore { try EngagementStore(path: path, options: database) }
         var router = Router()
         EngagementService(store: store).register(into: &router)
+        AdminService(database: store.database).register(into: &router)
         try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router)
         store.close()
     }

@@ -3,6 +3,7 @@ import NIOCore
 import Gateway
 import LVRPC
 import LVService
+import Logging
 
 /// `lv-gateway`: the unified learning-validation view.
 @main
@@ -10,7 +11,8 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-gateway",
         abstract: "Learning Validation Gateway service: the unified learning-validation view.",
-        discussion: "Reads lv-registration, lv-engagement and lv-assessment over the protocol, concurrently and within each caller's deadline. Serves lv.health.v1.Health and lv.reflection.v1.Reflection too. Prints 'lv-gateway ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.")
+        discussion: "Reads lv-registration, lv-engagement and lv-assessment over the protocol, concurrently and within each caller's deadline. Serves lv.health.v1.Health and lv.reflection.v1.Reflection too. Prints 'lv-gateway ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.",
+        version: BuildInfo.versionLine("lv-gateway"))
 
     @OptionGroup var options: ServiceOptions
 
@@ -20,24 +22,32 @@ struct GatewayCommand: AsyncParsableCommand {
     var engagement: String?
     @Option(name: .customLong("assessment-addr"), help: "lv-assessment HOST:PORT (env LV_ASSESSMENT_ADDR; default 127.0.0.1:7403).")
     var assessment: String?
-    @Option(name: .customLong("backend-connections"), help: "Pooled connections to each backend (default 2).")
-    var connections = 2
+    @Option(name: .customLong("backend-connections"), help: "Pooled connections to each backend (env LV_BACKEND_CONNECTIONS; default 2).")
+    var connectionsFlag: Int?
     @Option(name: .customLong("health-interval"), help: "Seconds between checks of each backend's health, each check bounded by the same time (default 1).")
     var healthInterval = 1.0
 
-    func client(_ flag: String?, env: String, default value: String) throws -> RPCClient {
-        var c = try RPCClient.Configuration(address: flag ?? ServiceOptions.environment(env) ?? value)
+    static let fileKeys: Set<String> = ["registration-addr", "engagement-addr", "assessment-addr", "backend-connections"]
+
+    func client(_ flag: String?, key: String, default value: String, settings: ServiceSettings) throws -> RPCClient {
+        var c = try RPCClient.Configuration(address: ServiceOptions.value(flag, key: key, file: settings.configFile) ?? value)
+        let connectionsText = ServiceOptions.value(connectionsFlag.map { "\($0)" }, key: "backend-connections", file: settings.configFile) ?? "2"
+        guard let connections = Int(connectionsText) else {
+            throw ValidationError("backend-connections: '\(connectionsText)' is not an integer")
+        }
         c.connections = max(1, connections)
         c.clientName = "lv-gateway"
+        c.logger = Logger(label: "lv-gateway")
         c.connectTimeout = .seconds(2)
         return RPCClient(configuration: c)
     }
 
     func run() async throws {
-        let settings = try options.resolve(defaultPort: 7400)
-        let registration = try client(registration, env: "LV_REGISTRATION_ADDR", default: "127.0.0.1:7401")
-        let engagement = try client(engagement, env: "LV_ENGAGEMENT_ADDR", default: "127.0.0.1:7402")
-        let assessment = try client(assessment, env: "LV_ASSESSMENT_ADDR", default: "127.0.0.1:7403")
+        let settings = try options.resolve(defaultPort: 7400, extraKeys: Self.fileKeys)
+        ServiceRunner.bootstrapLogging(settings)
+        let registration = try client(registration, key: "registration-addr", default: "127.0.0.1:7401", settings: settings)
+        let engagement = try client(engagement, key: "engagement-addr", default: "127.0.0.1:7402", settings: settings)
+        let assessment = try client(assessment, key: "assessment-addr", default: "127.0.0.1:7403", settings: settings)
         var router = Router()
         let metrics = GatewayMetrics()
         GatewayService(registration: registration, engagement: engagement, assessment: assessment, metrics: metrics).register(into: &router)

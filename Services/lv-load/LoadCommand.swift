@@ -19,6 +19,7 @@ struct LoadCommand: AsyncParsableCommand {
         --steps or --ramp-to for schedules; open-loop latency is reported corrected for coordinated omission (from \
         each call's intended send time, as wrk2) and uncorrected.
         """,
+        version: BuildInfo.versionLine("lv-load"),
         subcommands: [Unary.self, Call.self, Ingest.self, CheckInBurst.self, Submissions.self, ViewReads.self, WholeEvent.self])
 }
 

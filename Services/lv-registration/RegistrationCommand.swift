@@ -9,7 +9,8 @@ struct RegistrationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-registration",
         abstract: "Learning Validation Registration service: physicians, activities, sessions, enrollment, attendance and credit (Moore level 1).",
-        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-registration ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.")
+        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-registration ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.",
+        version: BuildInfo.versionLine("lv-registration"))
 
     @OptionGroup var options: ServiceOptions
 
@@ -20,6 +21,7 @@ struct RegistrationCommand: AsyncParsableCommand {
         let store = try await ServiceRunner.openStore { try RegistrationStore(path: path, options: database) }
         var router = Router()
         RegistrationService(store: store).register(into: &router)
+        AdminService(database: store.database).register(into: &router)
         try await ServiceRunner.run(name: "lv-registration", settings: settings, router: router)
         store.close()
     }

@@ -11,8 +11,9 @@ struct LVCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lvctl",
         abstract: "Operate and query Learning Validation services over their binary protocol.",
+        version: BuildInfo.versionLine("lvctl"),
         subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self, AssessmentCommands.self,
-                      Report.self, Simulate.self])
+                      Report.self, Simulate.self, AdminCommands.self])
 }
 
 /// Flags shared by every command that talks to one server.

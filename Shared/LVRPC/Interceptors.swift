@@ -4,8 +4,9 @@ import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Logs each call's outcome and duration with its request id: debug when it succeeds,
-/// notice when it fails with a client error, error when the server failed.
+/// Logs each call's outcome (method, code, duration, request id — never the request's content):
+/// info when it succeeds, notice when it fails with a client error, error when the server
+/// failed. Only a server error's message is logged: a client error's may quote the request.
 public struct LoggingInterceptor: ServerInterceptor {
     public init() {}
 
@@ -16,14 +17,14 @@ public struct LoggingInterceptor: ServerInterceptor {
         let start = NIODeadline.now()
         do {
             let response = try await next(request, context)
-            context.logger.debug("call ok", metadata: ["ms": "\(Self.millis(since: start))"])
+            context.logger.info("call", metadata: ["code": "OK", "ms": "\(Self.millis(since: start))"])
             return response
         } catch {
             let status = RPCError.from(error)
             let level: Logger.Level = [.internal, .unknown, .dataLoss].contains(status.code) ? .error : .notice
-            context.logger.log(level: level, "call failed", metadata: [
-                "code": "\(status.code.protoName)", "error": "\(status.message)", "ms": "\(Self.millis(since: start))",
-            ])
+            var metadata: Logger.Metadata = ["code": "\(status.code.protoName)", "ms": "\(Self.millis(since: start))"]
+            if level == .error { metadata["error"] = "\(status.message)" }
+            context.logger.log(level: level, "call", metadata: metadata)
             throw error
         }
     }

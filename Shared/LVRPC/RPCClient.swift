@@ -20,6 +20,8 @@ public final class RPCClient: Sendable {
         /// Backoff after a failed connect: starts here, doubles (with jitter) up to `maximumBackoff`.
         public var initialBackoff: TimeAmount
         public var maximumBackoff: TimeAmount
+        /// When set, each new connection is logged at info with the server's name and version (HELLO_ACK).
+        public var logger: Logger?
 
         public init(host: String, port: Int, connections: Int = 1, credential: String = "", clientName: String = "lv-swift",
                     limits: FrameLimits = FrameLimits(), connectTimeout: TimeAmount = .seconds(5),
@@ -194,6 +196,7 @@ public final class RPCClient: Sendable {
             hello.maxFrameSize = UInt32(configuration.limits.maxFrameSize)
             hello.credential = configuration.credential
             hello.clientName = configuration.clientName
+            hello.clientVersion = BuildInfo.versionString
             // Connecting (TCP and HELLO) is bounded by the connect timeout and by the call's deadline.
             var timeout = configuration.connectTimeout
             if let deadline { timeout = max(.milliseconds(1), min(timeout, deadline - .now())) }
@@ -202,6 +205,10 @@ public final class RPCClient: Sendable {
                     host: configuration.host, port: configuration.port, hello: hello, limits: configuration.limits,
                     connectTimeout: timeout, group: group)
                 state.withLockedValue { $0.slots[index] = $0.closed ? .idle : .connected(c) }
+                configuration.logger?.info("connected", metadata: [
+                    "peer": "\(target)", "server": "\(c.helloAck.serverName)",
+                    "server_version": "\(c.helloAck.serverVersion.isEmpty ? "unknown" : c.helloAck.serverVersion)",
+                ])
                 signal.fire(c)
                 return c
             } catch {

@@ -158,12 +158,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return connectionError(RPCError(.unauthenticated, reason))
         }
         if hello.maxFrameSize > 0 { peerMaxFrameSize = Int(hello.maxFrameSize) }
-        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(hello.clientName)" }
+        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(hello.clientName.prefix(64))" }
+        logger.info("client connected", metadata: [
+            "client_version": "\(hello.clientVersion.isEmpty ? "unknown" : String(hello.clientVersion.prefix(64)))",
+        ])
         var ack = Lv_Rpc_V1_HelloAck()
         ack.protocolVersion = 1
         ack.maxFrameSize = UInt32(limitsBox.limits.maxFrameSize)
         ack.maxConcurrentStreams = UInt32(configuration.maxConcurrentStreams)
         ack.serverName = configuration.serverName
+        ack.serverVersion = BuildInfo.versionString
         ack.idleTimeoutS = UInt32((configuration.idleTimeout?.nanoseconds ?? 0) / 1_000_000_000)
         phase = .open
         write(try! FrameWriter.frame(.helloAck, streamID: 0, payload: ack))

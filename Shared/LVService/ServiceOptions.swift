@@ -9,7 +9,8 @@ import LVRPC
 import NIOCore
 
 /// The flags every service executable takes. Each falls back to an environment variable, then
-/// to the documented default (docs/OPERATIONS.md lists them all).
+/// to the configuration file (`--config`, see `ConfigFile`), then to the documented default
+/// (docs/OPERATIONS.md lists them all).
 public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("listen"), help: "RPC address HOST:PORT (env LV_LISTEN; default 127.0.0.1 and the service's port).")
     var listenFlag: String?
@@ -38,6 +39,30 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("drain-timeout"), help: "Seconds shutdown waits for calls in flight (env LV_DRAIN_TIMEOUT; default 30).")
     var drainTimeoutFlag: Int?
 
+    @Option(name: .customLong("log-format"), help: "text or json (one object per line) (env LV_LOG_FORMAT; default text).")
+    var logFormatFlag: String?
+
+    @Option(name: .customLong("config"), help: "A configuration file of 'key = value' lines, keys the flag names (env LV_CONFIG). Flags win over environment variables, which win over the file.")
+    var configFlag: String?
+
+    /// The keys a configuration file may set for every service (each flag's name without `--`).
+    public static let fileKeys: Set<String> = [
+        "listen", "data-dir", "metrics-listen", "log-level", "log-format", "max-frame-size",
+        "max-concurrent-streams", "idle-timeout", "sqlite-synchronous", "drain-timeout",
+    ]
+
+    /// The configuration file, when `--config` or `LV_CONFIG` names one; `extraKeys` are the
+    /// executable's own flags (the gateway's backend addresses).
+    public func configFile(extraKeys: Set<String> = []) throws -> ConfigFile? {
+        guard let path = configFlag ?? Self.environment("LV_CONFIG") else { return nil }
+        return try ConfigFile.load(path: path, allowedKeys: Self.fileKeys.union(extraKeys))
+    }
+
+    /// A setting by precedence: the flag's value, else `LV_<KEY>`, else the file's, else nil.
+    public static func value(_ flag: String?, key: String, file: ConfigFile?) -> String? {
+        flag ?? environment(ConfigFile.environmentName(key)) ?? file?.values[key]
+    }
+
     public init() {}
 
     public static func environment(_ name: String) -> String? {
@@ -48,22 +73,40 @@ public struct ServiceOptions: ParsableArguments {
 
     private func int(_ flag: Int?, env: String, default value: Int) throws -> Int {
         if let flag { return flag }
-        guard let text = Self.environment(env) else { return value }
-        guard let parsed = Int(text) else { throw ValidationError("\(env)='\(text)' is not an integer") }
+        let file = ConfigFile.current
+        let key = String(env.dropFirst(3).lowercased().map { $0 == "_" ? "-" : $0 })
+        guard let text = Self.environment(env) ?? file?.values[key] else { return value }
+        guard let parsed = Int(text) else {
+            throw ValidationError("\(Self.environment(env) != nil ? env : "\(file?.path ?? ""): \(key)")='\(text)' is not an integer")
+        }
         return parsed
     }
 
-    /// The resolved settings for a service whose default RPC port is `defaultPort`.
-    public func resolve(defaultPort: Int) throws -> ServiceSettings {
-        let listen = listenFlag ?? Self.environment("LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
+    /// A string setting by precedence: flag, environment (`env`), configuration file.
+    private func string(_ flag: String?, env: String) -> String? {
+        let file = ConfigFile.current
+        let key = String(env.dropFirst(3).lowercased().map { $0 == "_" ? "-" : $0 })
+        return flag ?? Self.environment(env) ?? file?.values[key]
+    }
+
+    /// The resolved settings for a service whose default RPC port is `defaultPort`; `extraKeys`
+    /// are further keys the configuration file may hold (read them with `value(_:key:file:)`).
+    public func resolve(defaultPort: Int, extraKeys: Set<String> = []) throws -> ServiceSettings {
+        let file = try configFile(extraKeys: extraKeys)
+        return try ConfigFile.$current.withValue(file) { try resolveSettings(defaultPort: defaultPort) }
+    }
+
+    private func resolveSettings(defaultPort: Int) throws -> ServiceSettings {
+        let file = ConfigFile.current
+        let listen = string(listenFlag, env: "LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
         let (host, port): (String, Int)
         do { (host, port) = try parseHostPort(listen) } catch { throw ValidationError("--listen: \(error)") }
-        let metricsText = metricsListenFlag ?? Self.environment("LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + 2000)"
+        let metricsText = string(metricsListenFlag, env: "LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + 2000)"
         var metrics: (String, Int)?
         if metricsText != "off" {
             do { metrics = try parseHostPort(metricsText) } catch { throw ValidationError("--metrics-listen: \(error)") }
         }
-        let levelText = logLevelFlag ?? Self.environment("LV_LOG_LEVEL") ?? "info"
+        let levelText = string(logLevelFlag, env: "LV_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("--log-level: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -76,16 +119,20 @@ public struct ServiceOptions: ParsableArguments {
         let idle = try int(idleTimeoutFlag, env: "LV_IDLE_TIMEOUT", default: 300)
         let drain = try int(drainTimeoutFlag, env: "LV_DRAIN_TIMEOUT", default: 30)
         guard idle >= 0, drain >= 0 else { throw ValidationError("--idle-timeout and --drain-timeout cannot be negative") }
-        let syncText = (synchronousFlag ?? Self.environment("LV_SQLITE_SYNCHRONOUS") ?? "full").uppercased()
+        let syncText = (string(synchronousFlag, env: "LV_SQLITE_SYNCHRONOUS") ?? "full").uppercased()
         guard let synchronous = DatabaseOptions.Synchronous(rawValue: syncText) else {
             throw ValidationError("--sqlite-synchronous: '\(syncText.lowercased())' is not full or normal")
         }
+        let formatText = string(logFormatFlag, env: "LV_LOG_FORMAT") ?? "text"
+        guard let logFormat = LogFormat(rawValue: formatText) else {
+            throw ValidationError("--log-format: '\(formatText)' is not text or json")
+        }
         return ServiceSettings(
             host: host, port: port, metrics: metrics,
-            dataDirectory: dataDirFlag ?? Self.environment("LV_DATA_DIR") ?? "./var",
+            dataDirectory: string(dataDirFlag, env: "LV_DATA_DIR") ?? "./var",
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
-            database: DatabaseOptions(synchronous: synchronous))
+            database: DatabaseOptions(synchronous: synchronous), logFormat: logFormat, configFile: file)
     }
 }
 
@@ -101,6 +148,9 @@ public struct ServiceSettings: Sendable {
     public var idleTimeout: TimeAmount?
     public var drainTimeout: TimeAmount
     public var database: DatabaseOptions
+    public var logFormat: LogFormat = .text
+    /// The configuration file read (for the executable's own keys), if any.
+    public var configFile: ConfigFile?
 
     /// `<data-dir>/<file>`, creating the directory when it is missing.
     public func databasePath(_ file: String) throws -> String {

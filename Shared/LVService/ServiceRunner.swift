@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import LVRPC
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Prometheus
@@ -22,15 +23,15 @@ public enum ServiceRunner {
     /// passes one it keeps updating with `HealthStatus.setDependency`. `/readyz` follows it.
     public static func run(name: String, settings: ServiceSettings, router: Router,
                            extraServices: [any Service] = [], health: HealthStatus = HealthStatus()) async throws {
-        let level = settings.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        _ = ProcessMetrics.startTime
+        bootstrapLogging(settings)
         let logger = Logger(label: name)
+        logger.info("starting", metadata: ["version": "\(BuildInfo.version)", "commit": "\(BuildInfo.gitCommit)",
+                                           "build_date": "\(BuildInfo.buildDate)"])
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let factory = ServiceMetricsFactory(registry: registry)
+        factory.registerBuildInfo(service: name)
+        MetricsSystem.bootstrap(factory)
 
         let server = RPCServer(
             configuration: .init(host: settings.host, port: settings.port, serverName: name, limits: settings.limits,
@@ -38,29 +39,59 @@ public enum ServiceRunner {
                                  drainTimeout: settings.drainTimeout),
             router: router, interceptors: [LoggingInterceptor()], logger: logger, health: health, observer: RPCMetrics())
         var services: [any Service] = []
-        var metricsServer: MetricsServer?
+        var metricsText = "off"
         if let metrics = settings.metrics {
             let m = MetricsServer(host: metrics.host, port: metrics.port, registry: registry, health: health, logger: logger)
-            metricsServer = m
+            // Bound before anything else starts: a taken port fails start-up, before the ready line.
+            try await m.bind()
+            if let a = m.localAddress { metricsText = hostPort(a) }
             services.append(m)
         }
         services += extraServices
         services.append(server) // last to start, first to stop
+        services.append(StoppingNotifier())
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
         async let running: Void = group.run()
-        // The ready line: tests and launchers read the real ports from it (port 0 picks free ones).
-        let address = try await server.localAddress
-        var metricsText = "off"
-        if metricsServer != nil {
-            for _ in 0..<500 {
-                if let a = metricsServer?.localAddress { metricsText = "\(a.ipAddress ?? "?"):\(a.port ?? 0)"; break }
-                try await Task.sleep(nanoseconds: 2_000_000)
-            }
+        // The ready line comes only once every listener is bound; a failed bind ends the process
+        // with an error naming the address, and no ready line. Tests and launchers read the real
+        // ports from it (port 0 picks free ones).
+        let address: SocketAddress
+        do {
+            address = try await server.localAddress
+        } catch {
+            throw ListenError(what: "rpc", host: settings.host, port: settings.port, underlying: error)
         }
-        print("\(name) ready rpc=\(address.ipAddress ?? "?"):\(address.port ?? 0) metrics=\(metricsText)")
+        print("\(name) ready rpc=\(hostPort(address)) metrics=\(metricsText)")
         fflush(nil)
+        SystemdNotify.send("READY=1\nSTATUS=serving on \(hostPort(address))\nMAINPID=\(getpid())")
         try await running
+    }
+
+    private static let loggingBootstrapped = NIOLockedValueBox(false)
+
+    /// Sets up logging from the settings (format, level); once per process. `run` calls it;
+    /// an executable that makes loggers before `run` (the gateway's backend clients) calls it first.
+    public static func bootstrapLogging(_ settings: ServiceSettings) {
+        let level = settings.logLevel
+        let format = settings.logFormat
+        loggingBootstrapped.withLockedValue { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in LVLogHandler(label: label, level: level, format: format) }
+        }
+    }
+
+    static func hostPort(_ address: SocketAddress) -> String {
+        let ip = address.ipAddress ?? "?"
+        return "\(ip.contains(":") ? "[\(ip)]" : ip):\(address.port ?? 0)"
     }
 }
 
+/// Tells systemd "STOPPING=1" as soon as graceful shutdown begins (before the drain).
+private struct StoppingNotifier: Service {
+    func run() async throws {
+        try? await gracefulShutdown()
+        SystemdNotify.send("STOPPING=1")
+    }
+}

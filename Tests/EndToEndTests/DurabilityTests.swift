@@ -287,12 +287,12 @@ struct DurabilityTests {
         }
     }
 
-    func allEventIDs(port: Int) async throws -> [String] {
+    func allEventIDs(port: Int, activity: String = "durability") async throws -> [String] {
         let client = RPCClient(host: "127.0.0.1", port: port)
         let engagement = Lv_Engagement_V1_EngagementClient(client)
         var ids: [String] = []
         var request = Lv_Engagement_V1_ListEventsRequest()
-        request.activityId = "durability"
+        request.activityId = activity
         request.pageSize = 1000
         repeat {
             let page = try await engagement.listEvents(request)

@@ -22,24 +22,21 @@ struct OperatingCharacteristicsTests {
         let n = replicates
         let counts: [String: Int] = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                let workers = 2
-                let results = NSLock()
-                var total: [String: Int] = [:]
-                var failure: (any Error)?
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let tally = Tally()
+                DispatchQueue.concurrentPerform(iterations: 2) { w in
                     var counts: [String: Int] = [:]
                     do {
-                        for r in stride(from: w, to: n, by: workers) {
+                        for r in stride(from: w, to: n, by: 2) {
                             let input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
                             let v = ValidationView.build(input, thresholds: Thresholds(), now: 0)
                             for l in v.levels where l.evidenced { counts[l.level, default: 0] += 1 }
                         }
+                        tally.add(counts)
                     } catch {
-                        results.withLock { failure = error }
+                        tally.fail(error)
                     }
-                    results.withLock { total.merge(counts, uniquingKeysWith: +) }
                 }
-                if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: total) }
+                continuation.resume(with: tally.result)
             }
         }
         return Dictionary(uniqueKeysWithValues: learningLevels.map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
@@ -99,4 +96,14 @@ struct OperatingCharacteristicsTests {
         print("power (\(Self.replicates) replicates, mean g \(fixed(g, 2))): " + Self.row(s.name, rates))
         #expect(rates["3A"]! >= 0.8)
     }
+}
+
+/// Counts from the worker threads, under a lock.
+final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    private var failure: (any Error)?
+    func add(_ c: [String: Int]) { lock.withLock { counts.merge(c, uniquingKeysWith: +) } }
+    func fail(_ e: any Error) { lock.withLock { failure = e } }
+    var result: Result<[String: Int], any Error> { lock.withLock { failure.map { .failure($0) } ?? .success(counts) } }
 }

@@ -232,6 +232,9 @@ public struct Lv_Rpc_V1_Hello: ProtoMessage {
     public var credential: String = ""
     /// Free text naming the client, for logs ("lvctl/1.0", "python-lvrpc/0.1").
     public var clientName: String = ""
+    /// The client's release ("0.16.0+abc1234"): its version, a plus, the git commit; empty when
+    /// unknown. Logged by the server on connect so mixed versions can be told apart.
+    public var clientVersion: String = ""
 
     public init() {}
 
@@ -245,6 +248,7 @@ public struct Lv_Rpc_V1_Hello: ProtoMessage {
         self.maxConcurrentStreams = c.max_concurrent_streams
         self.credential = CValue.string(c.credential)
         self.clientName = CValue.string(c.client_name)
+        self.clientVersion = CValue.string(c.client_version)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -253,6 +257,7 @@ public struct Lv_Rpc_V1_Hello: ProtoMessage {
         c.max_concurrent_streams = self.maxConcurrentStreams
         c.credential = try arena.string(self.credential, field: "lv.rpc.v1.Hello.credential")
         c.client_name = try arena.string(self.clientName, field: "lv.rpc.v1.Hello.client_name")
+        c.client_version = try arena.string(self.clientVersion, field: "lv.rpc.v1.Hello.client_version")
     }
 }
 
@@ -269,6 +274,8 @@ public struct Lv_Rpc_V1_HelloAck: ProtoMessage {
     public var serverName: String = ""
     /// Seconds of silence with no call in flight after which the server closes the connection; 0 = never.
     public var idleTimeoutS: UInt32 = 0
+    /// The server's release, in the form of Hello.client_version; empty when unknown.
+    public var serverVersion: String = ""
 
     public init() {}
 
@@ -282,6 +289,7 @@ public struct Lv_Rpc_V1_HelloAck: ProtoMessage {
         self.maxConcurrentStreams = c.max_concurrent_streams
         self.serverName = CValue.string(c.server_name)
         self.idleTimeoutS = c.idle_timeout_s
+        self.serverVersion = CValue.string(c.server_version)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -290,6 +298,7 @@ public struct Lv_Rpc_V1_HelloAck: ProtoMessage {
         c.max_concurrent_streams = self.maxConcurrentStreams
         c.server_name = try arena.string(self.serverName, field: "lv.rpc.v1.HelloAck.server_name")
         c.idle_timeout_s = self.idleTimeoutS
+        c.server_version = try arena.string(self.serverVersion, field: "lv.rpc.v1.HelloAck.server_version")
     }
 }
 

@@ -578,7 +578,7 @@ const ProtobufCMessageDescriptor lv__rpc__v1__frame_meta__descriptor =
   (ProtobufCMessageInit) lv__rpc__v1__frame_meta__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__rpc__v1__hello__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lv__rpc__v1__hello__field_descriptors[6] =
 {
   {
     "protocol_version",
@@ -640,9 +640,22 @@ static const ProtobufCFieldDescriptor lv__rpc__v1__hello__field_descriptors[5] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "client_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Rpc__V1__Hello, client_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__rpc__v1__hello__field_indices_by_name[] = {
   4,   /* field[4] = client_name */
+  5,   /* field[5] = client_version */
   3,   /* field[3] = credential */
   2,   /* field[2] = max_concurrent_streams */
   1,   /* field[1] = max_frame_size */
@@ -651,7 +664,7 @@ static const unsigned lv__rpc__v1__hello__field_indices_by_name[] = {
 static const ProtobufCIntRange lv__rpc__v1__hello__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__rpc__v1__hello__descriptor =
 {
@@ -661,14 +674,14 @@ const ProtobufCMessageDescriptor lv__rpc__v1__hello__descriptor =
   "Lv__Rpc__V1__Hello",
   "lv.rpc.v1",
   sizeof(Lv__Rpc__V1__Hello),
-  5,
+  6,
   lv__rpc__v1__hello__field_descriptors,
   lv__rpc__v1__hello__field_indices_by_name,
   1,  lv__rpc__v1__hello__number_ranges,
   (ProtobufCMessageInit) lv__rpc__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__rpc__v1__hello_ack__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lv__rpc__v1__hello_ack__field_descriptors[6] =
 {
   {
     "protocol_version",
@@ -730,6 +743,18 @@ static const ProtobufCFieldDescriptor lv__rpc__v1__hello_ack__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "server_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Rpc__V1__HelloAck, server_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__rpc__v1__hello_ack__field_indices_by_name[] = {
   4,   /* field[4] = idle_timeout_s */
@@ -737,11 +762,12 @@ static const unsigned lv__rpc__v1__hello_ack__field_indices_by_name[] = {
   1,   /* field[1] = max_frame_size */
   0,   /* field[0] = protocol_version */
   3,   /* field[3] = server_name */
+  5,   /* field[5] = server_version */
 };
 static const ProtobufCIntRange lv__rpc__v1__hello_ack__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__rpc__v1__hello_ack__descriptor =
 {
@@ -751,7 +777,7 @@ const ProtobufCMessageDescriptor lv__rpc__v1__hello_ack__descriptor =
   "Lv__Rpc__V1__HelloAck",
   "lv.rpc.v1",
   sizeof(Lv__Rpc__V1__HelloAck),
-  5,
+  6,
   lv__rpc__v1__hello_ack__field_descriptors,
   lv__rpc__v1__hello_ack__field_indices_by_name,
   1,  lv__rpc__v1__hello_ack__number_ranges,

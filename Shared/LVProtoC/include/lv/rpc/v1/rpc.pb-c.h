@@ -163,10 +163,15 @@ struct  Lv__Rpc__V1__Hello
    * Free text naming the client, for logs ("lvctl/1.0", "python-lvrpc/0.1").
    */
   char *client_name;
+  /*
+   * The client's release ("0.16.0+abc1234"): its version, a plus, the git commit; empty when
+   * unknown. Logged by the server on connect so mixed versions can be told apart.
+   */
+  char *client_version;
 };
 #define LV__RPC__V1__HELLO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__rpc__v1__hello__descriptor) \
-    , 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -192,10 +197,14 @@ struct  Lv__Rpc__V1__HelloAck
    * Seconds of silence with no call in flight after which the server closes the connection; 0 = never.
    */
   uint32_t idle_timeout_s;
+  /*
+   * The server's release, in the form of Hello.client_version; empty when unknown.
+   */
+  char *server_version;
 };
 #define LV__RPC__V1__HELLO_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__rpc__v1__hello_ack__descriptor) \
-    , 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*
