@@ -19,6 +19,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var idleTimeout: TimeAmount?
         /// Returns nil to accept the HELLO credential, or the reason to refuse it.
         var credentialCheck: (@Sendable (String) -> String?)?
+        /// Close a connection that has not sent HELLO within this long.
+        var helloTimeout: TimeAmount? = .seconds(5)
+        /// Close a connection whose frame body has been arriving for longer than this (slowloris).
+        var bodyTimeout: TimeAmount? = .seconds(30)
+        /// PINGs answered per second on one connection, with bursts up to `pingBurst`; beyond, the connection closes.
+        var pingsPerSecond: Double = 10
+        var pingBurst: Double = 50
+        /// The server's budget for large bodies; frames carry their share of it into streams.
+        var budget: BodyBudget?
     }
 
     private enum Phase { case awaitingHello, open, draining, closed }
@@ -26,6 +35,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private struct ActiveStream {
         var task: Task<Void, Never>
         var deadlineTimer: Scheduled<Void>?
+        /// Bytes of the body budget the request's payload holds.
+        var reserved = 0
     }
 
     private let configuration: Configuration
@@ -44,6 +55,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var requestCounter: UInt64 = 0
     private var peer = ""
+    private var helloTimer: Scheduled<Void>?
+    private var bodyTimer: RepeatedTask?
+    private var pingTokens: Double = 0
+    private var pingRefilled = NIODeadline.now()
+    /// The reservation of the frame being handled, until a stream adopts it.
+    private var unadopted = 0
+    /// Whether this connection held large bodies (so closing it may return memory).
+    private var heldLargeBodies = false
 
     init(configuration: Configuration, routes: [String: (descriptor: MethodDescriptor, handler: Router.Handler)],
          limits: FrameLimitsBox, registry: ConnectionRegistry, logger: Logger) {
@@ -62,6 +81,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         logger[metadataKey: "peer"] = "\(peer)"
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         registry.add(context.channel) { bound.value.beginDrain() }
+        pingTokens = configuration.pingBurst
+        if let timeout = configuration.helloTimeout {
+            helloTimer = context.eventLoop.scheduleTask(in: timeout) {
+                guard bound.value.phase == .awaitingHello else { return }
+                bound.value.connectionError(RPCError(.deadlineExceeded,
+                    "no HELLO within \(timeout.nanoseconds / 1_000_000)ms of connecting"))
+            }
+        }
+        if let timeout = configuration.bodyTimeout {
+            let every = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, TimeAmount.milliseconds(50).nanoseconds))
+            bodyTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+                bound.value.checkBody(limit: timeout)
+            }
+        }
         if let idle = configuration.idleTimeout {
             let every = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, TimeAmount.milliseconds(50).nanoseconds))
             idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
@@ -73,12 +106,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
         idleTimer?.cancel()
-        for (_, stream) in streams {
-            stream.task.cancel()
-            stream.deadlineTimer?.cancel()
-        }
-        streams.removeAll()
+        helloTimer?.cancel()
+        bodyTimer?.cancel()
+        cancelAllStreams()
         registry.remove(context.channel)
+        if heldLargeBodies { MemoryReturn.soon() }
         context.fireChannelInactive()
     }
 
@@ -99,11 +131,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             guard acceptStreamID(streamID) else { return }
             respond(streamID, error: RPCError(.resourceExhausted,
                 "request of \(length) bytes exceeds the frame limit of \(limitsBox.limits.maxFrameSize) bytes"))
+        case .overBudget(let type, let streamID, let length):
+            guard phase != .awaitingHello else { return helloMissing() }
+            guard type == FrameType.request.rawValue else { return }
+            guard acceptStreamID(streamID) else { return }
+            respond(streamID, error: RPCError(.resourceExhausted,
+                "the server is holding its limit of large request bodies; this one (\(length) bytes) was not read",
+                retryable: true, retryAfterMs: 100))
         case .unknownType(let type, _):
             guard phase != .awaitingHello else { return helloMissing() }
             logger.debug("skipped frame of unknown type", metadata: ["type": "\(type)"])
         case .frame(let frame):
+            unadopted = frame.reservedBytes
+            if unadopted > 0 { heldLargeBodies = true }
             handle(frame)
+            if unadopted > 0 { configuration.budget?.release(unadopted) }
+            unadopted = 0
         }
     }
 
@@ -117,12 +160,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         switch frame.type {
         case .request: handleRequest(frame)
         case .cancel:
-            if let stream = streams.removeValue(forKey: frame.streamID) {
+            if let stream = removeStream(frame.streamID) {
                 stream.task.cancel()
                 stream.deadlineTimer?.cancel()
                 closeIfDrained()
             }
-        case .ping: write(FrameWriter.rawFrame(.pong, payload: frame.payload))
+        case .ping:
+            guard takePingToken() else {
+                return connectionError(RPCError(.resourceExhausted,
+                    "more than \(Int(configuration.pingsPerSecond)) PINGs per second (bursts of \(Int(configuration.pingBurst)))"))
+            }
+            write(FrameWriter.rawFrame(.pong, payload: frame.payload))
         case .pong: break
         case .goAway:
             phase = .draining
@@ -140,7 +188,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func handleHello(_ frame: Frame) {
         let hello: Lv_Rpc_V1_Hello
         do {
-            hello = try frame.payload.readMessage(Lv_Rpc_V1_Hello.self)
+            hello = try frame.payload.readMessage(Lv_Rpc_V1_Hello.self, budget: .requests)
         } catch {
             return connectionError(RPCError(.invalidArgument, "HELLO payload: \(error)"))
         }
@@ -151,7 +199,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return connectionError(RPCError(.unauthenticated, reason))
         }
         if hello.maxFrameSize > 0 { peerMaxFrameSize = Int(hello.maxFrameSize) }
-        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(hello.clientName)" }
+        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(LogSafe.clip(hello.clientName, 64))" }
+        helloTimer?.cancel()
         var ack = Lv_Rpc_V1_HelloAck()
         ack.protocolVersion = 1
         ack.maxFrameSize = UInt32(limitsBox.limits.maxFrameSize)
@@ -187,14 +236,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let meta: Lv_Rpc_V1_FrameMeta
         do {
-            meta = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self)
+            meta = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self, budget: .requests)
         } catch {
             return respond(streamID, error: RPCError(.invalidArgument, "frame meta: \(error)"))
         }
         guard let route = routes[meta.method] else {
-            return respond(streamID, error: RPCError(.unimplemented, "method '\(meta.method)' is not served here"))
+            return respond(streamID, error: RPCError(.unimplemented, "method '\(LogSafe.clip(meta.method))' is not served here"))
         }
-        requestCounter += 1
+        // Values that reach logs and other servers: printable ASCII, at most 128 bytes, or the call is refused.
+        if let id = meta.metadata["x-request-id"], !LogSafe.isPrintableASCII(id) || id.isEmpty || id.utf8.count > LogSafe.maximumRequestIDBytes {
+            return respond(streamID, error: RPCError.invalidArgument(field: "metadata.x-request-id", rule: "printable-ascii",
+                "1-\(LogSafe.maximumRequestIDBytes) bytes of printable ASCII (0x20-0x7E)"))
+        }
+        if !meta.traceparent.isEmpty, !LogSafe.isPrintableASCII(meta.traceparent) || meta.traceparent.utf8.count > LogSafe.maximumRequestIDBytes {
+            return respond(streamID, error: RPCError.invalidArgument(field: "traceparent", rule: "printable-ascii",
+                "at most \(LogSafe.maximumRequestIDBytes) bytes of printable ASCII (a W3C traceparent is 55)"))
+        }
+        requestCounter &+= 1
         let requestID = meta.metadata["x-request-id"] ?? "\(configuration.serverName)-\(ObjectIdentifier(self).hashValue & 0xffff)-\(requestCounter)"
         var callLogger = logger
         callLogger[metadataKey: "method"] = "\(meta.method)"
@@ -219,11 +277,41 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let timer = deadline.map { deadline in
             eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(streamID) }
         }
-        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer)
+        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer, reserved: unadopted)
+        unadopted = 0
+    }
+
+    /// Forgets a stream and returns its share of the body budget.
+    private func removeStream(_ id: UInt32) -> ActiveStream? {
+        guard let stream = streams.removeValue(forKey: id) else { return nil }
+        if stream.reserved > 0 {
+            configuration.budget?.release(stream.reserved)
+            MemoryReturn.soon()
+        }
+        return stream
+    }
+
+    private func cancelAllStreams() {
+        for id in Array(streams.keys) {
+            if let stream = removeStream(id) {
+                stream.task.cancel()
+                stream.deadlineTimer?.cancel()
+            }
+        }
+    }
+
+    private func takePingToken() -> Bool {
+        let now = NIODeadline.now()
+        let seconds = Double((now - pingRefilled).nanoseconds) / 1e9
+        pingRefilled = now
+        pingTokens = min(configuration.pingBurst, pingTokens + seconds * configuration.pingsPerSecond)
+        guard pingTokens >= 1 else { return false }
+        pingTokens -= 1
+        return true
     }
 
     private func finish(_ streamID: UInt32, _ result: Result<any ProtoMessage, any Error>) {
-        guard let stream = streams.removeValue(forKey: streamID) else { return } // expired or cancelled
+        guard let stream = removeStream(streamID) else { return } // expired or cancelled
         stream.deadlineTimer?.cancel()
         lastActivity = .now()
         switch result {
@@ -247,19 +335,39 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func expire(_ streamID: UInt32) {
-        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        guard let stream = removeStream(streamID) else { return }
         stream.task.cancel()
         respond(streamID, error: RPCError(.deadlineExceeded, "the call's deadline passed before it finished"))
         closeIfDrained()
     }
 
+    /// Longest status message sent, and most violations: an error always fits in a frame's meta.
+    static let maximumMessageBytes = 2048
+    static let maximumViolations = 50
+
     private func respond(_ streamID: UInt32, error: RPCError) {
         var meta = Lv_Rpc_V1_FrameMeta()
-        meta.status = error.status
-        guard let frame = try? FrameWriter.frame(.response, streamID: streamID, meta: meta) else {
-            // Only a NUL in the message can fail; send the code alone rather than nothing.
+        var status = error.status
+        if status.message.utf8.count > Self.maximumMessageBytes {
+            status.message = String(decoding: status.message.utf8.prefix(Self.maximumMessageBytes), as: UTF8.self) + "…"
+        }
+        if status.violations.count > Self.maximumViolations {
+            status.violations = Array(status.violations.prefix(Self.maximumViolations))
+        }
+        meta.status = status
+        guard let frame = try? FrameWriter.frame(.response, streamID: streamID, meta: meta),
+              frame.readableBytes - FrameHeader.size <= Int(UInt16.max) else {
+            // A NUL or an oversized text: send the code and the first field and rule, escaped.
             var bare = Lv_Rpc_V1_FrameMeta()
-            bare.status = RPCError(error.code, "error message could not be encoded").status
+            var s = RPCError(error.code, "error message could not be encoded").status
+            if let first = error.violations.first {
+                s.message = "\(LogSafe.clip(first.field)): rule \(LogSafe.clip(first.rule, 64))"
+                s.violations = [FieldViolation()]
+                s.violations[0].field = LogSafe.clip(first.field)
+                s.violations[0].rule = LogSafe.clip(first.rule, 64)
+            }
+            s.retryable = error.retryable
+            bare.status = s
             return write(try! FrameWriter.frame(.response, streamID: streamID, meta: bare))
         }
         write(frame)
@@ -270,11 +378,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// GOAWAY carrying the failure, then close (docs/PROTOCOL.md §6).
     private func connectionError(_ error: RPCError) {
         guard phase != .closed, let context else { return }
-        logger.notice("closing connection", metadata: ["code": "\(error.code.protoName)", "reason": "\(error.message)"])
+        logger.notice("closing connection", metadata: ["code": "\(error.code.protoName)", "reason": "\(LogSafe.clip(error.message, 256))"])
         sendGoAway(error.status)
         phase = .closed
-        for (_, stream) in streams { stream.task.cancel(); stream.deadlineTimer?.cancel() }
-        streams.removeAll()
+        helloTimer?.cancel()
+        cancelAllStreams()
         flushThenClose(context)
     }
 
@@ -309,6 +417,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard phase == .draining, streams.isEmpty, let context else { return }
         phase = .closed
         flushThenClose(context)
+    }
+
+    /// Slowloris: a frame whose body trickles in for longer than `limit` closes the connection.
+    private func checkBody(limit: TimeAmount) {
+        guard phase != .closed, let since = limitsBox.partialSince, NIODeadline.now() - since >= limit else { return }
+        connectionError(RPCError(.deadlineExceeded, "a frame's body took longer than \(limit.nanoseconds / 1_000_000_000)s to arrive"))
     }
 
     private func checkIdle(limit: TimeAmount) {

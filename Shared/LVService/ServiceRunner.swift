@@ -30,10 +30,12 @@ public enum ServiceRunner {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        var configuration = RPCServer.Configuration(host: settings.host, port: settings.port, serverName: name, limits: settings.limits,
+                                                    maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
+                                                    drainTimeout: settings.drainTimeout)
+        configuration.peerLimits = settings.peerLimits
         let server = RPCServer(
-            configuration: .init(host: settings.host, port: settings.port, serverName: name, limits: settings.limits,
-                                 maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
-                                 drainTimeout: settings.drainTimeout),
+            configuration: configuration,
             router: router, interceptors: [LoggingInterceptor(), MetricsInterceptor()], logger: logger)
         var services: [any Service] = []
         var metricsServer: MetricsServer?
