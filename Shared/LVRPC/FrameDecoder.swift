@@ -83,12 +83,19 @@ public struct FrameDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(forwardBy: n)
             if n == remaining {
                 state = .header
+                limitsBox.partialSince = nil
                 return .continue
             }
+            // A skipped body is still a body arriving: the body timeout applies to it too.
+            if limitsBox.partialSince == nil { limitsBox.partialSince = .now() }
             state = .skipping(remaining: remaining - n)
             return .needMoreData
         case .header:
-            guard let header = Self.peekHeader(buffer) else { return .needMoreData }
+            guard let header = Self.peekHeader(buffer) else {
+                // Part of a header is a frame arriving too (the body timeout covers it).
+                if buffer.readableBytes > 0 && limitsBox.partialSince == nil { limitsBox.partialSince = .now() }
+                return .needMoreData
+            }
             if let violation = Self.check(header, limits: limitsBox.limits) {
                 state = .failed
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
@@ -99,6 +106,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
             if body > limitsBox.limits.maxFrameSize {
                 buffer.moveReaderIndex(forwardBy: FrameHeader.size)
                 state = .skipping(remaining: body)
+                limitsBox.partialSince = .now()
                 context.fireChannelRead(wrapInboundOut(.oversized(type: header.frame.type, streamID: header.frame.streamID, bodyLength: body)))
                 return .continue
             }
@@ -108,6 +116,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
                     guard budget.reserve(body) else {
                         buffer.moveReaderIndex(forwardBy: FrameHeader.size)
                         state = .skipping(remaining: body)
+                        limitsBox.partialSince = .now()
                         context.fireChannelRead(wrapInboundOut(.overBudget(type: header.frame.type, streamID: header.frame.streamID, bodyLength: body)))
                         return .continue
                     }

@@ -40,6 +40,19 @@ struct AdversarialTests {
         return (peak.value, value)
     }
 
+    /// Runs the first closure given to it, once.
+    final class Once: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false
+        func run(_ body: () -> Void) {
+            lock.lock()
+            let first = !done
+            done = true
+            lock.unlock()
+            if first { body() }
+        }
+    }
+
     final class PeakBox: @unchecked Sendable {
         private let lock = NSLock()
         private var peak = 0
@@ -180,31 +193,51 @@ struct AdversarialTests {
         }
     }
 
-    @Test("a client that sends 200,000 requests and never reads is not read from; RSS stays bounded")
+    @Test("a client that sends 100 MB of requests and never reads is not read from; RSS stays bounded")
     func neverReads() async throws {
         try await withService { service, client in
             let pid = service.process.processIdentifier
             let before = Self.rss(pid)
             let attacker = try await Self.connect(service.port, autoRead: false)
-            let check = ByteBuffer() // an empty HealthCheckRequest
-            let (peak, _) = try await Self.peakRSS(pid) { () -> Void in
+            // ListServicesRequest with a 1 KB unknown field: answered with ~3 KB, read as 1 KB.
+            let padded: ByteBuffer = {
+                var b = ByteBuffer(bytes: [0x9A, 0x06, 0x80, 0x08])
+                b.writeRepeatingByte(0x61, count: 1024)
+                return b
+            }()
+            let written = PeakBox()
+            let (peak, last) = try await Self.peakRSS(pid) { () -> EventLoopFuture<Void> in
                 attacker.write(try Self.hello(), promise: nil)
                 var stream: UInt32 = 0
-                for _ in 0..<200 {
+                var last: EventLoopFuture<Void>?
+                for k in 0..<100 {
                     var chunk = ByteBuffer()
                     for _ in 0..<1000 {
                         stream += 1
-                        chunk.writeImmutableBuffer(Self.request(stream, method: "lv.health.v1.Health/Check", payload: check))
+                        chunk.writeImmutableBuffer(Self.request(stream, method: "lv.reflection.v1.Reflection/ListServices", payload: padded))
                     }
-                    attacker.writeAndFlush(chunk, promise: nil) // never awaited: the server decides how fast this goes
+                    // Never awaited here: the server decides how fast this goes. Writes complete in order.
+                    last = attacker.writeAndFlush(chunk)
+                    last!.whenSuccess { written.update(k + 1) }
                 }
                 for _ in 0..<20 { #expect(await Self.healthy(client)) }
+                return last!
             }
             #expect(peak < Self.rssBound, "peak RSS \(peak >> 20) MiB")
+            // The server stops reading once its answers back up, so the last write never completes; without
+            // backpressure all 100 MB are read within about a second. Waiting 10x that for it to (not) happen:
+            let completed: Bool = await withCheckedContinuation { continuation in
+                let once = Once()
+                last.whenComplete { result in
+                    if case .success = result { once.run { continuation.resume(returning: true) } }
+                }
+                last.eventLoop.scheduleTask(in: .seconds(10)) { once.run { continuation.resume(returning: false) } }
+            }
+            #expect(!completed, "the server read all \(written.value) MB from a client that never reads")
             try await attacker.close()
             let after = await Self.settledRSS(pid, baseline: before)
             #expect(after <= before + Self.settleBound, "RSS \(before >> 20) MiB before, \(after >> 20) MiB after")
-            print("never-reading client: RSS before \(before >> 20) MiB, peak \(peak >> 20) MiB, after \(after >> 20) MiB")
+            print("never-reading client: RSS before \(before >> 20) MiB, peak \(peak >> 20) MiB, after \(after >> 20) MiB; \(written.value) of 100 MB read by the server")
         }
     }
 
@@ -229,9 +262,11 @@ struct AdversarialTests {
                     head.writeInteger(UInt32(1))
                     head.writeInteger(UInt32(declared))
                     c.write(head, promise: nil)
-                    // Every tenth sends 1 MiB of its body, the rest trickle nothing more.
-                    if i % 10 == 0 { for _ in 0..<4 { c.write(chunk, promise: nil) } }
+                    // All but the last byte of the body, then nothing (a partial body held open).
+                    for _ in 0..<15 { c.write(chunk, promise: nil) }
+                    c.write(ByteBuffer(repeating: 0, count: 256 * 1024 - 2), promise: nil)
                     c.flush()
+                    _ = i
                     channels.append(c)
                 }
                 for _ in 0..<20 { #expect(await Self.healthy(client)) }

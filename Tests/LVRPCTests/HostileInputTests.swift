@@ -76,6 +76,20 @@ struct HostileInputTests {
         try await raw.send(frame.readSlice(length: 1000)!) // header and a little of the body, then nothing
         let code = try await Self.guarded { try Self.goAwayCode(try await raw.nextFrame()) }
         #expect(code == .deadlineExceeded)
+        // A body being skipped (oversized, or refused for the budget) and a half-sent header are timed too.
+        for partial in [Array(try Self.request(1, echoRequest("big", padding: 5 * 1024 * 1024)).readableBytesView.prefix(100)),
+                        [0x4C, 0x56, 0x01]] {
+            let raw = try await RawConnection(port: server.port)
+            try await raw.hello()
+            try await raw.send(partial)
+            let code = try await Self.guarded { () -> StatusCode? in
+                while let f = try await raw.nextFrame() {
+                    if f.type == FrameType.goAway.rawValue { return try Self.goAwayCode(f) }
+                }
+                return nil
+            }
+            #expect(code == .deadlineExceeded)
+        }
         try await server.stop()
     }
 
