@@ -203,8 +203,9 @@ public struct PeerLimits: Sendable {
     /// PINGs per second per connection, bursts up to `pingBurst`; beyond, GOAWAY RESOURCE_EXHAUSTED.
     public var pingsPerSecond: Double = 10
     public var pingBurst: Double = 50
-    /// glibc malloc arenas (0 = glibc's default of 8 per core).
-    public var mallocArenaMax = 2
+    /// glibc malloc arenas, set process-wide when the server starts (0 = leave glibc's default of 8 per core;
+    /// the service executables pass 2, `--malloc-arena-max`).
+    public var mallocArenaMax = 0
 
     public init() {}
 }

@@ -150,11 +150,12 @@ struct HostileInputTests {
         // The server learns of the close asynchronously: retry until admitted (each refusal is an event).
         let admitted = try await Self.guarded { () -> Bool in
             while true {
+                // A refused connection may be closed before the HELLO is written: that is a refusal too.
                 let raw = try await RawConnection(port: server.port)
                 var hello = Lv_Rpc_V1_Hello()
                 hello.protocolVersion = 1
-                try await raw.send(FrameWriter.frame(.hello, streamID: 0, payload: hello))
-                if let f = try await raw.nextFrame(), f.type == FrameType.helloAck.rawValue { return true }
+                guard (try? await raw.send(FrameWriter.frame(.hello, streamID: 0, payload: hello))) != nil else { continue }
+                if let f = try? await raw.nextFrame(), f.type == FrameType.helloAck.rawValue { return true }
             }
         }
         #expect(admitted)
