@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python asan demo proto bench clean
+.PHONY: all deps build test test-swift test-python asan fuzz fuzz-long fuzz-replay demo proto bench clean
 
 all: build
 
@@ -17,7 +17,9 @@ build: deps
 test: build
 	$(SWIFT) test
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) fuzz-replay
 	$(MAKE) asan
+	$(MAKE) fuzz
 
 test-swift: build
 	$(SWIFT) test
@@ -28,6 +30,26 @@ test-python: build
 ## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
 asan: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+
+## libFuzzer on the wire pre-check + protobuf-c decode of every message (Fuzz/Codec), for
+## FUZZ_SECONDS (default 60; `make fuzz-long` runs an hour). Builds only the codec target
+## (LVMessages, protobuf-c) under --sanitize fuzzer,address in .build-fuzz. New inputs go to
+## .build-fuzz/corpus; a crash is written to .build-fuzz/artifacts/ and fails the target; copy
+## it into Fuzz/corpus/codec/ so fuzz-replay keeps it as a regression test.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --product lv-fuzz-codec --sanitize fuzzer --sanitize address -Xswiftc -DLV_FUZZ
+	mkdir -p .build-fuzz/corpus .build-fuzz/artifacts
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp .build-fuzz/debug/lv-fuzz-codec -max_total_time=$(FUZZ_SECONDS) \
+		-rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 \
+		-artifact_prefix=.build-fuzz/artifacts/ .build-fuzz/corpus Fuzz/corpus/codec
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=3600
+
+## Replays the committed corpus (seeds and every crash ever found) without the fuzzer.
+fuzz-replay: build
+	$$($(SWIFT) build --show-bin-path)/lv-fuzz-codec Fuzz/corpus/codec/*
 
 ## Start every service on loopback, show health and methods, stop them.
 demo: build
@@ -43,4 +65,4 @@ bench: deps
 	scripts/bench-baselines.sh
 
 clean:
-	rm -rf .build .build-asan var Benchmarks/Baselines/.build
+	rm -rf .build .build-asan .build-fuzz var Benchmarks/Baselines/.build
