@@ -77,7 +77,7 @@ for index, (msg, full) in enumerate(ordered):
 # The audit's payloads, by name.
 def seed(full, name, data):
     index = [f for _, f in ordered].index(full)
-    with open(os.path.join(out, f"{index:03d}-audit-{name}"), "wb") as fh:
+    with open(os.path.join(out, f"{index:03d}-{full.split('.')[-1]}-audit-{name}"), "wb") as fh:
         fh.write(bytes([index]) + data)
 
 AddSession = message_factory.GetMessageClass(pool.FindMessageTypeByName("lv.registration.v1.AddSessionRequest"))
