@@ -91,7 +91,8 @@ public final class RPCServer: Service, Sendable {
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout,
             credentialCheck: configuration.credentialCheck,
             helloTimeout: peerLimits.helloTimeout, bodyTimeout: peerLimits.bodyTimeout,
-            pingsPerSecond: peerLimits.pingsPerSecond, pingBurst: peerLimits.pingBurst, budget: budget)
+            pingsPerSecond: peerLimits.pingsPerSecond, pingBurst: peerLimits.pingBurst, budget: budget,
+            returnMemory: peerLimits.returnMemory)
         let admission = ConnectionAdmission(total: peerLimits.maxConnections, perPeer: peerLimits.maxConnectionsPerPeer)
         MemoryReturn.limitArenas(peerLimits.mallocArenaMax)
 
@@ -206,6 +207,9 @@ public struct PeerLimits: Sendable {
     /// glibc malloc arenas, set process-wide when the server starts (0 = leave glibc's default of 8 per core;
     /// the service executables pass 2, `--malloc-arena-max`).
     public var mallocArenaMax = 0
+    /// Return freed heap to the OS (`malloc_trim`) after large requests and closed connections that held them.
+    /// Process-wide and briefly stalls other threads' allocations, so off in the library; the executables turn it on.
+    public var returnMemory = false
 
     public init() {}
 }

@@ -28,6 +28,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var pingBurst: Double = 50
         /// The server's budget for large bodies; frames carry their share of it into streams.
         var budget: BodyBudget?
+        /// Whether to `malloc_trim` after large requests (`PeerLimits.returnMemory`).
+        var returnMemory = false
     }
 
     private enum Phase { case awaitingHello, open, draining, closed }
@@ -110,7 +112,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         bodyTimer?.cancel()
         cancelAllStreams()
         registry.remove(context.channel)
-        if heldLargeBodies { MemoryReturn.soon() }
+        if heldLargeBodies && configuration.returnMemory { MemoryReturn.soon() }
         context.fireChannelInactive()
     }
 
@@ -286,7 +288,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let stream = streams.removeValue(forKey: id) else { return nil }
         if stream.reserved > 0 {
             configuration.budget?.release(stream.reserved)
-            MemoryReturn.soon()
+            if configuration.returnMemory { MemoryReturn.soon() }
         }
         return stream
     }

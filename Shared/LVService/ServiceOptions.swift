@@ -116,6 +116,7 @@ public struct ServiceOptions: ParsableArguments {
         let pings = try int(pingsPerSecondFlag, env: "LV_MAX_PINGS_PER_SECOND", default: 10)
         (peer.pingsPerSecond, peer.pingBurst) = (Double(pings), Double(pings * 5))
         peer.mallocArenaMax = try int(mallocArenaMaxFlag, env: "LV_MALLOC_ARENA_MAX", default: 2)
+        peer.returnMemory = true
         guard peer.maxConnections >= 1, peer.maxConnectionsPerPeer >= 1, hello >= 0, body >= 0, peer.maxBufferedBodyBytes >= maxFrame,
               peer.writeBufferHighWater >= 1024, pings >= 1, peer.mallocArenaMax >= 0 else {
             throw ValidationError("connection limits must be positive, and --max-buffered-bytes at least --max-frame-size")
