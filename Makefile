@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python test-deploy asan demo proto bench dist deploy-check clean validate
+.PHONY: all deps build test test-swift test-python test-deploy asan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
 
 all: build
 
@@ -14,15 +14,18 @@ build: deps
 
 ## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), the Moore-level
 ## rules' operating characteristics (200 simulated activities per scenario, on their own so their CPU
-## does not slow the timing-bound suites), Python interop, the release tarball (make dist) unpacked
-## and run, the deploy/ files through their tools, the services in separate network namespaces, and
-## the codec tests again under AddressSanitizer.
+## does not slow the timing-bound suites), Python interop, the deploy/ files through their tools and
+## the services in separate network namespaces, the fuzz corpus replayed, the codec tests again under
+## AddressSanitizer, and 60 s of libFuzzer. The release tarball's own tests (a release build, ~10-15
+## min here) are `make deploy-check`.
 test: build
 	$(SWIFT) test --skip OperatingCharacteristics
 	$(SWIFT) test --filter OperatingCharacteristics
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
-	$(MAKE) deploy-check
+	$(MAKE) test-deploy
+	$(MAKE) fuzz-replay
 	$(MAKE) asan
+	$(MAKE) fuzz
 
 ## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate
 ## network namespaces (root; skips with the reason elsewhere). Uses dist/'s tarball when present.
@@ -44,6 +47,26 @@ asan: deps
 ## in a release build: false-claim rates under null scenarios and power (docs/GATEWAY.md).
 validate: deps
 	LV_OC_REPLICATES=$${LV_OC_REPLICATES:-2000} $(SWIFT) test -c release --filter OperatingCharacteristics
+
+## libFuzzer on the wire pre-check + protobuf-c decode of every message (Fuzz/Codec), for
+## FUZZ_SECONDS (default 60; `make fuzz-long` runs an hour). Builds only the codec target
+## (LVMessages, protobuf-c) under --sanitize fuzzer,address in .build-fuzz. New inputs go to
+## .build-fuzz/corpus; a crash is written to .build-fuzz/artifacts/ and fails the target; copy
+## it into Fuzz/corpus/codec/ so fuzz-replay keeps it as a regression test.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build --scratch-path .build-fuzz --product lv-fuzz-codec --sanitize fuzzer --sanitize address -Xswiftc -DLV_FUZZ
+	mkdir -p .build-fuzz/corpus .build-fuzz/artifacts
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp .build-fuzz/debug/lv-fuzz-codec -max_total_time=$(FUZZ_SECONDS) \
+		-rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 \
+		-artifact_prefix=.build-fuzz/artifacts/ .build-fuzz/corpus Fuzz/corpus/codec
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=3600
+
+## Replays the committed corpus (seeds and every crash ever found) without the fuzzer.
+fuzz-replay: build
+	$$($(SWIFT) build --show-bin-path)/lv-fuzz-codec Fuzz/corpus/codec/*
 
 ## Start every service on loopback, show health and methods, stop them.
 demo: build
@@ -68,4 +91,4 @@ deploy-check: dist
 	LV_REQUIRE_DIST=1 $(PYTHON) -m pytest -q -rs Tests/deploy
 
 clean:
-	rm -rf .build .build-asan .build-dist dist var Benchmarks/Baselines/.build
+	rm -rf .build .build-asan .build-dist .build-fuzz dist var Benchmarks/Baselines/.build

@@ -124,6 +124,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
+        // libFuzzer target for the wire pre-check and protobuf-c decode of every message (make fuzz);
+        // built without -DLV_FUZZ it replays corpus files given as arguments.
+        .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
+                          swiftSettings: swiftSettings),
+
         .testTarget(name: "LVMessagesTests", dependencies: ["LVMessages"], path: "Tests/LVMessagesTests"),
         .testTarget(name: "LVRPCTests", dependencies: [
             "LVRPC", "LVAPI",

@@ -16,7 +16,7 @@ public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
 
     public func createInstrument(_ request: Lv_Assessment_V1_CreateInstrumentRequest, context: ServerContext) async throws -> Lv_Assessment_V1_CreateInstrumentResponse {
         var v = Violations()
-        v.require(!request.requestId.isEmpty, "request_id", "required", "every create needs a client request id so a retry is safe")
+        InstrumentRules.requestID(request.requestId, "request_id", &v)
         v.require(request.instrument != nil, "instrument", "required", "the instrument to create")
         // The activity's objectives live in registration and services share no data: here each
         // item's mapping is checked for shape (objective or control); `lvctl assessment
@@ -27,6 +27,9 @@ public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
     }
 
     public func getInstrument(_ request: Lv_Assessment_V1_GetInstrumentRequest, context: ServerContext) async throws -> Lv_Assessment_V1_GetInstrumentResponse {
+        var v = Violations()
+        InstrumentRules.key(request.instrumentId, "instrument_id", &v)
+        try v.throwIfAny()
         guard let i = try await store.instrument(id: request.instrumentId, version: request.version) else {
             throw RPCError(.notFound, "instrument_id: no instrument '\(request.instrumentId)'\(request.version == 0 ? "" : " version \(request.version)")")
         }
@@ -43,21 +46,34 @@ public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
 
     public func submitResponses(_ request: Lv_Assessment_V1_SubmitResponsesRequest, context: ServerContext) async throws -> Lv_Assessment_V1_SubmitResponsesResponse {
         var v = Violations()
-        v.require(!request.submissionId.isEmpty && request.submissionId.utf8.count <= 128, "submission_id", "required",
-                  "a client submission id (1-128 bytes) so a retry is safe")
+        InstrumentRules.requestID(request.submissionId, "submission_id", &v)
+        InstrumentRules.key(request.instrumentId, "instrument_id", required: true, &v)
         if let p = NPI.problem(request.npi) { v.add("npi", p.rule, p.message) }
+        InstrumentRules.time(request.submittedMs, "submitted_ms", now: clock(), &v)
+        v.count(request.answers.count, "answers", max: InstrumentRules.maximumAnswers)
+        for (i, a) in request.answers.prefix(InstrumentRules.maximumAnswers).enumerated() {
+            InstrumentRules.key(a.itemId, "answers[\(i)].item_id", &v)
+            v.require(a.confidence <= 5, "answers[\(i)].confidence", "range", "1 (a guess) to 5 (certain), or 0 when not given")
+            if case .criteria(let met)? = a.value {
+                v.count(met.met.count, "answers[\(i)].criteria.met", max: InstrumentRules.maximumCriteria)
+            }
+        }
         try v.throwIfAny()
         return try await store.submit(request, now: clock())
     }
 
     public func recordCommitment(_ request: Lv_Assessment_V1_RecordCommitmentRequest, context: ServerContext) async throws -> Lv_Assessment_V1_RecordCommitmentResponse {
         var v = Violations()
-        v.require(!request.requestId.isEmpty, "request_id", "required", "every create needs a client request id so a retry is safe")
+        InstrumentRules.requestID(request.requestId, "request_id", &v)
         let c = request.commitment ?? Commitment()
         if let p = NPI.problem(c.npi) { v.add("commitment.npi", p.rule, p.message) }
-        v.require(!c.activityId.isEmpty, "commitment.activity_id", "required", "the activity the commitment came from")
-        v.require(!c.text.isEmpty, "commitment.text", "required", "what the physician commits to change")
-        v.require(c.text.utf8.count <= 4000, "commitment.text", "length", "at most 4,000 bytes")
+        InstrumentRules.key(c.activityId, "commitment.activity_id", required: true, &v)
+        v.text(c.text, "commitment.text", max: FieldLimits.textBytes, required: true, chars: .multiLine)
+        v.text(c.category, "commitment.category", max: FieldLimits.nameBytes)
+        if !c.objectiveId.isEmpty {
+            v.require(Identifier.isValid(c.objectiveId), "commitment.objective_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
+        }
+        InstrumentRules.time(c.recordedMs, "commitment.recorded_ms", now: clock(), &v)
         if !c.commitmentId.isEmpty { v.require(Identifier.isValid(c.commitmentId), "commitment.commitment_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'") }
         try v.throwIfAny()
         return try await store.recordCommitment(request, now: clock())
@@ -69,6 +85,14 @@ public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
         case .fully, .partially, .not: break
         default: throw RPCError.invalidArgument(field: "follow_up.implementation", rule: "required", "fully, partially or not")
         }
+        var v = Violations()
+        InstrumentRules.key(request.commitmentId, "commitment_id", required: true, &v)
+        v.count(f.barriers.count, "follow_up.barriers", max: InstrumentRules.maximumBarriers)
+        for (i, b) in f.barriers.prefix(InstrumentRules.maximumBarriers).enumerated() {
+            v.text(b, "follow_up.barriers[\(i)]", max: FieldLimits.nameBytes)
+        }
+        InstrumentRules.time(f.respondedMs, "follow_up.responded_ms", now: clock(), latest: FieldLimits.latestMs, &v)
+        try v.throwIfAny()
         var response = Lv_Assessment_V1_RecordFollowUpResponse()
         response.commitment = try await store.recordFollowUp(commitmentID: request.commitmentId, followUp: f, now: clock())
         return response
@@ -76,7 +100,7 @@ public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
 
     public func recordPracticeMeasures(_ request: Lv_Assessment_V1_RecordPracticeMeasuresRequest, context: ServerContext) async throws -> Lv_Assessment_V1_RecordPracticeMeasuresResponse {
         var v = Violations()
-        v.require(!request.requestId.isEmpty, "request_id", "required", "every create needs a client request id so a retry is safe")
+        InstrumentRules.requestID(request.requestId, "request_id", &v)
         v.require(request.measures.count <= MeasureRules.maximumBatch, "measures", "batch-size", "at most \(MeasureRules.maximumBatch) per call")
         try v.throwIfAny()
         var valid: [(Int, PracticeMeasure)] = []
@@ -95,6 +119,9 @@ public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
         guard !request.activityId.isEmpty else {
             throw RPCError.invalidArgument(field: "activity_id", rule: "required", "the activity whose outcomes to read")
         }
+        var v = Violations()
+        InstrumentRules.key(request.activityId, "activity_id", &v)
+        try v.throwIfAny()
         let (physicians, next) = try await store.outcomes(activityID: request.activityId, npi: request.npi,
                                                           pageSize: PageToken.size(request.pageSize),
                                                           after: try PageToken.decode(request.pageToken),

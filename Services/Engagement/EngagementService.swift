@@ -44,6 +44,10 @@ public struct EngagementService: Lv_Engagement_V1_EngagementHandler {
         var v = Violations()
         v.require(!request.activityId.isEmpty, "activity_id", "required", "the activity offering the poll")
         v.require(!request.pollId.isEmpty, "poll_id", "required", "the poll's id, as answered events name it")
+        for (value, field) in [(request.activityId, "activity_id"), (request.pollId, "poll_id"), (request.sessionId, "session_id")] {
+            v.require(EventRules.key(value, required: false) == nil, field, "identifier", "at most 128 bytes of printable ASCII")
+        }
+        v.text(request.question, "question", max: FieldLimits.textBytes, chars: .multiLine)
         try v.throwIfAny()
         var response = Lv_Engagement_V1_DefinePollResponse()
         response.created = try await store.definePoll(request)

@@ -65,6 +65,9 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
     }
 
     public func getActivity(_ request: Lv_Registration_V1_GetActivityRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetActivityResponse {
+        var v = Violations()
+        RegistrationRules.key(request.activityId, "activity_id", &v)
+        try v.throwIfAny()
         guard let a = try await store.activity(id: request.activityId) else {
             throw RPCError(.notFound, "activity_id: no activity '\(request.activityId)'")
         }
@@ -86,6 +89,7 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
         var v = Violations()
         RegistrationRules.requestID(request.requestId, &v)
         v.require(request.session != nil, "session", "required", "the session to add")
+        RegistrationRules.key(request.session?.activityId ?? "", "session.activity_id", &v)
         try v.throwIfAny()
         return try await store.addSession(request, now: clock())
     }
@@ -101,6 +105,7 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
     public func enroll(_ request: Lv_Registration_V1_EnrollRequest, context: ServerContext) async throws -> Lv_Registration_V1_EnrollResponse {
         var v = Violations()
         RegistrationRules.requestID(request.requestId, &v)
+        RegistrationRules.key(request.activityId, "activity_id", &v)
         if let problem = NPI.problem(request.npi) { v.add("npi", problem.rule, problem.message) }
         v.require(request.cohort == .participant || request.cohort == .comparison, "cohort", "required",
                   "COHORT_PARTICIPANT or COHORT_COMPARISON")
@@ -129,6 +134,7 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
 
     public func checkIn(_ request: Lv_Registration_V1_CheckInRequest, context: ServerContext) async throws -> Lv_Registration_V1_CheckInResponse {
         try requireNPI(request.npi)
+        try requireAttendance(request.sessionId, atMs: request.atMs)
         let (interval, opened) = try await store.checkIn(npi: request.npi, sessionID: request.sessionId, at: request.atMs == 0 ? clock() : request.atMs)
         var response = Lv_Registration_V1_CheckInResponse()
         response.interval = interval
@@ -138,6 +144,7 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
 
     public func checkOut(_ request: Lv_Registration_V1_CheckOutRequest, context: ServerContext) async throws -> Lv_Registration_V1_CheckOutResponse {
         try requireNPI(request.npi)
+        try requireAttendance(request.sessionId, atMs: request.atMs)
         let (interval, minutes) = try await store.checkOut(npi: request.npi, sessionID: request.sessionId, at: request.atMs == 0 ? clock() : request.atMs)
         var response = Lv_Registration_V1_CheckOutResponse()
         response.interval = interval
@@ -152,6 +159,9 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
         RegistrationRules.requestID(request.requestId, &v)
         v.require(request.intervals.count <= Self.maximumAttendanceBatch, "intervals", "batch-size",
                   "at most \(Self.maximumAttendanceBatch) intervals per call")
+        for (i, interval) in request.intervals.prefix(Self.maximumAttendanceBatch).enumerated() {
+            RegistrationRules.key(interval.sessionId, "intervals[\(i)].session_id", &v)
+        }
         try v.throwIfAny()
         return try await store.recordAttendance(request, now: clock())
     }
@@ -169,6 +179,7 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
     public func claimCredit(_ request: Lv_Registration_V1_ClaimCreditRequest, context: ServerContext) async throws -> Lv_Registration_V1_ClaimCreditResponse {
         var v = Violations()
         RegistrationRules.requestID(request.requestId, &v)
+        RegistrationRules.key(request.activityId, "activity_id", &v)
         if let problem = NPI.problem(request.npi) { v.add("npi", problem.rule, problem.message) }
         try v.throwIfAny()
         return try await store.claimCredit(request, now: clock())
@@ -185,6 +196,16 @@ public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
         response.claims = claims
         response.nextPageToken = PageToken.encode(next)
         return response
+    }
+
+    /// A check-in or check-out time: 0 (now) or within the documented timestamp range; the session id a key.
+    private func requireAttendance(_ sessionID: String, atMs: Int64) throws {
+        var v = Violations()
+        RegistrationRules.key(sessionID, "session_id", &v)
+        if atMs != 0 {
+            v.timestamp(atMs, "at_ms", in: FieldLimits.earliestMs...FieldLimits.latestMs, "0 for now, or a time from 2000 to 2100")
+        }
+        try v.throwIfAny()
     }
 
     private func requireNPI(_ npi: String) throws {

@@ -3,11 +3,18 @@ import LVRPC
 /// Collects broken rules, each with its field path, and throws them together as one
 /// INVALID_ARGUMENT so a caller fixes everything in one round.
 public struct Violations {
+    /// At most this many violations are reported; a request breaking more rules gets the first ones
+    /// and a count, so the error always fits in a frame's meta.
+    public static let maximumReported = 50
+
     public private(set) var list: [FieldViolation] = []
+    /// Violations beyond `maximumReported`, counted but not listed.
+    public private(set) var omitted = 0
 
     public init() {}
 
     public mutating func add(_ field: String, _ rule: String, _ message: String) {
+        guard list.count < Self.maximumReported else { omitted += 1; return }
         list.append(violation(field, rule, message))
     }
 
@@ -17,7 +24,9 @@ public struct Violations {
 
     public func throwIfAny() throws {
         guard let first = list.first else { return }
-        let summary = list.count == 1 ? "\(first.field): \(first.description)" : "\(list.count) fields are invalid; first \(first.field): \(first.description)"
+        let total = list.count + omitted
+        let summary = total == 1 ? "\(first.field): \(first.description)"
+            : "\(total) fields are invalid\(omitted > 0 ? " (first \(list.count) listed)" : ""); first \(first.field): \(first.description)"
         throw RPCError(.invalidArgument, summary, violations: list)
     }
 }

@@ -250,7 +250,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .frame(let frame): handle(frame)
-        case .unknownType: break
+        case .unknownType, .overBudget: break
         case .oversized(_, let streamID, let length):
             if let callID = streams[streamID] {
                 finish(callID, .failure(RPCError(.resourceExhausted, "response of \(length) bytes exceeds this client's frame limit")))

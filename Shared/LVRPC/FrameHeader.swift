@@ -47,6 +47,8 @@ public struct Frame: Sendable, Hashable {
     public var streamID: UInt32
     public var meta: ByteBuffer
     public var payload: ByteBuffer
+    /// Bytes of the server's `BodyBudget` this frame holds; whoever keeps the frame releases them.
+    public var reservedBytes = 0
 
     public init(type: FrameType, flags: UInt8 = 0, streamID: UInt32, meta: ByteBuffer, payload: ByteBuffer) {
         self.type = type

@@ -95,7 +95,7 @@ extension ByteBuffer {
     }
 
     /// Decodes the readable bytes as `M` (see `ProtoMessage.init(serializedBytes:)`).
-    public func readMessage<M: ProtoMessage>(_ type: M.Type) throws -> M {
-        try withUnsafeReadableBytes { try M(serializedBytes: $0) }
+    public func readMessage<M: ProtoMessage>(_ type: M.Type, budget: WireBudget? = nil) throws -> M {
+        try withUnsafeReadableBytes { try M(serializedBytes: $0, budget: budget) }
     }
 }

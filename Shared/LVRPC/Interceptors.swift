@@ -22,8 +22,13 @@ public struct LoggingInterceptor: ServerInterceptor {
         } catch {
             let status = RPCError.from(error)
             let level: Logger.Level = [.internal, .unknown, .dataLoss].contains(status.code) ? .error : .notice
+            // The message may quote what the caller sent (an NPI, a name): log the code, the fields and
+            // rules broken, and the message only for the server's own failures, escaped.
             var metadata: Logger.Metadata = ["code": "\(status.code.protoName)", "ms": "\(Self.millis(since: start))"]
-            if level == .error { metadata["error"] = "\(status.message)" }
+            if !status.violations.isEmpty {
+                metadata["fields"] = "\(status.violations.prefix(5).map { "\(LogSafe.clip($0.field, 64))[\(LogSafe.clip($0.rule, 32))]" }.joined(separator: ","))"
+            }
+            if level == .error { metadata["error"] = "\(LogSafe.clip(status.message, 256))" }
             context.logger.log(level: level, "call", metadata: metadata)
             throw error
         }

@@ -61,7 +61,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         case let e as ProtoError:
             var v = FieldViolation()
             v.field = e.field ?? ""
-            v.rule = "wire-format"
+            v.rule = e.rule
             v.description = e.description
             return RPCError(.invalidArgument, e.description, violations: e.field == nil ? [] : [v])
         case is CancellationError: return RPCError(.cancelled, "the call was cancelled")

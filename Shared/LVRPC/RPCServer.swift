@@ -22,6 +22,8 @@ public final class RPCServer: Service, Sendable {
         public var drainTimeout: TimeAmount
         /// Returns nil to accept a HELLO credential, or the reason to refuse it (UNAUTHENTICATED).
         public var credentialCheck: (@Sendable (String) -> String?)?
+        /// Per-peer bounds (docs/PROTOCOL.md §5.2); every one a flag of the service executables.
+        public var peerLimits = PeerLimits()
 
         public init(host: String = "127.0.0.1", port: Int, serverName: String,
                     limits: FrameLimits = FrameLimits(), maxConcurrentStreams: Int = 256,
@@ -73,6 +75,11 @@ public final class RPCServer: Service, Sendable {
     /// Every service and method this server answers, Health and Reflection included.
     public var services: [String: [MethodDescriptor]] { router.services }
 
+    /// The address part of a peer (connections are limited per host, not per port).
+    static func host(of address: SocketAddress?) -> String {
+        address?.ipAddress ?? "?"
+    }
+
     /// Starts a graceful shutdown, as SIGTERM would.
     public func shutdown() { shutdownRequested.fire(()) }
 
@@ -81,10 +88,17 @@ public final class RPCServer: Service, Sendable {
         let routes = router.intercepted(by: interceptors)
         let registry = self.registry
         let logger = self.logger
+        let peerLimits = configuration.peerLimits
+        let budget = BodyBudget(capacity: peerLimits.maxBufferedBodyBytes)
         let connectionConfiguration = ServerConnectionHandler.Configuration(
             serverName: configuration.serverName, limits: configuration.limits,
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout,
-            credentialCheck: configuration.credentialCheck, observer: observer)
+            credentialCheck: configuration.credentialCheck, observer: observer,
+            helloTimeout: peerLimits.helloTimeout, bodyTimeout: peerLimits.bodyTimeout,
+            pingsPerSecond: peerLimits.pingsPerSecond, pingBurst: peerLimits.pingBurst, budget: budget,
+            returnMemory: peerLimits.returnMemory)
+        let admission = ConnectionAdmission(total: peerLimits.maxConnections, perPeer: peerLimits.maxConnectionsPerPeer)
+        MemoryReturn.limitArenas(peerLimits.mallocArenaMax)
 
         let channel: any Channel
         do {
@@ -93,11 +107,21 @@ public final class RPCServer: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelOption(.writeBufferWaterMark,
+                                    value: .init(low: peerLimits.writeBufferHighWater / 2, high: peerLimits.writeBufferHighWater))
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
+                        let host = Self.host(of: child.remoteAddress)
+                        guard admission.admit(host) else {
+                            // Over the connection limits: GOAWAY RESOURCE_EXHAUSTED (retryable), then close.
+                            try child.pipeline.syncOperations.addHandler(RefuseConnectionHandler())
+                            return
+                        }
+                        child.closeFuture.whenComplete { _ in admission.release(host) }
                         let limits = FrameLimitsBox(configuration.limits)
+                        try child.pipeline.syncOperations.addHandler(ReadWhenWritableHandler())
                         try child.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
-                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
+                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits, budget: budget)))
                         try child.pipeline.syncOperations.addHandler(ServerConnectionHandler(
                             configuration: connectionConfiguration, routes: routes, limits: limits, registry: registry, logger: logger))
                     }
@@ -165,4 +189,102 @@ final class Signal<Value: Sendable>: Sendable {
             if let result { continuation.resume(with: result) }
         }
     }
+}
+
+/// Per-peer and per-server bounds on what clients can make a server hold (docs/PROTOCOL.md §5.2).
+public struct PeerLimits: Sendable {
+    /// Open connections in total, and from one IP address; beyond, a new connection gets GOAWAY RESOURCE_EXHAUSTED.
+    public var maxConnections = 1024
+    public var maxConnectionsPerPeer = 256
+    /// A connection must send HELLO within this long.
+    public var helloTimeout: TimeAmount? = .seconds(5)
+    /// A frame's body must arrive within this long of its header.
+    public var bodyTimeout: TimeAmount? = .seconds(30)
+    /// Bytes of large (≥ 64 KiB) request bodies held at once over all connections, arriving or in flight;
+    /// beyond, a large REQUEST is skipped and refused RESOURCE_EXHAUSTED (retryable).
+    public var maxBufferedBodyBytes = 64 * 1024 * 1024
+    /// Stop reading a connection while more than this many response bytes wait to be sent to it.
+    public var writeBufferHighWater = 256 * 1024
+    /// PINGs per second per connection, bursts up to `pingBurst`; beyond, GOAWAY RESOURCE_EXHAUSTED.
+    public var pingsPerSecond: Double = 10
+    public var pingBurst: Double = 50
+    /// glibc malloc arenas, set process-wide when the server starts (0 = leave glibc's default of 8 per core;
+    /// the service executables pass 2, `--malloc-arena-max`).
+    public var mallocArenaMax = 0
+    /// Return freed heap to the OS (`malloc_trim`) after large requests and closed connections that held them.
+    /// Process-wide and briefly stalls other threads' allocations, so off in the library; the executables turn it on.
+    public var returnMemory = false
+
+    public init() {}
+}
+
+/// Counts open connections, in total and per host.
+final class ConnectionAdmission: Sendable {
+    private let state = NIOLockedValueBox<(total: Int, perHost: [String: Int])>((0, [:]))
+    let total: Int
+    let perPeer: Int
+
+    init(total: Int, perPeer: Int) {
+        self.total = total
+        self.perPeer = perPeer
+    }
+
+    func admit(_ host: String) -> Bool {
+        state.withLockedValue { s in
+            guard s.total < total, s.perHost[host, default: 0] < perPeer else { return false }
+            s.total += 1
+            s.perHost[host, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ host: String) {
+        state.withLockedValue { s in
+            s.total -= 1
+            let n = s.perHost[host, default: 1] - 1
+            s.perHost[host] = n > 0 ? n : nil
+        }
+    }
+}
+
+/// Backpressure: holds the channel's `read()` while its outbound buffer is above the high-water mark
+/// (NIO's writability), and lets it through once the peer has read enough for the channel to become
+/// writable again. A client that sends and never reads is simply not read from.
+final class ReadWhenWritableHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    private var pendingRead = false
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && pendingRead {
+            pendingRead = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+}
+
+/// The whole pipeline of a refused connection: GOAWAY RESOURCE_EXHAUSTED, then close.
+final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        var goAway = Lv_Rpc_V1_GoAway()
+        goAway.status = RPCError(.resourceExhausted, "too many connections; retry later", retryable: true, retryAfterMs: 1000).status
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(try! FrameWriter.frame(.goAway, streamID: 0, payload: goAway))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -72,7 +72,7 @@ public struct Router: Sendable {
         routes[descriptor.fullName] = Route(descriptor: descriptor) { request, context in
             let decoded: Request
             do {
-                decoded = try request.payload.readMessage(Request.self)
+                decoded = try request.payload.readMessage(Request.self, budget: .requests)
             } catch {
                 throw RPCError.from(error)
             }

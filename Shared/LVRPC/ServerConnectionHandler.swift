@@ -21,6 +21,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var credentialCheck: (@Sendable (String) -> String?)?
         /// Told the status of every call as sent (CANCELLED when nothing was sent).
         var observer: (any CallObserver)?
+        /// Close a connection that has not sent HELLO within this long.
+        var helloTimeout: TimeAmount? = .seconds(5)
+        /// Close a connection whose frame body has been arriving for longer than this (slowloris).
+        var bodyTimeout: TimeAmount? = .seconds(30)
+        /// PINGs answered per second on one connection, with bursts up to `pingBurst`; beyond, the connection closes.
+        var pingsPerSecond: Double = 10
+        var pingBurst: Double = 50
+        /// The server's budget for large bodies; frames carry their share of it into streams.
+        var budget: BodyBudget?
+        /// Whether to `malloc_trim` after large requests (`PeerLimits.returnMemory`).
+        var returnMemory = false
     }
 
     private enum Phase { case awaitingHello, open, draining, closed }
@@ -30,6 +41,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var deadlineTimer: Scheduled<Void>?
         var method: String
         var start: NIODeadline
+        /// Bytes of the body budget the request's payload holds.
+        var reserved = 0
     }
 
     private let configuration: Configuration
@@ -48,6 +61,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var requestCounter: UInt64 = 0
     private var peer = ""
+    private var helloTimer: Scheduled<Void>?
+    private var bodyTimer: RepeatedTask?
+    private var pingTokens: Double = 0
+    private var pingRefilled = NIODeadline.now()
+    /// The reservation of the frame being handled, until a stream adopts it.
+    private var unadopted = 0
+    /// Whether this connection held large bodies (so closing it may return memory).
+    private var heldLargeBodies = false
 
     init(configuration: Configuration, routes: [String: (descriptor: MethodDescriptor, handler: Router.Handler)],
          limits: FrameLimitsBox, registry: ConnectionRegistry, logger: Logger) {
@@ -66,6 +87,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         logger[metadataKey: "peer"] = "\(peer)"
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         registry.add(context.channel) { bound.value.beginDrain() }
+        pingTokens = configuration.pingBurst
+        if let timeout = configuration.helloTimeout {
+            helloTimer = context.eventLoop.scheduleTask(in: timeout) {
+                guard bound.value.phase == .awaitingHello else { return }
+                bound.value.connectionError(RPCError(.deadlineExceeded,
+                    "no HELLO within \(timeout.nanoseconds / 1_000_000)ms of connecting"))
+            }
+        }
+        if let timeout = configuration.bodyTimeout {
+            let every = TimeAmount.nanoseconds(max(timeout.nanoseconds / 4, TimeAmount.milliseconds(50).nanoseconds))
+            bodyTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+                bound.value.checkBody(limit: timeout)
+            }
+        }
         if let idle = configuration.idleTimeout {
             let every = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, TimeAmount.milliseconds(50).nanoseconds))
             idleTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
@@ -77,13 +112,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
         idleTimer?.cancel()
-        for (_, stream) in streams {
-            stream.task.cancel()
-            stream.deadlineTimer?.cancel()
-            record(stream, .cancelled)
-        }
-        streams.removeAll()
+        helloTimer?.cancel()
+        bodyTimer?.cancel()
+        cancelAllStreams()
         registry.remove(context.channel)
+        if heldLargeBodies && configuration.returnMemory { MemoryReturn.soon() }
         context.fireChannelInactive()
     }
 
@@ -105,11 +138,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             record("unknown", .resourceExhausted, since: .now())
             respond(streamID, error: RPCError(.resourceExhausted,
                 "request of \(length) bytes exceeds the frame limit of \(limitsBox.limits.maxFrameSize) bytes"))
+        case .overBudget(let type, let streamID, let length):
+            guard phase != .awaitingHello else { return helloMissing() }
+            guard type == FrameType.request.rawValue else { return }
+            guard acceptStreamID(streamID) else { return }
+            respond(streamID, error: RPCError(.resourceExhausted,
+                "the server is holding its limit of large request bodies; this one (\(length) bytes) was not read",
+                retryable: true, retryAfterMs: 100))
         case .unknownType(let type, _):
             guard phase != .awaitingHello else { return helloMissing() }
             logger.debug("skipped frame of unknown type", metadata: ["type": "\(type)"])
         case .frame(let frame):
+            unadopted = frame.reservedBytes
+            if unadopted > 0 { heldLargeBodies = true }
             handle(frame)
+            if unadopted > 0 { configuration.budget?.release(unadopted) }
+            unadopted = 0
         }
     }
 
@@ -123,13 +167,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         switch frame.type {
         case .request: handleRequest(frame)
         case .cancel:
-            if let stream = streams.removeValue(forKey: frame.streamID) {
+            if let stream = removeStream(frame.streamID) {
                 stream.task.cancel()
                 stream.deadlineTimer?.cancel()
                 record(stream, .cancelled)
                 closeIfDrained()
             }
-        case .ping: write(FrameWriter.rawFrame(.pong, payload: frame.payload))
+        case .ping:
+            guard takePingToken() else {
+                return connectionError(RPCError(.resourceExhausted,
+                    "more than \(Int(configuration.pingsPerSecond)) PINGs per second (bursts of \(Int(configuration.pingBurst)))"))
+            }
+            write(FrameWriter.rawFrame(.pong, payload: frame.payload))
         case .pong: break
         case .goAway:
             phase = .draining
@@ -147,7 +196,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func handleHello(_ frame: Frame) {
         let hello: Lv_Rpc_V1_Hello
         do {
-            hello = try frame.payload.readMessage(Lv_Rpc_V1_Hello.self)
+            hello = try frame.payload.readMessage(Lv_Rpc_V1_Hello.self, budget: .requests)
         } catch {
             return connectionError(RPCError(.invalidArgument, "HELLO payload: \(error)"))
         }
@@ -158,10 +207,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return connectionError(RPCError(.unauthenticated, reason))
         }
         if hello.maxFrameSize > 0 { peerMaxFrameSize = Int(hello.maxFrameSize) }
-        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(hello.clientName.prefix(64))" }
+        if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(LogSafe.clip(hello.clientName, 64))" }
         logger.info("client connected", metadata: [
-            "client_version": "\(hello.clientVersion.isEmpty ? "unknown" : String(hello.clientVersion.prefix(64)))",
+            "client_version": "\(hello.clientVersion.isEmpty ? "unknown" : LogSafe.clip(hello.clientVersion, 64))",
         ])
+        helloTimer?.cancel()
         var ack = Lv_Rpc_V1_HelloAck()
         ack.protocolVersion = 1
         ack.maxFrameSize = UInt32(limitsBox.limits.maxFrameSize)
@@ -201,16 +251,25 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let meta: Lv_Rpc_V1_FrameMeta
         do {
-            meta = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self)
+            meta = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self, budget: .requests)
         } catch {
             record("unknown", .invalidArgument, since: start)
             return respond(streamID, error: RPCError(.invalidArgument, "frame meta: \(error)"))
         }
         guard let route = routes[meta.method] else {
             record("unknown", .unimplemented, since: start)
-            return respond(streamID, error: RPCError(.unimplemented, "method '\(meta.method)' is not served here"))
+            return respond(streamID, error: RPCError(.unimplemented, "method '\(LogSafe.clip(meta.method))' is not served here"))
         }
-        requestCounter += 1
+        // Values that reach logs and other servers: printable ASCII, at most 128 bytes, or the call is refused.
+        if let id = meta.metadata["x-request-id"], !LogSafe.isPrintableASCII(id) || id.isEmpty || id.utf8.count > LogSafe.maximumRequestIDBytes {
+            return respond(streamID, error: RPCError.invalidArgument(field: "metadata.x-request-id", rule: "printable-ascii",
+                "1-\(LogSafe.maximumRequestIDBytes) bytes of printable ASCII (0x20-0x7E)"))
+        }
+        if !meta.traceparent.isEmpty, !LogSafe.isPrintableASCII(meta.traceparent) || meta.traceparent.utf8.count > LogSafe.maximumRequestIDBytes {
+            return respond(streamID, error: RPCError.invalidArgument(field: "traceparent", rule: "printable-ascii",
+                "at most \(LogSafe.maximumRequestIDBytes) bytes of printable ASCII (a W3C traceparent is 55)"))
+        }
+        requestCounter &+= 1
         let requestID = meta.metadata["x-request-id"] ?? "\(configuration.serverName)-\(ObjectIdentifier(self).hashValue & 0xffff)-\(requestCounter)"
         var callLogger = logger
         callLogger[metadataKey: "method"] = "\(meta.method)"
@@ -235,11 +294,42 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let timer = deadline.map { deadline in
             eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(streamID) }
         }
-        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer, method: meta.method, start: start)
+        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer, method: meta.method, start: start, reserved: unadopted)
+        unadopted = 0
+    }
+
+    /// Forgets a stream and returns its share of the body budget.
+    private func removeStream(_ id: UInt32) -> ActiveStream? {
+        guard let stream = streams.removeValue(forKey: id) else { return nil }
+        if stream.reserved > 0 {
+            configuration.budget?.release(stream.reserved)
+            if configuration.returnMemory { MemoryReturn.soon() }
+        }
+        return stream
+    }
+
+    private func cancelAllStreams() {
+        for id in Array(streams.keys) {
+            if let stream = removeStream(id) {
+                stream.task.cancel()
+                stream.deadlineTimer?.cancel()
+                record(stream, .cancelled)
+            }
+        }
+    }
+
+    private func takePingToken() -> Bool {
+        let now = NIODeadline.now()
+        let seconds = Double((now - pingRefilled).nanoseconds) / 1e9
+        pingRefilled = now
+        pingTokens = min(configuration.pingBurst, pingTokens + seconds * configuration.pingsPerSecond)
+        guard pingTokens >= 1 else { return false }
+        pingTokens -= 1
+        return true
     }
 
     private func finish(_ streamID: UInt32, _ result: Result<any ProtoMessage, any Error>) {
-        guard let stream = streams.removeValue(forKey: streamID) else { return } // expired or cancelled
+        guard let stream = removeStream(streamID) else { return } // expired or cancelled
         stream.deadlineTimer?.cancel()
         lastActivity = .now()
         switch result {
@@ -268,7 +358,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func expire(_ streamID: UInt32) {
-        guard let stream = streams.removeValue(forKey: streamID) else { return }
+        guard let stream = removeStream(streamID) else { return }
         stream.task.cancel()
         record(stream, .deadlineExceeded)
         respond(streamID, error: RPCError(.deadlineExceeded, "the call's deadline passed before it finished"))
@@ -283,13 +373,33 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         configuration.observer?.callEnded(method: method, code: code, duration: .now() - start)
     }
 
+    /// Longest status message sent, and most violations: an error always fits in a frame's meta.
+    static let maximumMessageBytes = 2048
+    static let maximumViolations = 50
+
     private func respond(_ streamID: UInt32, error: RPCError) {
         var meta = Lv_Rpc_V1_FrameMeta()
-        meta.status = error.status
-        guard let frame = try? FrameWriter.frame(.response, streamID: streamID, meta: meta) else {
-            // Only a NUL in the message can fail; send the code alone rather than nothing.
+        var status = error.status
+        if status.message.utf8.count > Self.maximumMessageBytes {
+            status.message = String(decoding: status.message.utf8.prefix(Self.maximumMessageBytes), as: UTF8.self) + "…"
+        }
+        if status.violations.count > Self.maximumViolations {
+            status.violations = Array(status.violations.prefix(Self.maximumViolations))
+        }
+        meta.status = status
+        guard let frame = try? FrameWriter.frame(.response, streamID: streamID, meta: meta),
+              frame.readableBytes - FrameHeader.size <= Int(UInt16.max) else {
+            // A NUL or an oversized text: send the code and the first field and rule, escaped.
             var bare = Lv_Rpc_V1_FrameMeta()
-            bare.status = RPCError(error.code, "error message could not be encoded").status
+            var s = RPCError(error.code, "error message could not be encoded").status
+            if let first = error.violations.first {
+                s.message = "\(LogSafe.clip(first.field)): rule \(LogSafe.clip(first.rule, 64))"
+                s.violations = [FieldViolation()]
+                s.violations[0].field = LogSafe.clip(first.field)
+                s.violations[0].rule = LogSafe.clip(first.rule, 64)
+            }
+            s.retryable = error.retryable
+            bare.status = s
             return write(try! FrameWriter.frame(.response, streamID: streamID, meta: bare))
         }
         write(frame)
@@ -300,11 +410,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// GOAWAY carrying the failure, then close (docs/PROTOCOL.md §6).
     private func connectionError(_ error: RPCError) {
         guard phase != .closed, let context else { return }
-        logger.notice("closing connection", metadata: ["code": "\(error.code.protoName)", "reason": "\(error.message)"])
+        logger.notice("closing connection", metadata: ["code": "\(error.code.protoName)", "reason": "\(LogSafe.clip(error.message, 256))"])
         sendGoAway(error.status)
         phase = .closed
-        for (_, stream) in streams { stream.task.cancel(); stream.deadlineTimer?.cancel(); record(stream, .cancelled) }
-        streams.removeAll()
+        helloTimer?.cancel()
+        cancelAllStreams()
         flushThenClose(context)
     }
 
@@ -339,6 +449,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard phase == .draining, streams.isEmpty, let context else { return }
         phase = .closed
         flushThenClose(context)
+    }
+
+    /// Slowloris: a frame whose body trickles in for longer than `limit` closes the connection.
+    private func checkBody(limit: TimeAmount) {
+        guard phase != .closed, let since = limitsBox.partialSince, NIODeadline.now() - since >= limit else { return }
+        connectionError(RPCError(.deadlineExceeded, "a frame's body took longer than \(limit.nanoseconds / 1_000_000_000)s to arrive"))
     }
 
     private func checkIdle(limit: TimeAmount) {

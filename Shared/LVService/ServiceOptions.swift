@@ -49,6 +49,8 @@ public struct ServiceOptions: ParsableArguments {
     public static let fileKeys: Set<String> = [
         "listen", "data-dir", "metrics-listen", "log-level", "log-format", "max-frame-size",
         "max-concurrent-streams", "idle-timeout", "sqlite-synchronous", "drain-timeout",
+        "max-connections", "max-connections-per-peer", "hello-timeout", "body-timeout", "max-buffered-bytes",
+        "write-high-water", "max-pings-per-second", "malloc-arena-max",
     ]
 
     /// The configuration file, when `--config` or `LV_CONFIG` names one; `extraKeys` are the
@@ -62,6 +64,30 @@ public struct ServiceOptions: ParsableArguments {
     public static func value(_ flag: String?, key: String, file: ConfigFile?) -> String? {
         flag ?? environment(ConfigFile.environmentName(key)) ?? file?.values[key]
     }
+
+    @Option(name: .customLong("max-connections"), help: "Open connections in total (env LV_MAX_CONNECTIONS; default 1024).")
+    var maxConnectionsFlag: Int?
+
+    @Option(name: .customLong("max-connections-per-peer"), help: "Open connections from one IP address (env LV_MAX_CONNECTIONS_PER_PEER; default 256).")
+    var maxConnectionsPerPeerFlag: Int?
+
+    @Option(name: .customLong("hello-timeout"), help: "Milliseconds a new connection has to send HELLO, 0 = no limit (env LV_HELLO_TIMEOUT; default 5000).")
+    var helloTimeoutFlag: Int?
+
+    @Option(name: .customLong("body-timeout"), help: "Seconds a frame's body may take to arrive, 0 = no limit (env LV_BODY_TIMEOUT; default 30).")
+    var bodyTimeoutFlag: Int?
+
+    @Option(name: .customLong("max-buffered-bytes"), help: "Bytes of large request bodies held at once over all connections (env LV_MAX_BUFFERED_BYTES; default 67108864).")
+    var maxBufferedBytesFlag: Int?
+
+    @Option(name: .customLong("write-high-water"), help: "Response bytes queued for a connection before it is no longer read (env LV_WRITE_HIGH_WATER; default 262144).")
+    var writeHighWaterFlag: Int?
+
+    @Option(name: .customLong("max-pings-per-second"), help: "PINGs answered per second per connection, bursts of 5x (env LV_MAX_PINGS_PER_SECOND; default 10).")
+    var pingsPerSecondFlag: Int?
+
+    @Option(name: .customLong("malloc-arena-max"), help: "glibc malloc arenas, 0 = glibc's default (env LV_MALLOC_ARENA_MAX; default 2).")
+    var mallocArenaMaxFlag: Int?
 
     public init() {}
 
@@ -127,8 +153,26 @@ public struct ServiceOptions: ParsableArguments {
         guard let logFormat = LogFormat(rawValue: formatText) else {
             throw ValidationError("--log-format: '\(formatText)' is not text or json")
         }
+        var peer = PeerLimits()
+        peer.maxConnections = try int(maxConnectionsFlag, env: "LV_MAX_CONNECTIONS", default: peer.maxConnections)
+        peer.maxConnectionsPerPeer = try int(maxConnectionsPerPeerFlag, env: "LV_MAX_CONNECTIONS_PER_PEER", default: peer.maxConnectionsPerPeer)
+        let hello = try int(helloTimeoutFlag, env: "LV_HELLO_TIMEOUT", default: 5000)
+        let body = try int(bodyTimeoutFlag, env: "LV_BODY_TIMEOUT", default: 30)
+        peer.helloTimeout = hello == 0 ? nil : .milliseconds(Int64(hello))
+        peer.bodyTimeout = body == 0 ? nil : .seconds(Int64(body))
+        peer.maxBufferedBodyBytes = try int(maxBufferedBytesFlag, env: "LV_MAX_BUFFERED_BYTES", default: peer.maxBufferedBodyBytes)
+        peer.writeBufferHighWater = try int(writeHighWaterFlag, env: "LV_WRITE_HIGH_WATER", default: peer.writeBufferHighWater)
+        let pings = try int(pingsPerSecondFlag, env: "LV_MAX_PINGS_PER_SECOND", default: 10)
+        (peer.pingsPerSecond, peer.pingBurst) = (Double(pings), Double(pings * 5))
+        peer.mallocArenaMax = try int(mallocArenaMaxFlag, env: "LV_MALLOC_ARENA_MAX", default: 2)
+        peer.returnMemory = true
+        guard peer.maxConnections >= 1, peer.maxConnectionsPerPeer >= 1, hello >= 0, body >= 0, peer.maxBufferedBodyBytes >= maxFrame,
+              peer.writeBufferHighWater >= 1024, pings >= 1, peer.mallocArenaMax >= 0 else {
+            throw ValidationError("connection limits must be positive, and --max-buffered-bytes at least --max-frame-size")
+        }
+
         return ServiceSettings(
-            host: host, port: port, metrics: metrics,
+            host: host, port: port, metrics: metrics, peerLimits: peer,
             dataDirectory: string(dataDirFlag, env: "LV_DATA_DIR") ?? "./var",
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
@@ -141,6 +185,7 @@ public struct ServiceSettings: Sendable {
     public var host: String
     public var port: Int
     public var metrics: (host: String, port: Int)?
+    public var peerLimits = PeerLimits()
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var limits: FrameLimits

@@ -33,10 +33,12 @@ public enum ServiceRunner {
         factory.registerBuildInfo(service: name)
         MetricsSystem.bootstrap(factory)
 
+        var configuration = RPCServer.Configuration(host: settings.host, port: settings.port, serverName: name, limits: settings.limits,
+                                                    maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
+                                                    drainTimeout: settings.drainTimeout)
+        configuration.peerLimits = settings.peerLimits
         let server = RPCServer(
-            configuration: .init(host: settings.host, port: settings.port, serverName: name, limits: settings.limits,
-                                 maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
-                                 drainTimeout: settings.drainTimeout),
+            configuration: configuration,
             router: router, interceptors: [LoggingInterceptor()], logger: logger, health: health, observer: RPCMetrics())
         var services: [any Service] = []
         var metricsText = "off"

@@ -95,7 +95,8 @@ struct SummaryTests {
 
     @Test("event rules name the field and the rule")
     func rules() {
-        #expect(EventRules.problem(event("a", .attended, at: t0), now: t0) == nil)
+        #expect(EventRules.problem(event("a", .attended, at: t0, duration: minute), now: t0) == nil)
+        #expect(EventRules.problem(event("a", .attended, at: t0), now: t0)?.field == "result.duration_ms")
         #expect(EventRules.problem(event("", .attended, at: t0), now: t0)?.field == "event_id")
         #expect(EventRules.problem(event("a", .attended, at: t0, npi: "1234567890"), now: t0)?.rule == "luhn")
         #expect(EventRules.problem(event("a", .unspecified, at: t0), now: t0)?.field == "verb")

@@ -184,6 +184,13 @@ public final class AssessmentStore: Sendable {
                 if commitment.commitmentId.isEmpty { commitment.commitmentId = TimeOrderedID.make(prefix: "cmt", now: now) }
                 if commitment.recordedMs == 0 { commitment.recordedMs = now }
                 commitment.followUp = nil
+                // A client-chosen id already taken (by another request id) is the caller's conflict, not ours.
+                var taken = false
+                try c.prepare("SELECT 1 FROM commitment WHERE commitment_id = ?").query([.text(commitment.commitmentId)]) { _ in taken = true }
+                if taken {
+                    throw RPCError(.alreadyExists, "commitment.commitment_id: that commitment id is already recorded",
+                                   violations: [violation("commitment.commitment_id", "unique", "choose another id, or leave it empty for one from the server")])
+                }
                 try c.prepare("INSERT INTO commitment (commitment_id, activity_id, npi, body) VALUES (?, ?, ?, ?)")
                     .run([.text(commitment.commitmentId), .text(commitment.activityId), .text(commitment.npi),
                           .blob(try commitment.serializedBytes())])

@@ -18,24 +18,50 @@ public enum RegistrationRules {
         "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
     ]
 
+    // MARK: the rules of every field (docs/REGISTRATION.md "Field rules" lists the same)
+
+    /// Most licences and board ids one physician may hold.
+    public static let maximumLicences = 20
+    public static let maximumBoardIds = 20
+    /// Most learning objectives of one activity, and objectives one session covers.
+    public static let maximumObjectives = 100
+    /// Most fields one update may name.
+    public static let maximumUpdateMask = 16
+    /// Licence numbers and board ids: at most this many bytes.
+    public static let credentialBytes = 64
+    /// Sessions lie within the activity's dates, widened by a day before and two after for time zones.
+    public static let sessionSlackBeforeMs: Int64 = 24 * 3_600_000
+    public static let sessionSlackAfterMs: Int64 = 48 * 3_600_000
+    /// Longest session.
+    public static let maximumSessionMs: Int64 = 24 * 3_600_000
+
     public static func requestID(_ id: String, _ v: inout Violations) {
-        v.require(!id.isEmpty, "request_id", "required", "every create needs a client request id so a retry is safe")
-        v.require(id.utf8.count <= 128, "request_id", "length", "at most 128 bytes")
+        v.requestID(id)
+    }
+
+    /// A lookup key given by the caller (activity, session id): at most 128 printable ASCII bytes.
+    public static func key(_ id: String, _ field: String, _ v: inout Violations) {
+        v.require(id.utf8.count <= FieldLimits.requestIDBytes && LogSafe.isPrintableASCII(id), field, "identifier",
+                  "at most \(FieldLimits.requestIDBytes) bytes of printable ASCII")
     }
 
     public static func validate(_ p: Physician, prefix: String = "physician", _ v: inout Violations) {
         if let problem = NPI.problem(p.npi) { v.add("\(prefix).npi", problem.rule, problem.message) }
-        v.require(!p.givenName.trimmed.isEmpty, "\(prefix).given_name", "required", "a given name is required")
-        v.require(!p.familyName.trimmed.isEmpty, "\(prefix).family_name", "required", "a family name is required")
+        v.text(p.givenName, "\(prefix).given_name", max: FieldLimits.nameBytes, required: true)
+        v.text(p.familyName, "\(prefix).family_name", max: FieldLimits.nameBytes, required: true)
+        v.text(p.specialty, "\(prefix).specialty", max: FieldLimits.nameBytes)
+        v.email(p.email, "\(prefix).email")
         validateBirth(p, prefix: prefix, &v)
-        for (i, l) in p.licences.enumerated() {
+        v.count(p.licences.count, "\(prefix).licences", max: maximumLicences)
+        for (i, l) in p.licences.prefix(maximumLicences).enumerated() {
             v.require(licenceStates.contains(l.state), "\(prefix).licences[\(i)].state", "usps-state",
-                      "'\(l.state)' is not a two-letter USPS state or territory code")
-            v.require(!l.number.trimmed.isEmpty, "\(prefix).licences[\(i)].number", "required", "a licence number is required")
+                      "'\(LogSafe.clip(l.state, 8))' is not a two-letter USPS state or territory code")
+            v.text(l.number, "\(prefix).licences[\(i)].number", max: credentialBytes, required: true)
         }
-        for (i, b) in p.boardIds.enumerated() {
-            v.require(!b.board.trimmed.isEmpty, "\(prefix).board_ids[\(i)].board", "required", "the certifying board is required")
-            v.require(!b.id.trimmed.isEmpty, "\(prefix).board_ids[\(i)].id", "required", "the board id is required")
+        v.count(p.boardIds.count, "\(prefix).board_ids", max: maximumBoardIds)
+        for (i, b) in p.boardIds.prefix(maximumBoardIds).enumerated() {
+            v.text(b.board, "\(prefix).board_ids[\(i)].board", max: credentialBytes, required: true)
+            v.text(b.id, "\(prefix).board_ids[\(i)].id", max: credentialBytes, required: true)
         }
     }
 
@@ -56,8 +82,9 @@ public enum RegistrationRules {
     /// Applies `update` to `current` for the fields in `mask`; the result is validated by the caller.
     public static func apply(_ update: Physician, to current: Physician, mask: [String], _ v: inout Violations) -> Physician {
         v.require(!mask.isEmpty, "update_mask", "required", "name the fields to replace")
+        v.count(mask.count, "update_mask", max: maximumUpdateMask)
         var next = current
-        for (i, field) in mask.enumerated() {
+        for (i, field) in mask.prefix(maximumUpdateMask).enumerated() {
             switch field {
             case "given_name": next.givenName = update.givenName
             case "family_name": next.familyName = update.familyName
@@ -69,46 +96,63 @@ public enum RegistrationRules {
             case "email": next.email = update.email
             default:
                 v.add("update_mask[\(i)]", "unknown-field",
-                      "'\(field)' cannot be updated; one of \(updatableFields.sorted().joined(separator: ", "))")
+                      "'\(LogSafe.clip(field, 32))' cannot be updated; one of \(updatableFields.sorted().joined(separator: ", "))")
             }
         }
         return next
     }
 
     public static func validate(_ a: Activity, _ v: inout Violations) {
-        v.require(!a.title.trimmed.isEmpty, "activity.title", "required", "a title is required")
+        v.text(a.title, "activity.title", max: FieldLimits.titleBytes, required: true)
         if case .unrecognized = a.type {
             v.add("activity.type", "enum", "unknown activity type \(a.type.rawValue)")
         }
         v.require(a.type != .unspecified, "activity.type", "required", "an ACCME activity type is required")
-        let start = CalendarDay(a.startDate)
-        let end = CalendarDay(a.endDate)
-        v.require(start != nil, "activity.start_date", "date", "'\(a.startDate)' is not a YYYY-MM-DD date")
-        v.require(end != nil, "activity.end_date", "date", "'\(a.endDate)' is not a YYYY-MM-DD date")
+        let start = v.day(a.startDate, "activity.start_date")
+        let end = v.day(a.endDate, "activity.end_date")
         if let start, let end { v.require(start <= end, "activity.end_date", "order", "the end date is before the start date") }
         v.require(a.maxCredits >= 0.25 && a.maxCredits <= 1000, "activity.max_credits", "range", "0.25 to 1000 credits")
         v.require(CreditRules.isQuarterStep(a.maxCredits), "activity.max_credits", "quarter-step", "credits come in steps of 0.25")
         v.require((1...7).contains(a.targetMooreLevel), "activity.target_moore_level", "range", "a Moore level from 1 to 7")
         v.require(!a.objectives.isEmpty, "activity.objectives", "required", "at least one learning objective")
+        v.count(a.objectives.count, "activity.objectives", max: maximumObjectives)
         var seen: Set<String> = []
-        for (i, o) in a.objectives.enumerated() {
+        for (i, o) in a.objectives.prefix(maximumObjectives).enumerated() {
             v.require(Identifier.isValid(o.id), "activity.objectives[\(i)].id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
-            v.require(seen.insert(o.id).inserted, "activity.objectives[\(i)].id", "unique", "'\(o.id)' is used twice")
-            v.require(!o.text.trimmed.isEmpty, "activity.objectives[\(i)].text", "required", "the objective's text is required")
+            v.require(seen.insert(o.id).inserted, "activity.objectives[\(i)].id", "unique", "'\(LogSafe.clip(o.id, 64))' is used twice")
+            v.text(o.text, "activity.objectives[\(i)].text", max: FieldLimits.textBytes, required: true, chars: .multiLine)
         }
         if !a.activityId.isEmpty {
             v.require(Identifier.isValid(a.activityId), "activity.activity_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
         }
     }
 
+    /// The times a session of `activity` may have: its dates, widened for time zones.
+    public static func sessionWindow(_ activity: Activity) -> ClosedRange<Int64>? {
+        guard let start = CalendarDay(activity.startDate), let end = CalendarDay(activity.endDate), start <= end else { return nil }
+        return (start.epochMilliseconds - sessionSlackBeforeMs)...(end.epochMilliseconds + sessionSlackAfterMs)
+    }
+
     public static func validate(_ s: Session, activity: Activity, _ v: inout Violations) {
+        v.text(s.title, "session.title", max: FieldLimits.titleBytes)
         v.require(s.startMs > 0, "session.start_ms", "required", "a start time is required")
         v.require(s.endMs > s.startMs, "session.end_ms", "order", "the session must end after it starts")
-        v.require(s.endMs - s.startMs <= 24 * 3_600_000, "session.end_ms", "range", "a session lasts at most 24 hours")
+        // end - start can overflow Int64 for peer-chosen values: compute it checked.
+        if s.endMs > s.startMs {
+            let length = Checked.difference(s.endMs, s.startMs)
+            v.require(length.map { $0 <= maximumSessionMs } ?? false, "session.end_ms", "range", "a session lasts at most 24 hours")
+        }
+        if let window = sessionWindow(activity) {
+            v.require(window.contains(s.startMs), "session.start_ms", "activity-dates",
+                      "the session must start within the activity's dates \(activity.startDate) to \(activity.endDate) (a day's slack either side)")
+            v.require(window.contains(s.endMs), "session.end_ms", "activity-dates",
+                      "the session must end within the activity's dates \(activity.startDate) to \(activity.endDate) (a day's slack either side)")
+        }
+        v.count(s.objectiveIds.count, "session.objective_ids", max: maximumObjectives)
         let objectives = Set(activity.objectives.map(\.id))
-        for (i, id) in s.objectiveIds.enumerated() {
+        for (i, id) in s.objectiveIds.prefix(maximumObjectives).enumerated() {
             v.require(objectives.contains(id), "session.objective_ids[\(i)]", "unknown-objective",
-                      "'\(id)' is not an objective of activity \(activity.activityId)")
+                      "'\(LogSafe.clip(id, 64))' is not an objective of activity \(activity.activityId)")
         }
         if !s.sessionId.isEmpty {
             v.require(Identifier.isValid(s.sessionId), "session.session_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
@@ -120,7 +164,8 @@ public enum RegistrationRules {
 
     /// Nil when `at` may be recorded for a session scheduled `start...end`.
     public static func attendanceTimeProblem(_ at: Int64, start: Int64, end: Int64) -> String? {
-        if at < start - attendanceTolerance || at > end + attendanceTolerance {
+        // Saturating: `start` and `end` are stored values, but `at` and old rows may sit near Int64's ends.
+        if at < Checked.sum(start, -attendanceTolerance) || at > Checked.sum(end, attendanceTolerance) {
             return "time \(at) is more than 60 minutes outside the session's scheduled window \(start)-\(end)"
         }
         return nil

@@ -516,7 +516,9 @@ public final class RegistrationStore: Sendable {
                 """).query([.text(activityID), .integer(Int64(Cohort.participant.rawValue)), .text(after), .text(npi),
                             .integer(Int64(pageSize + 1))]) { npis.append($0.text(0)) }
             var response = Lv_Registration_V1_GetAttendanceResponse()
-            response.scheduledMinutes = UInt32(sessions.reduce(0) { $0 + Int(($1.endMs - $1.startMs) / 60_000) })
+            response.scheduledMinutes = UInt32(clamping: sessions.reduce(Int64(0)) {
+                Checked.sum($0, (Checked.difference($1.endMs, $1.startMs) ?? 0) / 60_000)
+            })
             for physicianNPI in npis.prefix(pageSize) {
                 response.physicians.append(try Self.physicianAttendance(c, npi: physicianNPI, sessions: sessions, now: now))
             }
@@ -533,9 +535,10 @@ public final class RegistrationStore: Sendable {
             guard minutes > 0 else { continue }
             var sa = Lv_Registration_V1_SessionAttendance()
             sa.sessionId = s.sessionId
-            sa.minutes = UInt32(minutes)
+            sa.minutes = UInt32(clamping: minutes)
             a.sessions.append(sa)
-            a.minutesPresent += UInt32(minutes)
+            a.minutesPresent = a.minutesPresent.addingReportingOverflow(UInt32(clamping: minutes)).overflow
+                ? .max : a.minutesPresent + UInt32(clamping: minutes)
             a.sessionsAttended += 1
         }
         return a

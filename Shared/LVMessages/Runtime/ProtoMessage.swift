@@ -30,6 +30,8 @@ public enum ProtoError: Error, Hashable, CustomStringConvertible {
     case embeddedNUL(field: String)
     /// Messages nested deeper than `WireCheck.maximumDepth`.
     case tooDeep(message: String)
+    /// Over the decode budget (`WireLimits`): too many entries in a list, elements in total, or bytes in a string.
+    case overBudget(field: String, rule: String, reason: String)
 
     public var description: String {
         switch self {
@@ -37,15 +39,22 @@ public enum ProtoError: Error, Hashable, CustomStringConvertible {
         case .invalidUTF8(let field): return "\(field): string is not valid UTF-8"
         case .embeddedNUL(let field): return "\(field): string contains a NUL byte"
         case .tooDeep(let message): return "\(message): messages nested more than \(WireCheck.maximumDepth) deep"
+        case .overBudget(let field, _, let reason): return "\(field): \(reason)"
         }
     }
 
     /// The field the error is about, when there is one.
     public var field: String? {
         switch self {
-        case .invalidUTF8(let field), .embeddedNUL(let field): return field
+        case .invalidUTF8(let field), .embeddedNUL(let field), .overBudget(let field, _, _): return field
         case .malformed, .tooDeep: return nil
         }
+    }
+
+    /// The rule broken, as it goes in a field violation.
+    public var rule: String {
+        if case .overBudget(_, let rule, _) = self { return rule }
+        return "wire-format"
     }
 }
 
@@ -61,8 +70,8 @@ public func cDescriptorOf<M: ProtoMessage>(_ type: M.Type) -> UnsafePointer<Prot
 extension ProtoMessage {
     /// Decodes `bytes`: checks the wire form first (structure, string UTF-8 and NUL, depth), then
     /// lets protobuf-c unpack it, copies the result and frees every protobuf-c allocation.
-    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws {
-        try WireCheck.validate(bytes, descriptor: Self.cDescriptor)
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, budget: WireBudget? = nil) throws {
+        try WireCheck.validate(bytes, descriptor: Self.cDescriptor, budget: budget)
         var empty: UInt8 = 0
         let unpacked: UnsafeMutablePointer<ProtobufCMessage>? = withUnsafeMutablePointer(to: &empty) { fallback in
             let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(fallback)
