@@ -129,6 +129,12 @@ let package = Package(
         .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
                           swiftSettings: swiftSettings),
 
+        // Helpers shared by the test targets (handler fuzzing over the committed corpus); tests only.
+        .target(name: "LVTestSupport", dependencies: [
+            "LVRPC",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Tests/LVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "LVMessagesTests", dependencies: ["LVMessages"], path: "Tests/LVMessagesTests"),
         .testTarget(name: "LVRPCTests", dependencies: [
             "LVRPC", "LVAPI",
@@ -136,14 +142,14 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
-        .testTarget(name: "EngagementTests", dependencies: ["Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
-        .testTarget(name: "AssessmentTests", dependencies: ["Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Assessment", "LVMessages", "LVAPI", "LVStatistics"], path: "Tests/GatewayTests"),
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
             "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation", "Gateway",
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -72,19 +72,7 @@ final class FramedPeer: @unchecked Sendable { // used by one test task at a time
     /// The next frame, or nil when the other side closed the connection.
     func next() async throws -> WireFrame? {
         while true {
-            if pending.readableBytes >= FrameHeader.size {
-                let i = pending.readerIndex
-                let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
-                let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
-                if pending.readableBytes >= FrameHeader.size + metaLength + payloadLength {
-                    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
-                    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
-                    pending.moveReaderIndex(forwardBy: FrameHeader.size)
-                    let meta = pending.readSlice(length: metaLength)!
-                    let payload = pending.readSlice(length: payloadLength)!
-                    return WireFrame(type: type, streamID: stream, meta: meta, payload: payload)
-                }
-            }
+            if let frame = takeFrame(&pending) { return frame }
             guard var chunk = await iterator.next() else { return nil }
             pending.writeBuffer(&chunk)
         }
@@ -215,4 +203,20 @@ struct GatedServer {
         let address = try await server.localAddress
         return GatedServer(server: server, echo: echo, runTask: task, port: address.port!)
     }
+}
+
+/// Takes one whole frame off the front of `pending` (header, meta, payload), or nil while it
+/// holds less than a frame.
+func takeFrame(_ pending: inout ByteBuffer) -> WireFrame? {
+    guard pending.readableBytes >= FrameHeader.size else { return nil }
+    let i = pending.readerIndex
+    let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
+    let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
+    guard pending.readableBytes >= FrameHeader.size + metaLength + payloadLength else { return nil }
+    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
+    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
+    pending.moveReaderIndex(forwardBy: FrameHeader.size)
+    let meta = pending.readSlice(length: metaLength)!
+    let payload = pending.readSlice(length: payloadLength)!
+    return WireFrame(type: type, streamID: stream, meta: meta, payload: payload)
 }

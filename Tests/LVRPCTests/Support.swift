@@ -128,19 +128,7 @@ final class RawConnection: @unchecked Sendable { // used by one test task at a t
     /// The next frame (header fields and body), or nil when the server closed the connection.
     func nextFrame() async throws -> (type: UInt8, streamID: UInt32, meta: ByteBuffer, payload: ByteBuffer)? {
         while true {
-            if pending.readableBytes >= FrameHeader.size {
-                let i = pending.readerIndex
-                let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
-                let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
-                if pending.readableBytes >= FrameHeader.size + metaLength + payloadLength {
-                    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
-                    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
-                    pending.moveReaderIndex(forwardBy: FrameHeader.size)
-                    let meta = pending.readSlice(length: metaLength)!
-                    let payload = pending.readSlice(length: payloadLength)!
-                    return (type, stream, meta, payload)
-                }
-            }
+            if let f = takeFrame(&pending) { return (f.type, f.streamID, f.meta, f.payload) }
             guard var chunk = await iterator.next() else { return nil }
             pending.writeBuffer(&chunk)
         }
