@@ -54,8 +54,9 @@ struct GatewayTests {
         #expect(full.v.levels.count == 8)
 
         // Assessment hung: the view comes back before the caller's deadline without its sections.
-        let (hung, elapsed) = try await view(hungGateway.port, timeout: .seconds(2))
-        #expect(elapsed < .seconds(2), "the gateway answered after the caller's deadline")
+        // The answer arriving at all is the proof: had the gateway waited past the deadline, the
+        // client would have given up with DEADLINE_EXCEEDED (no wall-clock bound on a loaded machine).
+        let (hung, _) = try await view(hungGateway.port, timeout: .seconds(4))
         #expect(hung.v.degraded.map(\.section).contains { $0.hasPrefix("assessment") })
         #expect(hung.v.knowledge == nil, "a section without its data is absent, not zero")
         // The funnel's steps from registration stay; the assessed steps go with assessment, as does level 3A.
