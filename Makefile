@@ -16,7 +16,7 @@ build: deps
 ## rules' operating characteristics (200 simulated activities per scenario, on their own so their CPU
 ## does not slow the timing-bound suites), Python interop, the deploy/ files through their tools and
 ## the services in separate network namespaces, the fuzz corpus replayed, the codec tests again under
-## AddressSanitizer, and 60 s of libFuzzer. The release tarball's own tests (a release build, ~10-15
+## AddressSanitizer, and libFuzzer on each fuzz target (FUZZ_SECONDS each). The release tarball's own tests (a release build, ~10-15
 ## min here) are `make deploy-check`.
 test: build
 	$(SWIFT) test --skip OperatingCharacteristics
@@ -48,25 +48,32 @@ asan: deps
 validate: deps
 	LV_OC_REPLICATES=$${LV_OC_REPLICATES:-2000} $(SWIFT) test -c release --filter OperatingCharacteristics
 
-## libFuzzer on the wire pre-check + protobuf-c decode of every message (Fuzz/Codec), for
-## FUZZ_SECONDS (default 60; `make fuzz-long` runs an hour). Builds only the codec target
-## (LVMessages, protobuf-c) under --sanitize fuzzer,address in .build-fuzz. New inputs go to
-## .build-fuzz/corpus; a crash is written to .build-fuzz/artifacts/ and fails the target; copy
-## it into Fuzz/corpus/codec/ so fuzz-replay keeps it as a regression test.
-FUZZ_SECONDS ?= 60
+## libFuzzer, FUZZ_SECONDS (default 50) per target, on: the wire pre-check + protobuf-c decode of every
+## message (Fuzz/Codec), the frame decoder with reads split anywhere and the body budget checked
+## (Fuzz/Frames), and every registration, engagement and assessment handler on temporary stores,
+## never INTERNAL or UNKNOWN (Fuzz/Handlers). `make fuzz-long` runs each 20 min. Each target is
+## built alone under --sanitize fuzzer,address in .build-fuzz. New inputs go to .build-fuzz/corpus-*;
+## a crash is written to .build-fuzz/artifacts/ and fails the target; copy it into Fuzz/corpus/<target>/
+## so fuzz-replay keeps it as a regression test.
+FUZZ_SECONDS ?= 50
+FUZZ_TARGETS = codec frames handlers
 fuzz: deps
-	$(SWIFT) build --scratch-path .build-fuzz --product lv-fuzz-codec --sanitize fuzzer --sanitize address -Xswiftc -DLV_FUZZ
-	mkdir -p .build-fuzz/corpus .build-fuzz/artifacts
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp .build-fuzz/debug/lv-fuzz-codec -max_total_time=$(FUZZ_SECONDS) \
-		-rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix=.build-fuzz/artifacts/ .build-fuzz/corpus Fuzz/corpus/codec
+	mkdir -p .build-fuzz/artifacts
+	set -e; for t in $(FUZZ_TARGETS); do \
+		$(SWIFT) build --scratch-path .build-fuzz --product lv-fuzz-$$t --sanitize fuzzer --sanitize address -Xswiftc -DLV_FUZZ; \
+		mkdir -p .build-fuzz/corpus-$$t; \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-fuzz.supp .build-fuzz/debug/lv-fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+			-rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=.build-fuzz/artifacts/$$t- .build-fuzz/corpus-$$t Fuzz/corpus/$$t; \
+	done
 
 fuzz-long:
-	$(MAKE) fuzz FUZZ_SECONDS=3600
+	$(MAKE) fuzz FUZZ_SECONDS=1200
 
-## Replays the committed corpus (seeds and every crash ever found) without the fuzzer.
+## Replays the committed corpora (seeds and every crash ever found) without the fuzzer, with the
+## debug build's lv-fuzz-* binaries (built without -DLV_FUZZ they replay files given as arguments).
 fuzz-replay: build
-	$$($(SWIFT) build --show-bin-path)/lv-fuzz-codec Fuzz/corpus/codec/*
+	set -e; bin=$$($(SWIFT) build --show-bin-path); for t in $(FUZZ_TARGETS); do $$bin/lv-fuzz-$$t Fuzz/corpus/$$t/*; done
 
 ## Start every service on loopback, show health and methods, stop them.
 demo: build

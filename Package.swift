@@ -128,6 +128,19 @@ let package = Package(
         // built without -DLV_FUZZ it replays corpus files given as arguments.
         .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
                           swiftSettings: swiftSettings),
+        // libFuzzer target for the frame decoder (reads split anywhere, body budget returned); replays without -DLV_FUZZ.
+        .executableTarget(name: "lv-fuzz-frames", dependencies: [
+            "LVRPC",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ], path: "Fuzz/Frames", swiftSettings: swiftSettings),
+        // libFuzzer target for every registration, engagement and assessment handler on temporary stores
+        // (never INTERNAL or UNKNOWN); replays without -DLV_FUZZ.
+        .executableTarget(name: "lv-fuzz-handlers", dependencies: [
+            "LVRPC", "LVAPI", "LVMessages", "Registration", "Engagement", "Assessment",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Fuzz/Handlers", swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets (handler fuzzing over the committed corpus); tests only.
         .target(name: "LVTestSupport", dependencies: [
