@@ -159,7 +159,7 @@ let package = Package(
                     path: "Tests/EngagementTests"),
         .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Assessment", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
+        .testTarget(name: "GatewayTests", dependencies: ["LVTestSupport", "Gateway", "Assessment", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),

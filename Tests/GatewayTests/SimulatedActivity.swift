@@ -3,17 +3,10 @@ import Foundation
 import Gateway
 import LVAPI
 import LVMessages
+import LVTestSupport
 
-/// A seeded generator (SplitMix64), so each replicate is reproducible from its seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+/// Draws for the simulation on the shared seeded generator.
+extension SplitMix {
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func normal() -> Double { (-2 * log(max(uniform(), 1e-300))).squareRoot() * cos(2 * .pi * uniform()) }
     mutating func chance(_ p: Double) -> Bool { uniform() < p }
@@ -91,7 +84,7 @@ struct SimulatedActivity {
 
     /// The gateway's inputs for one replicate.
     static func inputs(_ s: Scenario, seed: UInt64) throws -> ActivityInputs {
-        var random = SplitMix(state: seed)
+        var random = SplitMix(seed: seed)
         var input = ActivityInputs(activityID: "sim")
         var enrollments: [Lv_Registration_V1_Enrollment] = []
         var outcomes: [Outcomes] = []
