@@ -46,7 +46,8 @@ final class ClientConnection: Sendable {
     var isUsable: Bool { usable.withLockedValue { $0 } }
 
     static func connect(host: String, port: Int, hello: Lv_Rpc_V1_Hello, limits: FrameLimits,
-                        connectTimeout: TimeAmount, group: any EventLoopGroup) async throws -> ClientConnection {
+                        connectTimeout: TimeAmount, group: any EventLoopGroup,
+                        setup: ClientChannelSetup? = nil) async throws -> ClientConnection {
         let usable = NIOLockedValueBox(true)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
@@ -55,6 +56,7 @@ final class ClientConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let box = FrameLimitsBox(limits)
                     let handler = ClientConnectionHandler(limits: box, usable: usable)
+                    try setup?(channel, host)
                     try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: box)))
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -333,6 +335,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Before HELLO_ACK (e.g. a TLS handshake that failed): say why, not just "closed".
+        if let promise = helloPromise {
+            helloPromise = nil
+            promise.fail(RPCError(.unavailable, "connection failed before HELLO_ACK: \(error)"))
+        }
         context.close(promise: nil)
     }
 

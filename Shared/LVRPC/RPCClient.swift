@@ -22,6 +22,8 @@ public final class RPCClient: Sendable {
         public var maximumBackoff: TimeAmount
         /// When set, each new connection is logged at info with the server's name and version (HELLO_ACK).
         public var logger: Logger?
+        /// Puts handlers (TLS) under the protocol on every new connection.
+        public var channelSetup: ClientChannelSetup?
 
         public init(host: String, port: Int, connections: Int = 1, credential: String = "", clientName: String = "lv-swift",
                     limits: FrameLimits = FrameLimits(), connectTimeout: TimeAmount = .seconds(5),
@@ -203,7 +205,7 @@ public final class RPCClient: Sendable {
             do {
                 let c = try await ClientConnection.connect(
                     host: configuration.host, port: configuration.port, hello: hello, limits: configuration.limits,
-                    connectTimeout: timeout, group: group)
+                    connectTimeout: timeout, group: group, setup: configuration.channelSetup)
                 state.withLockedValue { $0.slots[index] = $0.closed ? .idle : .connected(c) }
                 configuration.logger?.info("connected", metadata: [
                     "peer": "\(target)", "server": "\(c.helloAck.serverName)",

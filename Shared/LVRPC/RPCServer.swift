@@ -24,6 +24,11 @@ public final class RPCServer: Service, Sendable {
         public var credentialCheck: (@Sendable (String) -> String?)?
         /// Per-peer bounds (docs/PROTOCOL.md §5.2); every one a flag of the service executables.
         public var peerLimits = PeerLimits()
+        /// Checks HELLO credentials and gives each connection its principal (handlers see it in
+        /// `ServerContext.principal`); nil accepts every connection without one (loopback default).
+        public var authenticator: Authenticator?
+        /// Puts handlers (TLS) under the protocol on every accepted connection.
+        public var channelSetup: ServerChannelSetup?
 
         public init(host: String = "127.0.0.1", port: Int, serverName: String,
                     limits: FrameLimits = FrameLimits(), maxConcurrentStreams: Int = 256,
@@ -93,7 +98,7 @@ public final class RPCServer: Service, Sendable {
         let connectionConfiguration = ServerConnectionHandler.Configuration(
             serverName: configuration.serverName, limits: configuration.limits,
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout,
-            credentialCheck: configuration.credentialCheck, observer: observer,
+            credentialCheck: configuration.credentialCheck, authenticator: configuration.authenticator, observer: observer,
             helloTimeout: peerLimits.helloTimeout, bodyTimeout: peerLimits.bodyTimeout,
             pingsPerSecond: peerLimits.pingsPerSecond, pingBurst: peerLimits.pingBurst, budget: budget,
             returnMemory: peerLimits.returnMemory)
@@ -118,6 +123,7 @@ public final class RPCServer: Service, Sendable {
                             return
                         }
                         child.closeFuture.whenComplete { _ in admission.release(host) }
+                        try configuration.channelSetup?(child)
                         let limits = FrameLimitsBox(configuration.limits)
                         try child.pipeline.syncOperations.addHandler(ReadWhenWritableHandler())
                         try child.pipeline.syncOperations.addHandler(FlushCoalescingHandler())

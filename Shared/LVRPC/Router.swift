@@ -17,9 +17,13 @@ public struct ServerContext: Sendable {
     public let logger: Logger
     /// The peer's address, for logs.
     public let peer: String
+    /// Who the connection authenticated as (HELLO credential), or nil without one.
+    public let principal: Principal?
 
     public init(method: MethodDescriptor, metadata: [String: String] = [:], traceparent: String = "",
-                deadline: NIODeadline? = nil, requestID: String, logger: Logger, peer: String = "") {
+                deadline: NIODeadline? = nil, requestID: String, logger: Logger, peer: String = "",
+                principal: Principal? = nil) {
+        self.principal = principal
         self.method = method
         self.metadata = metadata
         self.traceparent = traceparent

@@ -19,6 +19,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var idleTimeout: TimeAmount?
         /// Returns nil to accept the HELLO credential, or the reason to refuse it.
         var credentialCheck: (@Sendable (String) -> String?)?
+        /// Checks the HELLO credential and names the connection's principal.
+        var authenticator: Authenticator?
         /// Told the status of every call as sent (CANCELLED when nothing was sent).
         var observer: (any CallObserver)?
         /// Close a connection that has not sent HELLO within this long.
@@ -61,6 +63,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var requestCounter: UInt64 = 0
     private var peer = ""
+    private var principal: Principal?
     private var helloTimer: Scheduled<Void>?
     private var bodyTimer: RepeatedTask?
     private var pingTokens: Double = 0
@@ -206,6 +209,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if let check = configuration.credentialCheck, let reason = check(hello.credential) {
             return connectionError(RPCError(.unauthenticated, reason))
         }
+        if let authenticate = configuration.authenticator {
+            switch authenticate(hello.credential, RPCServer.host(of: context?.remoteAddress)) {
+            case .success(let p):
+                principal = p
+                if let p { logger[metadataKey: "key"] = "\(p.name)" }
+            case .failure(let error):
+                return connectionError(error)
+            }
+        }
         if hello.maxFrameSize > 0 { peerMaxFrameSize = Int(hello.maxFrameSize) }
         if !hello.clientName.isEmpty { logger[metadataKey: "client"] = "\(LogSafe.clip(hello.clientName, 64))" }
         logger.info("client connected", metadata: [
@@ -276,7 +288,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         callLogger[metadataKey: "request-id"] = "\(requestID)"
         let deadline = meta.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(meta.timeoutMs)) : nil
         let callContext = ServerContext(method: route.descriptor, metadata: meta.metadata, traceparent: meta.traceparent,
-                                        deadline: deadline, requestID: requestID, logger: callLogger, peer: peer)
+                                        deadline: deadline, requestID: requestID, logger: callLogger, peer: peer,
+                                        principal: principal)
 
         let eventLoop = context!.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
