@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // TLS (BoringSSL): only LVTLS depends on it, never LVRPC or LVMessages.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C libraries from Debian: libprotobuf-c-dev and libsqlite3-dev.
@@ -62,9 +64,26 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Shared/LVStore", swiftSettings: swiftSettings),
+        // Credentials (key file, salted SHA-256), the method → scope table, per-key limits and the
+        // hash-chained audit log; plugs into LVRPC's authenticator hook and interceptors. No TLS here.
+        .target(name: "LVSecurity", dependencies: [
+            "LVRPC", "LVMessages", "CProtobufC",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], path: "Shared/LVSecurity", swiftSettings: swiftSettings),
+        // TLS for the protocol (swift-nio-ssl): server and client handlers from PEM files, plugged
+        // into LVRPC's channel-initializer hooks. The only target that compiles BoringSSL.
+        .target(name: "LVTLS", dependencies: [
+            "LVRPC",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], path: "Shared/LVTLS", swiftSettings: swiftSettings),
         // What every service executable shares: flags, logging, metrics endpoint, lifecycle.
         .target(name: "LVService", dependencies: [
-            "LVRPC", "LVAPI", "LVStore",
+            "LVRPC", "LVAPI", "LVStore", "LVSecurity", "LVTLS",
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -101,7 +120,7 @@ let package = Package(
                                                 .product(name: "Metrics", package: "swift-metrics"),
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 path: "Services/Gateway", swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway", "LVRPC",
+        .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway", "LVRPC", "LVTLS",
                                                              .product(name: "NIOCore", package: "swift-nio")],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
         // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
@@ -114,13 +133,14 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], path: "Services/Load", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-load", dependencies: [
-            "Load", "Simulation",
+            "Load", "Simulation", "LVTLS",
             "LVRPC", "LVAPI", "LVDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
             "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation",
+            "LVSecurity", "LVTLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
@@ -154,6 +174,11 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
+        .testTarget(name: "LVSecurityTests", dependencies: [
+            "LVSecurity", "LVTLS", "LVRPC", "LVAPI", "LVMessages",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Tests/LVSecurityTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
         .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
@@ -164,7 +189,7 @@ let package = Package(
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation", "Gateway",
+            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation", "Gateway", "LVSecurity", "LVTLS",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]
