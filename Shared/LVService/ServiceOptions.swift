@@ -42,6 +42,8 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "text or json (one object per line) (env LV_LOG_FORMAT; default text).")
     var logFormatFlag: String?
 
+    @OptionGroup(title: "Security (docs/SECURITY.md)") var securityFlags: SecurityFlags
+
     @Option(name: .customLong("config"), help: "A configuration file of 'key = value' lines, keys the flag names (env LV_CONFIG). Flags win over environment variables, which win over the file.")
     var configFlag: String?
 
@@ -57,7 +59,7 @@ public struct ServiceOptions: ParsableArguments {
     /// executable's own flags (the gateway's backend addresses).
     public func configFile(extraKeys: Set<String> = []) throws -> ConfigFile? {
         guard let path = configFlag ?? Self.environment("LV_CONFIG") else { return nil }
-        return try ConfigFile.load(path: path, allowedKeys: Self.fileKeys.union(extraKeys))
+        return try ConfigFile.load(path: path, allowedKeys: Self.fileKeys.union(SecurityFlags.fileKeys).union(extraKeys))
     }
 
     /// A setting by precedence: the flag's value, else `LV_<KEY>`, else the file's, else nil.
@@ -171,8 +173,9 @@ public struct ServiceOptions: ParsableArguments {
             throw ValidationError("connection limits must be positive, and --max-buffered-bytes at least --max-frame-size")
         }
 
+        let security = try securityFlags.resolve(host: host, file: file)
         return ServiceSettings(
-            host: host, port: port, metrics: metrics, peerLimits: peer,
+            host: host, port: port, metrics: metrics, peerLimits: peer, security: security,
             dataDirectory: string(dataDirFlag, env: "LV_DATA_DIR") ?? "./var",
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
@@ -186,6 +189,8 @@ public struct ServiceSettings: Sendable {
     public var port: Int
     public var metrics: (host: String, port: Int)?
     public var peerLimits = PeerLimits()
+    /// Keys, TLS, audit log; all off by default (loopback only).
+    public var security = SecuritySettings()
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var limits: FrameLimits

@@ -37,9 +37,13 @@ public enum ServiceRunner {
                                                     maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
                                                     drainTimeout: settings.drainTimeout)
         configuration.peerLimits = settings.peerLimits
+        let security = try ServiceSecurity(name: name, settings: settings, logger: logger)
+        security.configure(&configuration)
+        defer { security.security.audit?.close() }
         let server = RPCServer(
             configuration: configuration,
-            router: router, interceptors: [LoggingInterceptor()], logger: logger, health: health, observer: RPCMetrics())
+            router: router, interceptors: [LoggingInterceptor(), security.security.interceptor], logger: logger, health: health,
+            observer: RPCMetrics())
         var services: [any Service] = []
         var metricsText = "off"
         if let metrics = settings.metrics {
@@ -50,6 +54,7 @@ public enum ServiceRunner {
             services.append(m)
         }
         services += extraServices
+        services.append(security.reloader)
         services.append(server) // last to start, first to stop
         services.append(StoppingNotifier())
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
