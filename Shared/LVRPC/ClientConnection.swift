@@ -49,6 +49,9 @@ final class ClientConnection: Sendable {
                         connectTimeout: TimeAmount, group: any EventLoopGroup,
                         setup: ClientChannelSetup? = nil) async throws -> ClientConnection {
         let usable = NIOLockedValueBox(true)
+        // The handler, kept from the initializer: a channel closed at once (a failed TLS handshake)
+        // has an empty pipeline by the time it could be looked up.
+        let made = NIOLockedValueBox<NIOLoopBound<ClientConnectionHandler>?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -60,12 +63,14 @@ final class ClientConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: box)))
                     try channel.pipeline.syncOperations.addHandler(handler)
+                    made.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
             .connect(host: host, port: port).get()
-        let bound = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let bound = made.withLockedValue({ $0 }) else {
+            channel.close(promise: nil)
+            throw RPCError(.unavailable, "connection to \(host):\(port) was not set up", retryable: true)
+        }
         let ack: Lv_Rpc_V1_HelloAck
         do {
             ack = try await channel.eventLoop.flatSubmit { bound.value.sendHello(hello, timeout: connectTimeout) }.get()
@@ -137,6 +142,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var serverMaxFrameSize = FrameLimits.defaultMaxFrameSize
     private var goAway = false
     private var closed = false
+    /// The first error seen before HELLO was sent (a TLS handshake that failed, say), to report it.
+    private var setupError: (any Error)?
 
     init(limits: FrameLimitsBox, usable: NIOLockedValueBox<Bool>) {
         self.limits = limits
@@ -149,6 +156,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// accepts TCP but does not speak this protocol, e.g. an HTTP server on the port).
     func sendHello(_ hello: Lv_Rpc_V1_Hello, timeout: TimeAmount) -> EventLoopFuture<Lv_Rpc_V1_HelloAck> {
         let eventLoop = context!.eventLoop
+        if closed {
+            return eventLoop.makeFailedFuture(RPCError(.unavailable,
+                "connection closed before HELLO\(setupError.map { ": \($0)" } ?? "")", retryable: setupError == nil))
+        }
         let promise = eventLoop.makePromise(of: Lv_Rpc_V1_HelloAck.self)
         helloPromise = promise
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -339,6 +350,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let promise = helloPromise {
             helloPromise = nil
             promise.fail(RPCError(.unavailable, "connection failed before HELLO_ACK: \(error)"))
+        } else if setupError == nil {
+            setupError = error
         }
         context.close(promise: nil)
     }
