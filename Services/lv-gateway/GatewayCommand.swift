@@ -4,6 +4,7 @@ import Gateway
 import LVRPC
 import LVService
 import Logging
+import LVTLS
 
 /// `lv-gateway`: the unified learning-validation view.
 @main
@@ -27,7 +28,25 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("health-interval"), help: "Seconds between checks of each backend's health, each check bounded by the same time (default 1).")
     var healthInterval = 1.0
 
-    static let fileKeys: Set<String> = ["registration-addr", "engagement-addr", "assessment-addr", "backend-connections"]
+    @Option(name: .customLong("backend-credential-file"), help: "A file holding the gateway's own API key (role analyst), presented to every backend (env LV_BACKEND_CREDENTIAL_FILE).")
+    var backendCredentialFile: String?
+    @Option(name: .customLong("backend-ca"), help: "Connect to the backends with TLS, trusting this CA, PEM (env LV_BACKEND_CA).")
+    var backendCA: String?
+    @Option(name: .customLong("backend-cert"), help: "The gateway's client certificate for backends that require one (mTLS), PEM (env LV_BACKEND_CERT).")
+    var backendCert: String?
+    @Option(name: .customLong("backend-cert-key"), help: "The private key of --backend-cert, PEM (env LV_BACKEND_CERT_KEY).")
+    var backendCertKey: String?
+
+    static let fileKeys: Set<String> = ["registration-addr", "engagement-addr", "assessment-addr", "backend-connections",
+                                        "backend-credential-file", "backend-ca", "backend-cert", "backend-cert-key"]
+
+    /// The gateway's own key and TLS toward the backends (never the caller's key: the gateway is the principal there).
+    func backendSecurity(_ settings: ServiceSettings) throws -> ClientSecurity {
+        func value(_ flag: String?, _ key: String) -> String? { ServiceOptions.value(flag, key: key, file: settings.configFile) }
+        let credential = try value(backendCredentialFile, "backend-credential-file").map { try ClientSecurity.readCredential(path: $0) } ?? ""
+        return ClientSecurity(credential: credential, ca: value(backendCA, "backend-ca"),
+                              certificate: value(backendCert, "backend-cert"), key: value(backendCertKey, "backend-cert-key"))
+    }
 
     func client(_ flag: String?, key: String, default value: String, settings: ServiceSettings) throws -> RPCClient {
         var c = try RPCClient.Configuration(address: ServiceOptions.value(flag, key: key, file: settings.configFile) ?? value)
@@ -39,6 +58,7 @@ struct GatewayCommand: AsyncParsableCommand {
         c.clientName = "lv-gateway"
         c.logger = Logger(label: "lv-gateway")
         c.connectTimeout = .seconds(2)
+        try backendSecurity(settings).apply(to: &c)
         return RPCClient(configuration: c)
     }
 

@@ -5,6 +5,7 @@ import Load
 import LVAPI
 import LVMessages
 import LVRPC
+import LVTLS
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -51,6 +52,22 @@ struct LoadOptions: ParsableArguments {
     var output = "text"
     @Option(name: .customLong("histogram-log"), help: "Write the latency percentile distribution (HdrHistogram text) to this file.")
     var histogramLog: String?
+    @Option(name: .customLong("credential-file"), help: "A file holding the API key to present (env LV_CREDENTIAL_FILE, or the key in LV_CREDENTIAL).")
+    var credentialFile: String?
+    @Option(help: "Connect with TLS, trusting this CA certificate, PEM (env LV_CA).")
+    var ca: String?
+    @Option(help: "Client certificate for mTLS, PEM (env LV_CERT).")
+    var cert: String?
+    @Option(help: "The private key of --cert, PEM (env LV_CERT_KEY).")
+    var key: String?
+
+    /// The credential and TLS every client of this run uses.
+    func security() throws -> ClientSecurity {
+        func env(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var credential = env("LV_CREDENTIAL") ?? ""
+        if let path = credentialFile ?? env("LV_CREDENTIAL_FILE") { credential = try ClientSecurity.readCredential(path: path) }
+        return ClientSecurity(credential: credential, ca: ca ?? env("LV_CA"), certificate: cert ?? env("LV_CERT"), key: key ?? env("LV_CERT_KEY"))
+    }
 
     func plan() throws -> LoadPlan {
         var shape = LoadShape.closed(concurrency: concurrency)
@@ -70,6 +87,7 @@ struct LoadOptions: ParsableArguments {
         var c = try RPCClient.Configuration(address: self.address ?? address)
         c.connections = max(1, connections)
         c.clientName = "lv-load"
+        try security().apply(to: &c)
         return RPCClient(configuration: c)
     }
 

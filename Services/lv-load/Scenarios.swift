@@ -134,6 +134,7 @@ struct WholeEvent: AsyncParsableCommand {
             var c = try RPCClient.Configuration(address: address)
             c.connections = max(1, load.connections)
             c.clientName = "lv-load"
+            try load.security().apply(to: &c)
             return RPCClient(configuration: c)
         }
         let clients = try [client(registration), client(engagement), client(assessment)]

@@ -8,7 +8,7 @@ struct AdminCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Operator methods of the services with a database.",
-        subcommands: [Backup.self])
+        subcommands: [Backup.self, CreateKey.self, VerifyAudit.self])
 
     struct Backup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

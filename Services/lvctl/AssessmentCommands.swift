@@ -22,6 +22,7 @@ struct AssessmentConnection: ParsableArguments {
     var timeout: Int = 10
     @Flag(help: "Print JSON.")
     var json = false
+    @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     var target: ServerTarget {
         ServerTarget(address: address ?? ProcessEnvironment.value("LV_ASSESSMENT_ADDR") ?? "127.0.0.1:7403", timeout: timeout)

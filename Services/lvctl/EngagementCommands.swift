@@ -24,6 +24,7 @@ struct ImportXAPI: AsyncParsableCommand {
     @Option(help: "Put every event in this activity instead of the statement's parent activity.") var activity: String?
     @Option(help: "Events per RecordEvents call.") var batch = 500
     @Flag(help: "Print JSON.") var json = false
+    @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     func run() async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: file))

@@ -27,6 +27,8 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
+
     init() {}
 
     var target: ServerTarget {
@@ -43,6 +45,7 @@ struct ServerTarget {
         var configuration = try RPCClient.Configuration(address: address)
         configuration.clientName = "lvctl"
         configuration.connectTimeout = .seconds(Int64(timeout))
+        try ClientSecurityOptions.apply(to: &configuration)
         return RPCClient(configuration: configuration)
     }
 

@@ -25,6 +25,8 @@ struct RegistrationConnection: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
+
     func withClient<R>(_ body: (Lv_Registration_V1_RegistrationClient) async throws -> R) async throws -> R {
         let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401",
                                   timeout: timeout)

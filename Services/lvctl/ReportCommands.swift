@@ -31,6 +31,7 @@ struct GatewayConnection: ParsableArguments {
     var timeout: Int = 20
     @Flag(help: "Print the view as JSON (protobuf JSON mapping field names).")
     var json = false
+    @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     var target: ServerTarget {
         ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
@@ -126,6 +127,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Mean logit gain on taught items: 1.1 ≈ an effective course, 0.1 ≈ credit with little learning.")
     var learning = 1.1
     @Option(help: "Activity title.") var title = "Heart failure 2026: guideline-directed therapy in practice"
+    @OptionGroup(title: "Credentials and TLS (one key for all three services: roles registrar,ingest,assessor)") var security: ClientSecurityOptions
 
     func run() async throws {
         var c = CMESimulation.Configuration()
@@ -134,6 +136,7 @@ struct Simulate: AsyncParsableCommand {
             var configuration = try RPCClient.Configuration(address: address)
             configuration.connections = 2
             configuration.clientName = "lvctl-simulate"
+            try ClientSecurityOptions.apply(to: &configuration)
             return RPCClient(configuration: configuration)
         }
         let clients = try [client(registration), client(engagement), client(assessment)]
