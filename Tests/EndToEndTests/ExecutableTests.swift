@@ -32,15 +32,19 @@ final class RunningService: @unchecked Sendable {
 
     /// `listen` other than port 0 restarts a service where its clients expect it.
     init(_ name: String, dataDirectory: URL? = nil, listen: String = "127.0.0.1:0", extraArguments: [String] = [],
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], logLevel: String = "warning", stderr: URL? = nil) throws {
         self.name = name
         let dataDir = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-\(UUID().uuidString)")
         self.dataDirectory = dataDir
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         process.executableURL = binDirectory.appendingPathComponent(name)
         process.arguments = ["--listen", listen, "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir.path,
-                             "--log-level", "warning"] + extraArguments
+                             "--log-level", logLevel] + extraArguments
         process.standardOutput = stdout
+        if let stderr {
+            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: stderr)
+        }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
