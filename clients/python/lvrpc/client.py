@@ -1,6 +1,7 @@
 """A blocking client with a reader thread, so many calls can be in flight on one connection."""
 import os
 import socket
+import ssl
 import threading
 from concurrent.futures import Future
 
@@ -19,9 +20,23 @@ class RPCError(Exception):
 
 
 class Client:
-    def __init__(self, host, port, credential="", client_name="python-lvrpc/0.1", timeout=10.0):
-        self._sock = socket.create_connection((host, port), timeout=timeout)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, host, port, credential="", client_name="python-lvrpc/0.1", timeout=10.0,
+                 tls=False, tls_ca=None, tls_cert=None, tls_key=None, credential_file=None):
+        """`credential`: the API key presented in HELLO (or `credential_file`, a file holding it).
+        TLS when `tls` or `tls_ca` is given: `tls_ca` the CA file to trust (default: the system's),
+        `tls_cert`/`tls_key` a client certificate for servers that require one (docs/SECURITY.md)."""
+        if credential_file:
+            with open(credential_file) as f:
+                credential = f.read().strip()
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls or tls_ca or tls_cert:
+            context = ssl.create_default_context(cafile=tls_ca)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if tls_cert:
+                context.load_cert_chain(tls_cert, tls_key)
+            sock = context.wrap_socket(sock, server_hostname=host)
+        self._sock = sock
         self._sock.settimeout(None)
         self._lock = threading.Lock()
         self._pending = {}
