@@ -299,6 +299,8 @@ struct SecurityEndToEndTests {
         let fx = try SecurityFixture()
         let service = try RunningService("lv-registration", extraArguments: ["--key-file", fx.keyFile])
         let auditPath = service.dataDirectory.appendingPathComponent("lv-registration.audit.jsonl").path
+        // A failure before the SIGKILL below must not leave the service running (swift test would wait on its output).
+        defer { if service.process.isRunning { service.signal(SIGKILL) } }
         func api(_ label: String) -> (RPCClient, Lv_Registration_V1_RegistrationClient) {
             let c = RPCClient(configuration: .init(host: "127.0.0.1", port: service.port, credential: fx.keys[label]!))
             return (c, Lv_Registration_V1_RegistrationClient(c))
@@ -391,6 +393,8 @@ struct SecurityEndToEndTests {
         let gateway = try RunningService("lv-gateway", extraArguments: [
             "--registration-addr", "127.0.0.1:\(registration.port)", "--engagement-addr", "127.0.0.1:\(engagement.port)",
             "--assessment-addr", "127.0.0.1:\(assessment.port)"], logLevel: "trace", stderr: logs[3])
+        let all = [gateway, registration, engagement, assessment]
+        defer { for s in all where s.process.isRunning { s.signal(SIGKILL) } }
         let participants = 16, comparison = 4
         let sim = try run("lvctl", ["simulate", "--registration-addr", "127.0.0.1:\(registration.port)",
                                     "--engagement-addr", "127.0.0.1:\(engagement.port)", "--assessment-addr", "127.0.0.1:\(assessment.port)",
@@ -403,7 +407,7 @@ struct SecurityEndToEndTests {
         #expect(transcript.status == 0 || transcript.status == 3, "\(transcript.errors)")
         // A read of a physician that does not exist, and a bad NPI: their errors must not be logged with the NPI either.
         _ = try run("lvctl", ["report", "physician", CMESimulation.npi(999), "--addr", "127.0.0.1:\(gateway.port)"])
-        for s in [gateway, registration, engagement, assessment] { #expect(s.stop() == 0) }
+        for s in all { #expect(s.stop() == 0) }
 
         let given = ["Ada", "Grace", "Lin", "Omar", "Priya", "Tomás", "Yuki", "Zoë", "Kwame", "Ines"]
         let family = (0..<(participants + comparison)).map { "Sim\($0)" }
