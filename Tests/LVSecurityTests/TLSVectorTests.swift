@@ -182,3 +182,50 @@ struct TLSVectorTests {
         try await task.value
     }
 }
+
+@Suite("TLS reload", .timeLimit(.minutes(2)))
+struct TLSReloadTests {
+    @Test("reload() serves the new certificate to new connections; a file that does not parse keeps the old one")
+    func reload() async throws {
+        let a = try TestCertificates.make()
+        let b = try TestCertificates.make()
+        let dir = try temporaryDirectory("tls-reload")
+        let cert = dir.appendingPathComponent("server.crt").path
+        let key = dir.appendingPathComponent("server.key").path
+        func install(_ from: TestCertificates) throws {
+            for (src, dst) in [("server.crt", cert), ("server.key", key)] {
+                try? FileManager.default.removeItem(atPath: dst)
+                try FileManager.default.copyItem(atPath: from.path(src), toPath: dst)
+            }
+        }
+        try install(a)
+        let tls = try TLSServer(certificate: cert, key: key)
+        var configuration = RPCServer.Configuration(port: 0, serverName: "tls-reload")
+        configuration.channelSetup = tls.channelSetup
+        var logger = Logger(label: "tls-reload")
+        logger.logLevel = .critical
+        let server = RPCServer(configuration: configuration, router: Router(), logger: logger)
+        let task = Task { try await server.run() }
+        let port = try await server.localAddress.port!
+        func health(trusting ca: TestCertificates) async -> StatusCode? {
+            await code {
+                var c = RPCClient.Configuration(host: "127.0.0.1", port: port)
+                try ClientSecurity(ca: ca.path("ca.crt")).apply(to: &c)
+                let client = RPCClient(configuration: c)
+                defer { Task { await client.close() } }
+                _ = try await client.callRaw("lv.health.v1.Health/Check", encodedRequest: ByteBuffer())
+            }
+        }
+        #expect(await health(trusting: a) == .ok)
+        #expect(await health(trusting: b) == .unavailable)
+        try install(b)
+        try tls.reload()
+        #expect(await health(trusting: b) == .ok)
+        #expect(await health(trusting: a) == .unavailable)
+        try "not a certificate".write(toFile: cert, atomically: true, encoding: .utf8)
+        #expect(throws: TLSFileError.self) { try tls.reload() }
+        #expect(await health(trusting: b) == .ok)
+        server.shutdown()
+        try await task.value
+    }
+}
