@@ -136,7 +136,8 @@ def samples():
             if v is not None:
                 fill(m, random.Random(f"{name}/{i}"), v[0], 0, v[1])
             out.append({"type": name, "hex": m.SerializeToString(deterministic=True).hex(),
-                        "json": json_format.MessageToJson(m, indent=None)})
+                        # map order is the library's iteration order; sorted keys keep the file stable
+                        "json": json.dumps(json.loads(json_format.MessageToJson(m, indent=None)), sort_keys=True)})
     return out
 
 
