@@ -13,7 +13,7 @@ struct LVCtl: AsyncParsableCommand {
         abstract: "Operate and query Learning Validation services over their binary protocol.",
         version: BuildInfo.versionLine("lvctl"),
         subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self, AssessmentCommands.self,
-                      Report.self, Simulate.self, AdminCommands.self])
+                      Report.self, Simulate.self, AdminCommands.self, Call.self, Describe.self])
 }
 
 /// Flags shared by every command that talks to one server.
