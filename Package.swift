@@ -123,7 +123,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation",
+            "LVRPC", "LVAPI", "LVJSON", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 

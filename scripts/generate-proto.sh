@@ -7,6 +7,7 @@
 #   proto/lv.protoset    (descriptor set for clients in other languages, e.g. the Python client)
 #   docs/protocol-vectors.json  (scripts/make-protocol-vectors.py, from the official Python protobuf)
 #   Shared/LVProtoC/generated/lv_registry.c  (every protoc-c message descriptor + the descriptor set's bytes)
+#   clients/python/lv/**_pb2.py, clients/python/lvrpc/services.py  (scripts/make-python-client.py)
 #   Tests/Fixtures/json-mapping.json  (scripts/make-json-fixtures.py: json_format's JSON of every message type)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +67,7 @@ if [[ $mode == check ]]; then
   cmp -s "$out/lv.protoset" proto/lv.protoset || { echo "stale: proto/lv.protoset" >&2; status=1; }
   python3 scripts/make-protocol-vectors.py --check || status=1
   python3 scripts/make-json-fixtures.py --check || status=1
+  python3 scripts/make-python-client.py --check || status=1
   [[ $status == 0 ]] && echo "generated code is fresh"
   exit $status
 fi
@@ -77,4 +79,5 @@ cp "$out/LVProtoC/include/LVProtoC.h" "$out/LVProtoC/include/module.modulemap" S
 cp "$out/lv.protoset" proto/lv.protoset
 python3 scripts/make-protocol-vectors.py
 python3 scripts/make-json-fixtures.py
+python3 scripts/make-python-client.py
 echo "generated: ${#protos[@]} proto files"
