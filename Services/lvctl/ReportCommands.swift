@@ -42,8 +42,7 @@ struct GatewayConnection: ParsableArguments {
             do {
                 return try await body(Lv_Gateway_V1_GatewayClient(client))
             } catch let error as RPCError {
-                printError("lvctl report: \(error)")
-                throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
+                throw ErrorJSON.fail(error, command: "report", json: json)
             }
         }
     }
@@ -127,6 +126,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Mean logit gain on taught items: 1.1 ≈ an effective course, 0.1 ≈ credit with little learning.")
     var learning = 1.1
     @Option(help: "Activity title.") var title = "Heart failure 2026: guideline-directed therapy in practice"
+    @Flag(help: "Print the summary as JSON (errors as JSON on stderr).") var json = false
 
     func run() async throws {
         var c = CMESimulation.Configuration()
@@ -144,11 +144,15 @@ struct Simulate: AsyncParsableCommand {
         do {
             try await simulation.run()
         } catch {
-            printError("lvctl simulate: \(error)")
             for x in clients { await x.close() }
-            throw ExitCode(1)
+            throw ErrorJSON.fail(error, command: "simulate", json: json)
         }
         for x in clients { await x.close() }
+        if json {
+            print(JSONValue.object([.init("activity_id", .string(activity)), .init("participants", .number(String(participants))),
+                                    .init("comparison", .number(String(comparison))), .init("seed", .string(String(seed)))]).rendered())
+            return
+        }
         print("simulated \(activity): \(participants) participants, \(comparison) comparison physicians (seed \(seed))")
     }
 }

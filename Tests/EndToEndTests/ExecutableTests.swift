@@ -122,7 +122,7 @@ struct ExecutableTests {
         #expect(running.stop() == 0)
     }
 
-    @Test("lvctl health exits 2 when nothing listens and 1 for an unknown service")
+    @Test("lvctl health exits 4 when nothing listens (an error as JSON with --json) and 1 for an unknown service")
     func healthExitCodes() throws {
         let running = try RunningService("lv-registration")
         let unknown = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--service", "lv.nothing.v1.Nothing"])
@@ -130,7 +130,11 @@ struct ExecutableTests {
         #expect(unknown.output.contains("SERVICE_UNKNOWN"))
         #expect(running.stop() == 0)
         let down = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--timeout", "2"])
-        #expect(down.status == 2)
+        #expect(down.status == 4)
+        let downJSON = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--timeout", "2", "--json"])
+        #expect(downJSON.status == 4)
+        let error = (try? JSONSerialization.jsonObject(with: Data(downJSON.errors.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect(error?["name"] as? String == "UNAVAILABLE" && error?["code"] as? Int == 14, "\(downJSON.errors)")
     }
 
     @Test("the metrics port serves per-method Prometheus metrics")
