@@ -6,7 +6,8 @@
 # kubernetes-validate, whose Kubernetes schemas ship in the wheel, for the deploy/ checks).
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2)
+# gcc, make, libc6-dev: clients/c is built and tested with them (Tests/python/test_c_client.py).
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2 gcc make libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
