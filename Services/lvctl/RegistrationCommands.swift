@@ -357,9 +357,20 @@ struct ExportPARS: AsyncParsableCommand {
             } while !token.isEmpty
             return PARSExport.text(learners)
         }
+        let records = text.split(separator: "\n").count - 1
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
-            printError("wrote \(text.split(separator: "\n").count - 1) learner records to \(output)")
+            if connection.json {
+                print(JSONValue.object([.init("activity_id", .string(activity)), .init("records", .number(String(records))),
+                                        .init("output", .string(output))]).rendered())
+            } else {
+                printError("wrote \(records) learner records to \(output)")
+            }
+        } else if connection.json {
+            // The PARS columns as keys, one object per learner record (credits a number).
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+            let header = lines.first ?? PARSExport.header
+            printTypedRows(header, Array(lines.dropFirst()), header.map { $0 == "credits" ? .number : .text })
         } else {
             print(text, terminator: "")
         }

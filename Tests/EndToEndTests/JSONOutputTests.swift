@@ -47,6 +47,10 @@ struct JSONOutputTests {
         for what in ["enrollments", "attendance", "credits"] {
             #expect(try ok(["registration", "list", what, "--addr", reg, "--activity", "hf-2026", "--json"]) is [Any], "\(what)")
         }
+        #expect(try ok(["registration", "export-pars", "--addr", reg, "--activity", "hf-2026", "--json"]) is [Any])
+        let simulated = try ok(["simulate", "--registration-addr", reg, "--engagement-addr", eng, "--assessment-addr", asm,
+                                "--activity", "sim-json", "--participants", "4", "--comparison", "2", "--json"]) as? [String: Any]
+        #expect(simulated?["participants"] as? Int == 4)
 
         let instrument = try ok(["assessment", "create-instrument", "--addr", asm, "--registration-addr", reg,
                                  "--file", examples.appendingPathComponent("pre-test.json").path, "--json"]) as? [String: Any]
