@@ -33,8 +33,10 @@ struct CallDescribeTests {
                     #expect(described.status == 0, "\(service.name) describe \(method): \(described.errors)")
                     #expect(described.output.contains("rpc \(m["name"]!)(\(m["request"]!)) returns (\(m["response"]!));"), "\(method)")
                     #expect(described.output.contains("message \(m["request"]!) {"), "\(method)")
-                    let describedJSON = try run("lvctl", ["describe", addr, method, "--json"])
-                    #expect((Self.object(describedJSON.output)?["messages"] as? [Any])?.isEmpty == false, "\(method)")
+                    if called % 8 == 0 {  // the JSON form on a sample of methods (each run costs a process and a reflection)
+                        let describedJSON = try run("lvctl", ["describe", addr, method, "--json"])
+                        #expect((Self.object(describedJSON.output)?["messages"] as? [Any])?.isEmpty == false, "\(method)")
+                    }
 
                     let call = try run("lvctl", ["call", addr, method, "-d", "{}", "--timeout", "10"])
                     // 0 with a JSON object on stdout, or 1 with the status as JSON on stderr; a crash is a signal (> 128) or no JSON.

@@ -23,9 +23,10 @@ def fresh_venv(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # Without its own pip (ensurepip is most of a venv's creation time): this pip installs into it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-index", "--no-build-isolation",
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-index", "--no-build-isolation",
                     "--disable-pip-version-check", str(src)], check=True)
     return py
 
