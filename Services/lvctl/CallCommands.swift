@@ -117,6 +117,8 @@ struct Call: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each answer.") var timeout: Int = 10
     @Flag(help: "Skip request keys and enum names the server's types do not have.") var ignoreUnknownFields = false
     @Flag(help: "Print the response on one line.") var compact = false
+    @Option(name: [.customShort("H"), .customLong("metadata")], help: "Request metadata KEY=VALUE, repeatable (e.g. x-request-id=abc).")
+    var metadata: [String] = []
 
     func run() async throws {
         let (text, source) = try readInput(data)
@@ -147,10 +149,18 @@ struct Call: AsyncParsableCommand {
             ErrorJSON.print(ErrorJSON.input("\(source): \(error)", kind: error.kind.rawValue, path: error.path, line: error.line))
             throw ExitCode(Exit.usage)
         }
+        var options = target.callOptions
+        for item in metadata {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                ErrorJSON.print(ErrorJSON.input("--metadata \(item): expected KEY=VALUE", kind: "usage"))
+                throw ExitCode(Exit.usage)
+            }
+            options.metadata[item[..<eq].lowercased()] = String(item[item.index(after: eq)...])
+        }
         let response: ByteBuffer
         do {
             response = try await client.callRaw("\(found.service)/\(found.method.name)", encodedRequest: ByteBuffer(bytes: request),
-                                                options: target.callOptions)
+                                                options: options)
         } catch {
             await client.close()
             throw ErrorJSON.fail(error, command: "call", json: true)

@@ -71,7 +71,7 @@ struct CallDescribeTests {
         let registration = try RunningService("lv-registration")
         defer { _ = registration.stop() }
         let addr = "127.0.0.1:\(registration.port)"
-        let health = try run("lvctl", ["call", addr, "Check", "-d", "{}"])
+        let health = try run("lvctl", ["call", addr, "Check", "-d", "{}", "-H", "x-request-id=call-test-1"])
         #expect(health.status == 0)
         #expect(Self.object(health.output)?["status"] as? String == "SERVING")
 
@@ -87,6 +87,9 @@ struct CallDescribeTests {
         let syntax = try run("lvctl", ["call", addr, "Check", "-d", "{\n\"service\": }"])
         #expect(syntax.status == 2)
         #expect((Self.object(syntax.errors)?["error"] as? [String: Any])?["line"] as? Int == 2, "\(syntax.errors)")
+
+        let badHeader = try run("lvctl", ["call", addr, "Check", "-H", "no-equals-sign"])
+        #expect(badHeader.status == 2)
 
         let nowhere = try run("lvctl", ["call", "127.0.0.1:1", "Check", "--timeout", "2"])
         #expect(nowhere.status == 4)
