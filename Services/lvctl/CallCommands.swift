@@ -235,7 +235,10 @@ struct Describe: AsyncParsableCommand {
         for (service, m) in methods {
             blocks.append("// \(service)\n" + schema.comment(m.comment, indent: "") + schema.rpcLine(m) + "\n")
         }
-        blocks += types.compactMap { schema.protoText(message: $0) ?? schema.protoText(enum: $0) }
+        // As in the .proto source: a nested type is printed inside the message that declares it.
+        var topLevel: [String] = []
+        for t in types.map(schema.topLevel) where !topLevel.contains(t) { topLevel.append(t) }
+        blocks += topLevel.compactMap { schema.protoText(message: $0) ?? schema.protoText(enum: $0) }
         print(blocks.joined(separator: "\n"), terminator: "")
     }
 

@@ -10,30 +10,67 @@ extension ProtoSchema {
 
     public func rpcLine(_ m: Method) -> String { "rpc \(m.name)(\(m.inputType)) returns (\(m.outputType));" }
 
-    public func protoText(message name: String) -> String? {
+    /// A message as in its .proto source: its nested messages and enums inside it under their
+    /// short names (map entry types left out: the map<K, V> field says them).
+    public func protoText(message name: String) -> String? { protoText(message: name, indent: "") }
+
+    func protoText(message name: String, indent: String) -> String? {
         guard let m = message(name) else { return nil }
-        var out = comment(m.comment, indent: "")
-        out += "message \(m.name) {\n"
+        let inner = indent + "  "
+        var out = comment(m.comment, indent: indent)
+        out += "\(indent)message \(indent.isEmpty ? m.name : shortName(m.name)) {\n"
+        for nested in nestedTypes(of: m.name) {
+            if let text = protoText(message: nested, indent: inner) ?? protoText(enum: nested, indent: inner) { out += text }
+        }
         var printedOneofs: Set<Int> = []
         for f in m.fields {
             if let o = f.oneof {
                 if !printedOneofs.insert(o).inserted { continue }
                 let oneofName = o < m.oneofs.count && !m.oneofs[o].isEmpty ? m.oneofs[o] : "oneof_\(o)"
-                out += "  oneof \(oneofName) {\n"
-                for member in m.fields where member.oneof == o { out += comment(member.comment, indent: "    ") + "    " + fieldLine(member) + "\n" }
-                out += "  }\n"
+                out += "\(inner)oneof \(oneofName) {\n"
+                for member in m.fields where member.oneof == o { out += comment(member.comment, indent: inner + "  ") + inner + "  " + fieldLine(member) + "\n" }
+                out += "\(inner)}\n"
             } else {
-                out += comment(f.comment, indent: "  ") + "  " + fieldLine(f) + "\n"
+                out += comment(f.comment, indent: inner) + inner + fieldLine(f) + "\n"
             }
         }
-        return out + "}\n"
+        return out + "\(indent)}\n"
     }
 
-    public func protoText(enum name: String) -> String? {
+    public func protoText(enum name: String) -> String? { protoText(enum: name, indent: "") }
+
+    func protoText(enum name: String, indent: String) -> String? {
         guard let e = enums[name] else { return nil }
-        var out = comment(e.comment, indent: "") + "enum \(e.name) {\n"
-        for v in e.values { out += "  \(v.name) = \(v.number);\n" }
-        return out + "}\n"
+        var out = comment(e.comment, indent: indent) + "\(indent)enum \(indent.isEmpty ? e.name : shortName(e.name)) {\n"
+        for v in e.values { out += "\(indent)  \(v.name) = \(v.number);\n" }
+        return out + "\(indent)}\n"
+    }
+
+    /// The messages and enums declared directly inside message `name` (map entries excluded), by name.
+    public func nestedTypes(of name: String) -> [String] {
+        let prefix = name + "."
+        func direct(_ n: String) -> Bool { n.hasPrefix(prefix) && !n.dropFirst(prefix.count).contains(".") }
+        // In source order where the file list says it (a FileDescriptorSet), else by name.
+        let order = Dictionary(files.flatMap { $0.messages + $0.enums }.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        func sorted(_ names: [String]) -> [String] {
+            names.sorted { (order[$0] ?? Int.max, $0) < (order[$1] ?? Int.max, $1) }
+        }
+        return sorted(messages.keys.filter { direct($0) && messages[$0]?.isMapEntry == false }) + sorted(enums.keys.filter(direct))
+    }
+
+    /// The outermost message that declares `name` (itself when it is not nested).
+    public func topLevel(_ name: String) -> String {
+        var result = name
+        var candidate = name
+        while let dot = candidate.lastIndex(of: ".") {
+            candidate = String(candidate[..<dot])
+            if messages[candidate] != nil { result = candidate }
+        }
+        return result
+    }
+
+    func shortName(_ name: String) -> String {
+        name.lastIndex(of: ".").map { String(name[name.index(after: $0)...]) } ?? name
     }
 
     public func fieldLine(_ f: Field) -> String {

@@ -88,6 +88,29 @@ struct CallDescribeTests {
         #expect(syntax.status == 2)
         #expect((Self.object(syntax.errors)?["error"] as? [String: Any])?["line"] as? Int == 2, "\(syntax.errors)")
 
+        // -d - reads the request from stdin: a real request (found NOT_FOUND, so the npi reached the server),
+        // a bad value named with its stdin line, and an unknown key refused before sending.
+        let piped = try run("lvctl", ["call", addr, "Registration/GetPhysician", "-d", "-"], input: "{\"npi\": \"1234567893\"}")
+        #expect(piped.status == 1)
+        #expect((Self.object(piped.errors)?["error"] as? [String: Any])?["name"] as? String == "NOT_FOUND", "\(piped.errors)")
+        let pipedHealth = try run("lvctl", ["call", addr, "Check", "-d", "-", "--compact"], input: "{\"service\": \"\"}\n")
+        #expect(pipedHealth.status == 0 && Self.object(pipedHealth.output)?["status"] as? String == "SERVING", "\(pipedHealth.errors)")
+        let pipedBad = try run("lvctl", ["call", addr, "Registration/GetPhysician", "-d", "-"], input: "{\n\n  \"npi\": 12\n}")
+        #expect(pipedBad.status == 2)
+        let pipedError = Self.object(pipedBad.errors)?["error"] as? [String: Any]
+        #expect(pipedError?["field"] as? String == "npi" && pipedError?["line"] as? Int == 3
+                && (pipedError?["message"] as? String)?.hasPrefix("stdin") == true, "\(pipedBad.errors)")
+        let pipedSyntax = try run("lvctl", ["call", addr, "Check", "-d", "-"], input: "{\"service\": ")
+        #expect(pipedSyntax.status == 2 && (Self.object(pipedSyntax.errors)?["error"] as? [String: Any])?["kind"] as? String == "syntax",
+                "\(pipedSyntax.errors)")
+
+        // describe prints nested types inside their parent, as in health.proto.
+        let described = try run("lvctl", ["describe", addr, "Health/Check"])
+        #expect(described.status == 0)
+        #expect(described.output.contains("message lv.health.v1.HealthCheckResponse {\n") && described.output.contains("\n  enum ServingStatus {\n"),
+                "\(described.output)")
+        #expect(!described.output.contains("enum lv.health.v1.HealthCheckResponse.ServingStatus"), "\(described.output)")
+
         let badHeader = try run("lvctl", ["call", addr, "Check", "-H", "no-equals-sign"])
         #expect(badHeader.status == 2)
 

@@ -76,7 +76,8 @@ final class RunningService: @unchecked Sendable {
 }
 
 /// Runs one of the built executables to completion; returns its exit status, stdout and stderr.
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+/// `input`, when given, is the child's whole standard input (small: written before reading its output).
+func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, errors: String) {
     let p = Process()
     p.executableURL = binDirectory.appendingPathComponent(executable)
     p.arguments = arguments
@@ -84,7 +85,13 @@ func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, 
     let err = Pipe()
     p.standardOutput = out
     p.standardError = err
+    let stdin = input.map { _ in Pipe() }
+    if let stdin { p.standardInput = stdin }
     try p.run()
+    if let stdin, let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
     // stderr is small here; read stdout to the end first so a full pipe never blocks the child.
     let data = out.fileHandleForReading.readDataToEndOfFile()
     let errors = err.fileHandleForReading.readDataToEndOfFile()

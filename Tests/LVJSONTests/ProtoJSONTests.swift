@@ -197,4 +197,20 @@ struct ProtoJSONTests {
         #expect(services.contains("lv.reflection.v1.Reflection"))
         #expect(protosetSchema.services["lv.reflection.v1.Reflection"]?.methods.map(\.name) == ["ListServices", "GetFileDescriptorSet"])
     }
+
+    @Test("describe's .proto text nests types as the source does: Nested and its Kind inside Everything, short names, no map entries")
+    func nestedProtoText() throws {
+        for (label, schema) in schemas {
+            let text = try #require(schema.protoText(message: "lv.testing.v1.Everything"), "\(label)")
+            #expect(text.hasPrefix("message lv.testing.v1.Everything {\n"), "\(label): \(text)")
+            #expect(text.contains("\n  message Nested {\n    enum Kind {\n      KIND_UNSPECIFIED = 0;\n      KIND_A = 1;\n    }\n"), "\(label): \(text)")
+            #expect(text.contains("\n    lv.testing.v1.Everything.Nested.Kind kind = 1;\n    repeated lv.testing.v1.Leaf leaves = 2;\n  }\n"), "\(label): \(text)")
+            #expect(!text.contains("message lv.testing.v1.Everything.Nested") && !text.contains("Entry {"), "\(label): \(text)")
+            #expect(text.contains("\n  map<string, string> m_string = 30;\n"), "\(label): \(text)")
+            #expect(schema.topLevel("lv.testing.v1.Everything.Nested.Kind") == "lv.testing.v1.Everything")
+            #expect(schema.topLevel("lv.testing.v1.Leaf") == "lv.testing.v1.Leaf")
+            let health = try #require(schema.protoText(message: "lv.health.v1.HealthCheckResponse"), "\(label)")
+            #expect(health.contains("\n  enum ServingStatus {\n"), "\(label): \(health)")
+        }
+    }
 }
