@@ -367,10 +367,11 @@ struct ExportPARS: AsyncParsableCommand {
                 printError("wrote \(records) learner records to \(output)")
             }
         } else if connection.json {
-            // The PARS columns as keys, one object per learner record (credits a number).
+            // The PARS columns as keys, one object per learner record: birth month and day and credits as numbers
+            // (null when not given), identifiers (npi, board and licence numbers) and the date as strings.
             let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
             let header = lines.first ?? PARSExport.header
-            printTypedRows(header, Array(lines.dropFirst()), header.map { $0 == "credits" ? .number : .text })
+            printTypedRows(header, Array(lines.dropFirst()), header.map { PARSExport.numericColumns.contains($0) ? .number : .text })
         } else {
             print(text, terminator: "")
         }

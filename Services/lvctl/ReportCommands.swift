@@ -138,8 +138,10 @@ struct Simulate: AsyncParsableCommand {
             return RPCClient(configuration: configuration)
         }
         let clients = try [client(registration), client(engagement), client(assessment)]
+        // Progress is for a person: with --json, stderr carries only a JSON error, so it stays quiet.
+        let quiet = json, name = activity
         let simulation = CMESimulation(configuration: c, registration: clients[0], engagement: clients[1], assessment: clients[2]) {
-            printError("simulate \(activity): \($0)")
+            if !quiet { printError("simulate \(name): \($0)") }
         }
         do {
             try await simulation.run()

@@ -48,9 +48,22 @@ struct JSONOutputTests {
             #expect(try ok(["registration", "list", what, "--addr", reg, "--activity", "hf-2026", "--json"]) is [Any], "\(what)")
         }
         #expect(try ok(["registration", "export-pars", "--addr", reg, "--activity", "hf-2026", "--json"]) is [Any])
-        let simulated = try ok(["simulate", "--registration-addr", reg, "--engagement-addr", eng, "--assessment-addr", asm,
-                                "--activity", "sim-json", "--participants", "4", "--comparison", "2", "--json"]) as? [String: Any]
-        #expect(simulated?["participants"] as? Int == 4)
+        // simulate --json: the summary on stdout, and nothing on stderr (no progress lines: stderr is for a JSON error).
+        let simulation = try run("lvctl", ["simulate", "--registration-addr", reg, "--engagement-addr", eng, "--assessment-addr", asm,
+                                           "--activity", "sim-json", "--participants", "4", "--comparison", "2", "--json"])
+        #expect(simulation.status == 0, "\(simulation.errors)")
+        #expect(simulation.errors.isEmpty, "simulate --json wrote to stderr: \(simulation.errors)")
+        let simulated = Self.json(simulation.output) as? [String: Any]
+        #expect(simulated?["participants"] as? Int == 4, "\(simulation.output)")
+        // export-pars on the simulated activity (its participants claimed credit): typed columns.
+        let pars = try ok(["registration", "export-pars", "--addr", reg, "--activity", "sim-json", "--json"]) as? [[String: Any]]
+        #expect(pars?.isEmpty == false)
+        for record in pars ?? [] {
+            #expect(record["credits"] is NSNumber && (record["credits"] as? Double ?? 0) > 0, "\(record)")
+            #expect((record["dob_month"] as? Int).map { (1...12).contains($0) } == true && (record["dob_day"] as? Int).map { (1...31).contains($0) } == true,
+                    "\(record)")
+            #expect(record["npi"] is String && record["board_id"] is String && record["completion_date"] is String, "\(record)")
+        }
 
         let instrument = try ok(["assessment", "create-instrument", "--addr", asm, "--registration-addr", reg,
                                  "--file", examples.appendingPathComponent("pre-test.json").path, "--json"]) as? [String: Any]
