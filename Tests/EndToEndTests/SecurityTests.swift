@@ -258,7 +258,7 @@ struct SecurityEndToEndTests {
                                      "--cert", fx.path("client.crt"), "--key", fx.path("client.key")])
         #expect(list.status == 0, "lvctl over mTLS: \(list.errors)")
         let refused = try run("lvctl", ["health", "--addr", "127.0.0.1:\(service.port)", "--timeout", "3"])
-        #expect(refused.status == 2, "plaintext lvctl against a TLS server must fail")
+        #expect(refused.status == 4, "plaintext lvctl against a TLS server: unreachable (docs/INTEGRATING.md)")
     }
 
     @Test("limits: a key over its rate gets RESOURCE_EXHAUSTED with retry_after_ms; failed credentials from one address are refused after --max-auth-failures")

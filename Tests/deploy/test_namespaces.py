@@ -34,7 +34,7 @@ CLIENT = f"{SUBNET}.9"
 def comparable(text):
     """A view without the time it was computed."""
     view = json.loads(text)
-    view.pop("computed_ms", None)
+    view.pop("computedMs", None)  # the canonical proto3 JSON mapping (lowerCamelCase)
     return view
 
 
@@ -178,11 +178,11 @@ def test_services_on_separate_hosts(network, tmp_path):
         for name, a in addr.items():
             assert client("health", "--addr", a).returncode == 0, name
         # Nothing listens on the client's own loopback: the calls above really crossed namespaces.
-        assert client("health", "--addr", "127.0.0.1:7400", "--timeout", "2").returncode == 2
-        # Plaintext, or TLS without the client certificate, gets nowhere; a call without a key is refused.
-        assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=CLEAN_ENV).returncode == 2
+        assert client("health", "--addr", "127.0.0.1:7400", "--timeout", "2").returncode == 4  # unreachable (docs/INTEGRATING.md)
+        # Plaintext, or TLS without the client certificate, gets nowhere (unreachable); a call without a key is refused.
+        assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=CLEAN_ENV).returncode == 4
         no_cert = {k: v for k, v in client_env.items() if k not in ("LV_CERT", "LV_CERT_KEY")}
-        assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=no_cert).returncode == 2
+        assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=no_cert).returncode == 4
         anonymous = {k: v for k, v in client_env.items() if k != "LV_CREDENTIAL_FILE"}
         refused = client("report", "activities", "--addr", addr["lv-gateway"], env=anonymous)
         assert refused.returncode != 0 and "UNAUTHENTICATED" in refused.stderr, refused.stderr
