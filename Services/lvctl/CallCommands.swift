@@ -62,7 +62,7 @@ struct Reflected {
     let services: [Lv_Reflection_V1_ServiceDescriptor]
 
     static func load(_ client: RPCClient, options: CallOptions) async throws -> Reflected {
-        let reflection = Lv_Reflection_V1_ReflectionClient(client)
+        let reflection = Lv.Reflection.V1.Reflection.Client(client)
         let services = try await reflection.listServices(Lv_Reflection_V1_ListServicesRequest(), options: options).services
         let schema: ProtoSchema
         do {

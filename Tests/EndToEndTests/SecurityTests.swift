@@ -151,7 +151,7 @@ struct SecurityEndToEndTests {
         try tls.apply(to: &early)
         early.credential = fx.keys["revoked"]!
         let earlyClient = RPCClient(configuration: early)
-        _ = try await Lv_Registration_V1_RegistrationClient(earlyClient).listActivities(.init())
+        _ = try await Lv.Registration.V1.Registration.Client(earlyClient).listActivities(.init())
 
         // Revoke: the line leaves the key file, SIGHUP; wait until every service refuses the key.
         try fx.writeKeyFile(without: ["revoked"])
@@ -165,7 +165,7 @@ struct SecurityEndToEndTests {
             #expect(refused, "\(s.name) still accepts the revoked key after SIGHUP")
         }
         do {
-            _ = try await Lv_Registration_V1_RegistrationClient(earlyClient).listActivities(.init())
+            _ = try await Lv.Registration.V1.Registration.Client(earlyClient).listActivities(.init())
             Issue.record("a connection opened before the revocation kept working")
         } catch let e as RPCError {
             #expect(e.code == .unauthenticated)
@@ -194,7 +194,7 @@ struct SecurityEndToEndTests {
                 try tls.apply(to: &c)
                 return RPCClient(configuration: c)
             }()
-            let listed = try await Lv_Reflection_V1_ReflectionClient(client).listServices(.init())
+            let listed = try await Lv.Reflection.V1.Reflection.Client(client).listServices(.init())
             await client.close()
             let methods = listed.services.flatMap { s in s.methods.map { "\(s.name)/\($0.name)" } }
             for method in methods {
@@ -269,7 +269,7 @@ struct SecurityEndToEndTests {
         var c = RPCClient.Configuration(host: "127.0.0.1", port: service.port, credential: fx.keys["slow"]!)
         c.connectTimeout = .seconds(10)
         let client = RPCClient(configuration: c)
-        let api = Lv_Registration_V1_RegistrationClient(client)
+        let api = Lv.Registration.V1.Registration.Client(client)
         let options = CallOptions(timeout: .seconds(5))
         _ = try await api.listActivities(.init(), options: options)
         _ = try await api.listActivities(.init(), options: options)
@@ -301,9 +301,9 @@ struct SecurityEndToEndTests {
         let auditPath = service.dataDirectory.appendingPathComponent("lv-registration.audit.jsonl").path
         // A failure before the SIGKILL below must not leave the service running (swift test would wait on its output).
         defer { if service.process.isRunning { service.signal(SIGKILL) } }
-        func api(_ label: String) -> (RPCClient, Lv_Registration_V1_RegistrationClient) {
+        func api(_ label: String) -> (RPCClient, Lv.Registration.V1.Registration.Client) {
             let c = RPCClient(configuration: .init(host: "127.0.0.1", port: service.port, credential: fx.keys[label]!))
-            return (c, Lv_Registration_V1_RegistrationClient(c))
+            return (c, Lv.Registration.V1.Registration.Client(c))
         }
         let (rc, registrar) = api("registrar")
         let (ac, analyst) = api("analyst")

@@ -106,11 +106,11 @@ final class Gate: Sendable {
 func startServer(security: ServerSecurity, tls: TLSServer? = nil, gate: Gate? = nil) async throws -> (RPCServer, Int, Task<Void, any Error>) {
     var router = Router()
     // GetActivity (scope registrar.read) answers after the gate opens; Echo is in no table (deny by default).
-    router.register(Lv_Registration_V1_RegistrationService.getActivity) { (_: Lv_Registration_V1_GetActivityRequest, _) in
+    router.register(Lv.Registration.V1.Registration.Method.GetActivity.descriptor) { (_: Lv_Registration_V1_GetActivityRequest, _) in
         if let gate { await gate.wait() }
         return Lv_Registration_V1_GetActivityResponse()
     }
-    router.register(Lv_Testing_V1_EchoService.echo) { (r: Lv_Testing_V1_EchoRequest, _) in
+    router.register(Lv.Testing.V1.Echo.Method.Echo.descriptor) { (r: Lv_Testing_V1_EchoRequest, _) in
         var out = Lv_Testing_V1_EchoResponse()
         out.text = r.text
         return out
@@ -145,7 +145,7 @@ struct InterceptorTests {
         let gate = Gate()
         let (server, port, task) = try await startServer(security: security, gate: gate)
         let c = try client(port, credential: key)
-        let api = Lv_Registration_V1_RegistrationClient(c)
+        let api = Lv.Registration.V1.Registration.Client(c)
         async let first = api.getActivity(Lv_Registration_V1_GetActivityRequest())
         async let second = api.getActivity(Lv_Registration_V1_GetActivityRequest())
         while gate.count < 2 { try await Task.sleep(nanoseconds: 1_000_000) }
@@ -174,9 +174,9 @@ struct InterceptorTests {
         let c = try client(port, credential: key)
         var echo = Lv_Testing_V1_EchoRequest()
         echo.text = "hi"
-        let status = await code { _ = try await Lv_Testing_V1_EchoClient(c).echo(echo) }
+        let status = await code { _ = try await Lv.Testing.V1.Echo.Client(c).echo(echo) }
         #expect(status == .permissionDenied)
-        #expect(await code { _ = try await Lv_Registration_V1_RegistrationClient(c).getActivity(.init()) } == .ok)
+        #expect(await code { _ = try await Lv.Registration.V1.Registration.Client(c).getActivity(.init()) } == .ok)
         await c.close()
         server.shutdown()
         try await task.value

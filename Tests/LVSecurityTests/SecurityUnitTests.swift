@@ -163,7 +163,7 @@ struct ScopeTableTests {
         enroll.npi = "1234567893"
         var buffer = ByteBuffer()
         _ = try buffer.writeMessage(enroll)
-        let policy = try #require(MethodPolicies.policy(for: Lv_Registration_V1_RegistrationService.enroll.fullName))
+        let policy = try #require(MethodPolicies.policy(for: Lv.Registration.V1.Registration.Method.Enroll.descriptor.fullName))
         let s = AuditSubjects.extract(buffer, descriptor: policy.request)
         #expect(s.activity == "act-1")
         #expect(s.npis == ["1234567893"])
@@ -175,7 +175,7 @@ struct ScopeTableTests {
         register.physician = physician
         var b2 = ByteBuffer()
         _ = try b2.writeMessage(register)
-        let p2 = try #require(MethodPolicies.policy(for: Lv_Registration_V1_RegistrationService.registerPhysician.fullName))
+        let p2 = try #require(MethodPolicies.policy(for: Lv.Registration.V1.Registration.Method.RegisterPhysician.descriptor.fullName))
         #expect(AuditSubjects.extract(b2, descriptor: p2.request).npis == ["1234567893"])
         // Garbage (a denied call is never decoded) gives nothing, and no crash.
         #expect(AuditSubjects.extract(ByteBuffer(bytes: [0x0a, 0xff, 0xff, 0x01]), descriptor: policy.request).npis == [])

@@ -133,7 +133,7 @@ struct TLSVectorTests {
         var logger = Logger(label: "tls-vectors")
         logger.logLevel = .critical
         var router = Router()
-        router.register(Lv_Testing_V1_EchoService.echo) { (r: Lv_Testing_V1_EchoRequest, _) in
+        router.register(Lv.Testing.V1.Echo.Method.Echo.descriptor) { (r: Lv_Testing_V1_EchoRequest, _) in
             var out = Lv_Testing_V1_EchoResponse()
             out.text = r.text
             return out
