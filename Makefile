@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python test-deploy asan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
+.PHONY: all deps build test test-swift test-python test-deploy asan tsan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
 
 all: build
 
@@ -25,6 +25,7 @@ test: build
 	$(MAKE) test-deploy
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
+	$(MAKE) tsan
 	$(MAKE) fuzz
 
 ## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate
@@ -42,6 +43,12 @@ test-python: build
 ## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
 asan: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+
+## The codec, framing, protocol/runtime (in-process servers, clients, drain, CANCEL) and store tests under
+## ThreadSanitizer, in their own scratch path; any data race fails the run (halt_on_error).
+tsan: deps
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
+		$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter 'LVMessagesTests|LVRPCTests|LVStoreTests'
 
 ## The Moore-level rules' operating characteristics at 2,000 replicates per scenario (make test runs 200),
 ## in a release build: false-claim rates under null scenarios and power (docs/GATEWAY.md).

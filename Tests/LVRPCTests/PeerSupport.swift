@@ -189,13 +189,14 @@ struct GatedServer {
     let port: Int
 
     static func start(maxConcurrentStreams: Int = 256, drainTimeout: TimeAmount = .seconds(60),
+                      serverName: String = "gated",
                       credential: (@Sendable (String) -> String?)? = nil) async throws -> GatedServer {
         let echo = GatedEcho()
         var router = Router()
         echo.register(into: &router)
         var logger = Logger(label: "gated-server")
         logger.logLevel = .critical
-        var configuration = RPCServer.Configuration(host: "127.0.0.1", port: 0, serverName: "gated",
+        var configuration = RPCServer.Configuration(host: "127.0.0.1", port: 0, serverName: serverName,
                                                     maxConcurrentStreams: maxConcurrentStreams, drainTimeout: drainTimeout)
         configuration.credentialCheck = credential
         let server = RPCServer(configuration: configuration, router: router, interceptors: [], logger: logger)

@@ -15,6 +15,9 @@ public struct Lv_Admin_V1_BackupRequest: ProtoMessage {
     public typealias CStruct = Lv__Admin__V1__BackupRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__admin__v1__backup_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -43,6 +46,9 @@ public struct Lv_Admin_V1_BackupResponse: ProtoMessage {
     public typealias CStruct = Lv__Admin__V1__BackupResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__admin__v1__backup_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.path = CValue.string(c.path)

@@ -95,6 +95,9 @@ public struct Lv_Engagement_V1_Result: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__Result
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__result__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.response = CValue.string(c.response)
@@ -132,6 +135,9 @@ public struct Lv_Engagement_V1_Event: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__Event
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__event__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.eventId = CValue.string(c.event_id)
@@ -166,6 +172,9 @@ public struct Lv_Engagement_V1_RecordEventsRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__RecordEventsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__record_events_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.events = CValue.array(c.events, count: c.n_events).map { Lv_Engagement_V1_Event(cMessage: $0) }
@@ -194,6 +203,9 @@ public struct Lv_Engagement_V1_RecordEventsResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__RecordEventsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__record_events_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.accepted = c.accepted
@@ -226,6 +238,9 @@ public struct Lv_Engagement_V1_DefinePollRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__DefinePollRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__define_poll_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -252,6 +267,9 @@ public struct Lv_Engagement_V1_DefinePollResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__DefinePollResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__define_poll_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.created = (c.created != 0)
@@ -288,6 +306,9 @@ public struct Lv_Engagement_V1_PhysicianEngagement: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__PhysicianEngagement
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__physician_engagement__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -338,6 +359,9 @@ public struct Lv_Engagement_V1_GetEngagementSummaryRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__GetEngagementSummaryRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__get_engagement_summary_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -368,6 +392,9 @@ public struct Lv_Engagement_V1_GetEngagementSummaryResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__GetEngagementSummaryResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__get_engagement_summary_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.physicians = CValue.array(c.physicians, count: c.n_physicians).map { Lv_Engagement_V1_PhysicianEngagement(cMessage: $0) }
@@ -404,6 +431,9 @@ public struct Lv_Engagement_V1_ListEventsRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__ListEventsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__list_events_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -437,6 +467,9 @@ public struct Lv_Engagement_V1_ListEventsResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__ListEventsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__list_events_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.events = CValue.array(c.events, count: c.n_events).map { Lv_Engagement_V1_Event(cMessage: $0) }

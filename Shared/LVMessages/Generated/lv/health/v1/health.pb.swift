@@ -14,6 +14,9 @@ public struct Lv_Health_V1_HealthCheckRequest: ProtoMessage {
     public typealias CStruct = Lv__Health__V1__HealthCheckRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__health_check_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.service = CValue.string(c.service)
@@ -79,6 +82,9 @@ public struct Lv_Health_V1_HealthCheckResponse: ProtoMessage {
     public typealias CStruct = Lv__Health__V1__HealthCheckResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__health_check_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.status = Lv_Health_V1_HealthCheckResponse.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
@@ -110,6 +116,9 @@ public struct Lv_Health_V1_DependencyHealth: ProtoMessage {
     public typealias CStruct = Lv__Health__V1__DependencyHealth
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__dependency_health__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)

@@ -12,6 +12,9 @@ public struct Lv_Reflection_V1_ListServicesRequest: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__ListServicesRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__list_services_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
     }
@@ -34,6 +37,9 @@ public struct Lv_Reflection_V1_MethodDescriptor: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__MethodDescriptor
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__method_descriptor__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -60,6 +66,9 @@ public struct Lv_Reflection_V1_ServiceDescriptor: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__ServiceDescriptor
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__service_descriptor__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -87,6 +96,9 @@ public struct Lv_Reflection_V1_ListServicesResponse: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__ListServicesResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__list_services_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.services = CValue.array(c.services, count: c.n_services).map { Lv_Reflection_V1_ServiceDescriptor(cMessage: $0) }
