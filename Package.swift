@@ -31,7 +31,7 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
-        // sqlite3_config from Swift (variadic in C): process-wide SQLite settings.
+        // C shims for LVStore: sqlite3_config (variadic in C) for process-wide SQLite settings; naming the store's threads.
         .target(name: "CSQLiteConfig", dependencies: ["CSQLite"], path: "Shared/CSQLiteConfig"),
         // The git commit and build date `make dist` bakes in (-Xcc -D…); see BuildInfo.swift.
         .target(name: "CBuildInfo", path: "Shared/CBuildInfo"),

@@ -21,7 +21,10 @@ public enum ServiceRunner {
 
     /// `health` is the server's health status; a service that depends on others (the gateway)
     /// passes one it keeps updating with `HealthStatus.setDependency`. `/readyz` follows it.
-    public static func run(name: String, settings: ServiceSettings, router: Router,
+    ///
+    /// `resources` are what the handlers use (`DatabaseService`, `RPCClientService`): they start
+    /// first and stop last, after the server has drained, so shutdown order is declared here once.
+    public static func run(name: String, settings: ServiceSettings, router: Router, resources: [any Service] = [],
                            extraServices: [any Service] = [], health: HealthStatus = HealthStatus()) async throws {
         _ = ProcessMetrics.startTime
         bootstrapLogging(settings)
@@ -40,7 +43,7 @@ public enum ServiceRunner {
         let server = RPCServer(
             configuration: configuration,
             router: router, interceptors: [LoggingInterceptor()], logger: logger, health: health, observer: RPCMetrics())
-        var services: [any Service] = []
+        var services: [any Service] = resources // first to start, last to stop
         var metricsText = "off"
         if let metrics = settings.metrics {
             let m = MetricsServer(host: metrics.host, port: metrics.port, registry: registry, health: health, logger: logger)
