@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python test-deploy asan tsan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
+.PHONY: all deps build test test-swift test-python test-deploy asan tsan check-deps fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
 
 all: build
 
@@ -19,6 +19,7 @@ build: deps
 ## AddressSanitizer, and libFuzzer on each fuzz target (FUZZ_SECONDS each). The release tarball's own tests (a release build, ~10-15
 ## min here) are `make deploy-check`.
 test: build
+	$(MAKE) check-deps
 	$(SWIFT) test --skip OperatingCharacteristics
 	$(SWIFT) test --filter OperatingCharacteristics
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
@@ -43,6 +44,11 @@ test-python: build
 ## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
 asan: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+
+## Module boundaries: lvctl, lv-load and the simulator link no server module and no SQLite; LVDomain
+## depends on neither LVRPC nor LVStore (the manifest, and the built lvctl through nm and ldd).
+check-deps: build
+	SWIFT=$(SWIFT) $(PYTHON) scripts/check-module-deps.py
 
 ## The codec, framing, protocol/runtime (in-process servers, clients, drain, CANCEL) and store tests under
 ## ThreadSanitizer, in their own scratch path; any data race fails the run (halt_on_error).

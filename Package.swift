@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/LVRPC", swiftSettings: swiftSettings),
         // Generated handler protocols and typed clients for every service in proto/.
-        .target(name: "LVAPI", dependencies: ["LVMessages", "LVRPC"], path: "Shared/LVAPI",
+        .target(name: "LVAPI", dependencies: ["LVMessages", "LVRPC", "LVDomain"], path: "Shared/LVAPI",
                 swiftSettings: swiftSettings),
         // SQLite: pragmas, versioned migrations, group-commit writer.
         .target(name: "LVStore", dependencies: [
@@ -77,35 +77,52 @@ let package = Package(
 
         // The validation statistics (t, McNemar, Holm, Hake, Morris d_ppc2, Spearman…); no I/O.
         .target(name: "LVStatistics", path: "Shared/LVStatistics", swiftSettings: swiftSettings),
-        // Rules more than one service applies (NPI, collected field violations); no I/O.
-        .target(name: "LVDomain", dependencies: ["LVRPC", "LVMessages", "LVStore"], path: "Shared/LVDomain",
+        // Rules more than one service applies (NPI, collected field violations, DomainError); no I/O, and
+        // neither the wire (LVRPC) nor SQLite (LVStore): clients link it too.
+        .target(name: "LVDomain", dependencies: ["LVMessages"], path: "Shared/LVDomain",
                 swiftSettings: swiftSettings),
-        // Registration: rules (Domain/), SQLite store (Store/), the service handler.
-        .target(name: "Registration", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
-                path: "Services/Registration", swiftSettings: swiftSettings),
+        // Protobuf requests and responses in a store's request log (idempotent retries); servers only.
+        .target(name: "LVStoreMessages", dependencies: ["LVStore", "LVMessages", "LVDomain"], path: "Shared/LVStoreMessages",
+                swiftSettings: swiftSettings),
+        // Registration's rules (credit, PARS, presence, ACCME codes): pure, so lvctl and the simulator link
+        // them without the server or SQLite.
+        .target(name: "RegistrationDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Registration/Domain", swiftSettings: swiftSettings),
+        // Registration: SQLite store (Store/), the service handler.
+        .target(name: "Registration", dependencies: ["RegistrationDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
+                path: "Services/Registration", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
-        // Engagement: event rules and summaries (Domain/), SQLite store (Store/), the handler.
-        .target(name: "Engagement", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
-                path: "Services/Engagement", swiftSettings: swiftSettings),
+        // Engagement's rules: event rules, summaries, the xAPI mapping (pure; lvctl links them).
+        .target(name: "EngagementDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Engagement/Domain", swiftSettings: swiftSettings),
+        // Engagement: SQLite store (Store/), the handler.
+        .target(name: "Engagement", dependencies: ["EngagementDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
+                path: "Services/Engagement", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "Engagement"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
-        // Assessment: instrument rules, scoring and outcome assembly (Domain/), SQLite store (Store/), the handler.
-        .target(name: "Assessment", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
-                path: "Services/Assessment", swiftSettings: swiftSettings),
+        // Assessment's rules: instruments, scoring, measures (pure; lvctl links them).
+        .target(name: "AssessmentDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Assessment/Domain", swiftSettings: swiftSettings),
+        // Assessment: SQLite store (Store/), the handler.
+        .target(name: "Assessment", dependencies: ["AssessmentDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
+                path: "Services/Assessment", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "Assessment"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
-        // Gateway: the validation view (Domain/, plain computation over LVStatistics) and the fan-out handler.
-        .target(name: "Gateway", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
+        // The validation view and its report rendering: plain computation over LVStatistics (lvctl links it).
+        .target(name: "GatewayDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStatistics"],
+                path: "Services/Gateway/Domain", swiftSettings: swiftSettings),
+        // Gateway: the fan-out handler, backend health.
+        .target(name: "Gateway", dependencies: ["GatewayDomain", "LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Metrics", package: "swift-metrics"),
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
-                path: "Services/Gateway", swiftSettings: swiftSettings),
+                path: "Services/Gateway", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway", "LVRPC",
                                                              .product(name: "NIOCore", package: "swift-nio")],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
         // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
-        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "Registration"],
+        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "RegistrationDomain"],
                 path: "Services/Simulation", swiftSettings: swiftSettings),
         // The load engine: closed and open loop (fixed, steps, ramp), coordinated-omission-corrected latency.
         .target(name: "Load", dependencies: [
@@ -120,7 +137,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation",
+            "LVRPC", "LVAPI", "LVDomain", "RegistrationDomain", "EngagementDomain", "AssessmentDomain", "GatewayDomain", "Simulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
@@ -155,16 +172,16 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
-        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "EngagementDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
-        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "AssessmentDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
-        .testTarget(name: "GatewayTests", dependencies: ["LVTestSupport", "Gateway", "Assessment", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
+        .testTarget(name: "GatewayTests", dependencies: ["LVTestSupport", "Gateway", "GatewayDomain", "Assessment", "AssessmentDomain", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
-        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "RegistrationDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation", "Gateway",
+            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "RegistrationDomain", "Simulation", "Gateway", "GatewayDomain",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]

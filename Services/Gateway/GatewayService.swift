@@ -1,3 +1,4 @@
+import GatewayDomain
 import LVAPI
 import LVDomain
 import LVMessages

@@ -4,7 +4,7 @@ import LVDomain
 import LVAPI
 import LVMessages
 import LVRPC
-import Registration
+import RegistrationDomain
 
 /// `lvctl registration …`: what an operator needs around the participation and credit record.
 struct RegistrationCommands: AsyncParsableCommand {

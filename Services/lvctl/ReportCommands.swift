@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Gateway
+import GatewayDomain
 import LVAPI
 import LVMessages
 import LVRPC

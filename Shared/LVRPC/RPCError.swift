@@ -54,10 +54,12 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// Maps anything a handler throws to the status sent to the caller.
+    /// Maps anything a handler throws to the status sent to the caller: the one place where
+    /// domain and store errors (`RPCErrorConvertible`) become wire status.
     public static func from(_ error: any Error) -> RPCError {
         switch error {
         case let e as RPCError: return e
+        case let e as any RPCErrorConvertible: return e.rpcError
         case let e as ProtoError:
             var v = FieldViolation()
             v.field = e.field ?? ""
@@ -68,4 +70,10 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         default: return RPCError(.internal, "internal error: \(String(describing: type(of: error)))")
         }
     }
+}
+
+/// An error of the domain or a store that knows its wire status (as grpc-swift-2's
+/// `RPCErrorConvertible`). Handlers let such errors propagate; `RPCError.from` converts them.
+public protocol RPCErrorConvertible: Error {
+    var rpcError: RPCError { get }
 }

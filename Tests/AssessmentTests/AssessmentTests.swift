@@ -1,4 +1,5 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Logging
 import LVDomain
@@ -102,7 +103,8 @@ struct ScoringTests {
         do {
             _ = try Scoring.score(test, answers: answers)
             Issue.record("accepted")
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error) // domain errors become wire status as the router does
             #expect(e.code == .invalidArgument)
             #expect(e.violations.first?.field.hasPrefix(field) == true, "\(e)")
             #expect(e.violations.first?.rule == rule)
@@ -196,13 +198,15 @@ struct AssessmentServiceTests {
         do {
             _ = try await submit(s, "b", "pre", npi: npi(1), [choice("q1", 0)])
             Issue.record("second submission accepted")
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error) // domain errors become wire status as the router does
             #expect(e.code == .alreadyExists && e.violations.first?.rule == "first-submission-counts")
         }
         do {
             _ = try await submit(s, "a", "pre", npi: npi(1), [choice("q1", 0)])
             Issue.record("reused submission id accepted")
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error) // domain errors become wire status as the router does
             #expect(e.code == .invalidArgument && e.violations.first?.rule == "idempotency")
         }
     }

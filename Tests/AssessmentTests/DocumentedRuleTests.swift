@@ -1,4 +1,5 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Logging
 import LVMessages
@@ -32,7 +33,8 @@ struct AssessmentDocumentedRuleTests {
             do {
                 _ = try await create(s, changed, id: "c-change-\(n)")
                 Issue.record("change \(n) accepted")
-            } catch let e as RPCError {
+            } catch {
+                let e = RPCError.from(error) // domain errors become wire status as the router does
                 #expect(e.code == .failedPrecondition)
                 #expect(e.violations.first?.rule == "immutable-kind")
             }
@@ -90,7 +92,8 @@ struct AssessmentDocumentedRuleTests {
         do {
             _ = try await s.recordPracticeMeasures(r, context: context)
             Issue.record("10,001 measures accepted")
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error) // domain errors become wire status as the router does
             #expect(e.code == .invalidArgument)
             #expect(e.violations.first?.rule == "batch-size")
         }

@@ -1,4 +1,5 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Logging
 import LVDomain
@@ -22,7 +23,8 @@ struct AssessmentHostileInputTests {
         do {
             try await body()
             Issue.record("expected INVALID_ARGUMENT on \(field)")
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error) // domain errors become wire status as the router does
             #expect(e.code == .invalidArgument, "\(e)")
             #expect(e.violations.contains { $0.field == field && (rule == nil || $0.rule == rule) }, "\(e)")
         } catch {
@@ -93,7 +95,8 @@ struct AssessmentHostileInputTests {
         do {
             _ = try await s.recordCommitment(r, context: context)
             Issue.record("accepted twice")
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error) // domain errors become wire status as the router does
             #expect(e.code == .alreadyExists, "\(e)")
             #expect(e.violations.first?.field == "commitment.commitment_id")
         }
