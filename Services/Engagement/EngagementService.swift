@@ -26,11 +26,7 @@ public struct EngagementService: Lv_Engagement_V1_EngagementHandler {
         valid.reserveCapacity(request.events.count)
         for (i, event) in request.events.enumerated() {
             if let p = EventRules.problem(event, now: now) {
-                var v = FieldViolation()
-                v.field = "events[\(i)].\(p.field)"
-                v.rule = p.rule
-                v.description = p.message
-                response.rejected.append(v)
+                response.rejected.append(FieldViolation(field: "events[\(i)].\(p.field)", rule: p.rule, description: p.message))
             } else {
                 valid.append(event)
             }

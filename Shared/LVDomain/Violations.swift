@@ -33,9 +33,5 @@ public struct Violations {
 
 /// One broken rule as it goes on the wire.
 public func violation(_ field: String, _ rule: String, _ message: String) -> Lv_Rpc_V1_FieldViolation {
-    var v = Lv_Rpc_V1_FieldViolation()
-    v.field = field
-    v.rule = rule
-    v.description = message
-    return v
+    Lv_Rpc_V1_FieldViolation(field: field, rule: rule, description: message)
 }

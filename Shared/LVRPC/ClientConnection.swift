@@ -54,7 +54,7 @@ final class ClientConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let box = FrameLimitsBox(limits)
-                    let handler = ClientConnectionHandler(limits: box, usable: usable)
+                    let handler = ClientConnectionHandler(usable: usable)
                     try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: box)))
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -123,7 +123,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var timer: Scheduled<Void>?
     }
 
-    private let limits: FrameLimitsBox
     private let usable: NIOLockedValueBox<Bool>
     private var context: ChannelHandlerContext?
     private var helloPromise: EventLoopPromise<Lv_Rpc_V1_HelloAck>?
@@ -136,8 +135,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var goAway = false
     private var closed = false
 
-    init(limits: FrameLimitsBox, usable: NIOLockedValueBox<Bool>) {
-        self.limits = limits
+    init(usable: NIOLockedValueBox<Bool>) {
         self.usable = usable
     }
 

@@ -23,11 +23,8 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// INVALID_ARGUMENT naming one field and the rule it broke.
     public static func invalidArgument(field: String, rule: String, _ message: String) -> RPCError {
-        var v = FieldViolation()
-        v.field = field
-        v.rule = rule
-        v.description = message
-        return RPCError(.invalidArgument, "\(field): \(message)", violations: [v])
+        RPCError(.invalidArgument, "\(field): \(message)",
+                 violations: [FieldViolation(field: field, rule: rule, description: message)])
     }
 
     public init(status: Lv_Rpc_V1_Status) {
@@ -61,11 +58,8 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         case let e as RPCError: return e
         case let e as any RPCErrorConvertible: return e.rpcError
         case let e as ProtoError:
-            var v = FieldViolation()
-            v.field = e.field ?? ""
-            v.rule = e.rule
-            v.description = e.description
-            return RPCError(.invalidArgument, e.description, violations: e.field == nil ? [] : [v])
+            let violations = e.field.map { [FieldViolation(field: $0, rule: e.rule, description: e.description)] } ?? []
+            return RPCError(.invalidArgument, e.description, violations: violations)
         case is CancellationError: return RPCError(.cancelled, "the call was cancelled")
         default: return RPCError(.internal, "internal error: \(String(describing: type(of: error)))")
         }

@@ -402,9 +402,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             var s = RPCError(error.code, "error message could not be encoded").status
             if let first = error.violations.first {
                 s.message = "\(LogSafe.clip(first.field)): rule \(LogSafe.clip(first.rule, 64))"
-                s.violations = [FieldViolation()]
-                s.violations[0].field = LogSafe.clip(first.field)
-                s.violations[0].rule = LogSafe.clip(first.rule, 64)
+                s.violations = [FieldViolation(field: LogSafe.clip(first.field), rule: LogSafe.clip(first.rule, 64), description: "")]
             }
             s.retryable = error.retryable
             bare.status = s
