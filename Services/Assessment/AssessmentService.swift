@@ -6,7 +6,7 @@ import LVRPC
 
 /// `lv.assessment.v1.Assessment`: validates with `InstrumentRules`, `Scoring` and
 /// `MeasureRules`, then stores through `AssessmentStore`.
-public struct AssessmentService: Lv_Assessment_V1_AssessmentHandler {
+public struct AssessmentService: Lv.Assessment.V1.Assessment.ServiceProtocol {
     public let store: AssessmentStore
     public let clock: @Sendable () -> Int64
 

@@ -6,7 +6,7 @@ import LVRPC
 
 /// `lv.engagement.v1.Engagement`: validates events one by one (a bad event is reported, the
 /// rest are stored), and answers only after the batch's transaction has committed.
-public struct EngagementService: Lv_Engagement_V1_EngagementHandler {
+public struct EngagementService: Lv.Engagement.V1.Engagement.ServiceProtocol {
     public let store: EngagementStore
     public let clock: @Sendable () -> Int64
 

@@ -74,7 +74,7 @@ public struct DependencyMonitor: Service {
     func check(_ source: Source, _ client: RPCClient) async -> (ServingStatus, String) {
         let start = NIODeadline.now()
         do {
-            let status = try await Lv_Health_V1_HealthClient(client).check(.init(), options: CallOptions(timeout: timeout)).status
+            let status = try await Lv.Health.V1.Health.Client(client).check(.init(), options: CallOptions(timeout: timeout)).status
             metrics.backendCall(source, "Health/Check", .ok, since: start)
             return (status, status == .serving ? "" : "reports \(status.protoName)")
         } catch {

@@ -11,10 +11,10 @@ import NIOCore
 /// `ValidationView`. Data that cannot be read in time takes every section that needs it out of
 /// the answer (`Completeness`): the answer is marked partial, names the missing backends and the
 /// absent sections with the cause, and is counted and logged as partial.
-public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
-    public let registration: Lv_Registration_V1_RegistrationClient
-    public let engagement: Lv_Engagement_V1_EngagementClient
-    public let assessment: Lv_Assessment_V1_AssessmentClient
+public struct GatewayService: Lv.Gateway.V1.Gateway.ServiceProtocol {
+    public let registration: Lv.Registration.V1.Registration.Client
+    public let engagement: Lv.Engagement.V1.Engagement.Client
+    public let assessment: Lv.Assessment.V1.Assessment.Client
     public let clock: @Sendable () -> Int64
     public let metrics: GatewayMetrics
     /// Used when the caller sent no deadline.
@@ -25,9 +25,9 @@ public struct GatewayService: Lv_Gateway_V1_GatewayHandler {
     public init(registration: RPCClient, engagement: RPCClient, assessment: RPCClient, metrics: GatewayMetrics = GatewayMetrics(),
                 clock: @escaping @Sendable () -> Int64 = { wallClockMilliseconds() }) {
         self.metrics = metrics
-        self.registration = Lv_Registration_V1_RegistrationClient(registration)
-        self.engagement = Lv_Engagement_V1_EngagementClient(engagement)
-        self.assessment = Lv_Assessment_V1_AssessmentClient(assessment)
+        self.registration = Lv.Registration.V1.Registration.Client(registration)
+        self.engagement = Lv.Engagement.V1.Engagement.Client(engagement)
+        self.assessment = Lv.Assessment.V1.Assessment.Client(assessment)
         self.clock = clock
     }
 

@@ -6,7 +6,7 @@ import LVRPC
 
 /// `lv.registration.v1.Registration`: checks each request against `RegistrationRules`, then
 /// hands it to the store. Time comes from `clock` so tests can fix it.
-public struct RegistrationService: Lv_Registration_V1_RegistrationHandler {
+public struct RegistrationService: Lv.Registration.V1.Registration.ServiceProtocol {
     public let store: RegistrationStore
     public let clock: @Sendable () -> Int64
 

@@ -23,17 +23,17 @@ public struct CMESimulation: Sendable {
     }
 
     public let configuration: Configuration
-    let registration: Lv_Registration_V1_RegistrationClient
-    let engagement: Lv_Engagement_V1_EngagementClient
-    let assessment: Lv_Assessment_V1_AssessmentClient
+    let registration: Lv.Registration.V1.Registration.Client
+    let engagement: Lv.Engagement.V1.Engagement.Client
+    let assessment: Lv.Assessment.V1.Assessment.Client
     let progress: @Sendable (String) -> Void
 
     public init(configuration: Configuration, registration: RPCClient, engagement: RPCClient, assessment: RPCClient,
                 progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configuration = configuration
-        self.registration = Lv_Registration_V1_RegistrationClient(registration)
-        self.engagement = Lv_Engagement_V1_EngagementClient(engagement)
-        self.assessment = Lv_Assessment_V1_AssessmentClient(assessment)
+        self.registration = Lv.Registration.V1.Registration.Client(registration)
+        self.engagement = Lv.Engagement.V1.Engagement.Client(engagement)
+        self.assessment = Lv.Assessment.V1.Assessment.Client(assessment)
         self.progress = progress
     }
 

@@ -28,7 +28,7 @@ struct Ingest: AsyncParsableCommand {
 
     func run() async throws {
         let client = try load.client(default: "127.0.0.1:7402")
-        let engagement = Lv_Engagement_V1_EngagementClient(client)
+        let engagement = Lv.Engagement.V1.Engagement.Client(client)
         let npis = (0..<physicians).map { n -> String in
             let nine = String(format: "%09d", 500_000_000 + n).utf8.map { Int($0) - 48 }
             return nine.map(String.init).joined() + String(NPI.checkDigit(firstNine: nine))

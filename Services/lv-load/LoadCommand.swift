@@ -135,7 +135,7 @@ struct Unary: AsyncParsableCommand {
 
     func run() async throws {
         let client = try load.client(default: "127.0.0.1:7400")
-        let health = Lv_Health_V1_HealthClient(client)
+        let health = Lv.Health.V1.Health.Client(client)
         let request = Lv_Health_V1_HealthCheckRequest()
         _ = try await health.check(request) // connect, and fail fast when nobody is there
         let options = load.callOptions

@@ -18,7 +18,7 @@ struct CheckInBurst: AsyncParsableCommand {
 
     func run() async throws {
         let client = try load.client(default: "127.0.0.1:7401")
-        let registration = Lv_Registration_V1_RegistrationClient(client)
+        let registration = Lv.Registration.V1.Registration.Client(client)
         let activityID = "load-checkin-\(Int(Date().timeIntervalSince1970))"
         let start = Int64(Date().timeIntervalSince1970 * 1000)
         var a = Lv_Registration_V1_Activity()
@@ -67,7 +67,7 @@ struct Submissions: AsyncParsableCommand {
 
     func run() async throws {
         let client = try load.client(default: "127.0.0.1:7403")
-        let assessment = Lv_Assessment_V1_AssessmentClient(client)
+        let assessment = Lv.Assessment.V1.Assessment.Client(client)
         let instrumentID = "load-post-\(Int(Date().timeIntervalSince1970))"
         var i = Lv_Assessment_V1_Instrument()
         (i.instrumentId, i.activityId, i.kind, i.title) = (instrumentID, "load-activity", .postTest, "Load post-test")
@@ -104,7 +104,7 @@ struct ViewReads: AsyncParsableCommand {
 
     func run() async throws {
         let client = try load.client(default: "127.0.0.1:7400")
-        let gateway = Lv_Gateway_V1_GatewayClient(client)
+        let gateway = Lv.Gateway.V1.Gateway.Client(client)
         var r = Lv_Gateway_V1_GetActivityValidationRequest()
         r.activityId = activity
         let request = r

@@ -30,7 +30,7 @@ struct AdminCommands: AsyncParsableCommand {
             request.name = name
             let response = try await connection.target.withClient { client in
                 do {
-                    return try await Lv_Admin_V1_AdminClient(client).backup(request, options: CallOptions(timeout: .seconds(Int64(max(connection.timeout, 300)))))
+                    return try await Lv.Admin.V1.Admin.Client(client).backup(request, options: CallOptions(timeout: .seconds(Int64(max(connection.timeout, 300)))))
                 } catch {
                     printError("lvctl admin backup: \(client.target): \(error)")
                     throw ExitCode(1)

@@ -27,10 +27,10 @@ struct AssessmentConnection: ParsableArguments {
         ServerTarget(address: address ?? ProcessEnvironment.value("LV_ASSESSMENT_ADDR") ?? "127.0.0.1:7403", timeout: timeout)
     }
 
-    func withClient<R>(_ body: (Lv_Assessment_V1_AssessmentClient) async throws -> R) async throws -> R {
+    func withClient<R>(_ body: (Lv.Assessment.V1.Assessment.Client) async throws -> R) async throws -> R {
         try await target.withClient { client in
             do {
-                return try await body(Lv_Assessment_V1_AssessmentClient(client))
+                return try await body(Lv.Assessment.V1.Assessment.Client(client))
             } catch let error as RPCError {
                 printError("lvctl assessment: \(error)")
                 throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
@@ -133,7 +133,7 @@ struct CreateInstrument: AsyncParsableCommand {
                 var g = Lv_Registration_V1_GetActivityRequest()
                 g.activityId = instrument.activityId
                 do {
-                    return Set(try await Lv_Registration_V1_RegistrationClient(client).getActivity(g).activity?.objectives.map(\.id) ?? [])
+                    return Set(try await Lv.Registration.V1.Registration.Client(client).getActivity(g).activity?.objectives.map(\.id) ?? [])
                 } catch let error as RPCError {
                     printError("lvctl assessment: cannot read activity \(instrument.activityId) from registration at \(registration.address): \(error) (--no-check-objectives skips this)")
                     throw ExitCode(2)

@@ -37,7 +37,7 @@ struct ImportXAPI: AsyncParsableCommand {
         var rejected: [(Int, String)] = []
         let size = max(1, min(batch, 5_000))
         try await target.withClient { client in
-            let engagement = Lv_Engagement_V1_EngagementClient(client)
+            let engagement = Lv.Engagement.V1.Engagement.Client(client)
             for start in stride(from: 0, to: events.count, by: size) {
                 var request = Lv_Engagement_V1_RecordEventsRequest()
                 request.events = Array(events[start..<min(start + size, events.count)])

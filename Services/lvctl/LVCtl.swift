@@ -77,7 +77,7 @@ struct Health: AsyncParsableCommand {
         request.service = service
         let response = try await connection.target.withClient { client in
             do {
-                return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.target.callOptions)
+                return try await Lv.Health.V1.Health.Client(client).check(request, options: connection.target.callOptions)
             } catch {
                 printError("lvctl health: \(client.target): \(error)")
                 throw ExitCode(2)
@@ -106,7 +106,7 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         let response = try await connection.target.withClient { client in
             do {
-                return try await Lv_Reflection_V1_ReflectionClient(client)
+                return try await Lv.Reflection.V1.Reflection.Client(client)
                     .listServices(Lv_Reflection_V1_ListServicesRequest(), options: connection.target.callOptions)
             } catch {
                 printError("lvctl list: \(client.target): \(error)")

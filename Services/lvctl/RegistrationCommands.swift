@@ -25,12 +25,12 @@ struct RegistrationConnection: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    func withClient<R>(_ body: (Lv_Registration_V1_RegistrationClient) async throws -> R) async throws -> R {
+    func withClient<R>(_ body: (Lv.Registration.V1.Registration.Client) async throws -> R) async throws -> R {
         let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401",
                                   timeout: timeout)
         return try await target.withClient { client in
             do {
-                return try await body(Lv_Registration_V1_RegistrationClient(client))
+                return try await body(Lv.Registration.V1.Registration.Client(client))
             } catch let error as RPCError {
                 printError("lvctl registration: \(error)")
                 throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)

@@ -36,10 +36,10 @@ struct GatewayConnection: ParsableArguments {
         ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
     }
 
-    func withGateway<R>(_ body: (Lv_Gateway_V1_GatewayClient) async throws -> R) async throws -> R {
+    func withGateway<R>(_ body: (Lv.Gateway.V1.Gateway.Client) async throws -> R) async throws -> R {
         try await target.withClient { client in
             do {
-                return try await body(Lv_Gateway_V1_GatewayClient(client))
+                return try await body(Lv.Gateway.V1.Gateway.Client(client))
             } catch let error as RPCError {
                 printError("lvctl report: \(error)")
                 throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)

@@ -65,7 +65,7 @@ public final class HealthStatus: Sendable {
 enum BuiltinServices {
     /// Adds Health and Reflection to `router`. Reflection lists every route, itself included.
     static func register(into router: inout Router, health: HealthStatus) {
-        router.register(Lv_Health_V1_HealthService.check) { (request: Lv_Health_V1_HealthCheckRequest, _) in
+        router.register(Lv.Health.V1.Health.Method.Check.descriptor) { (request: Lv_Health_V1_HealthCheckRequest, _) in
             var response = Lv_Health_V1_HealthCheckResponse()
             response.status = health.status(of: request.service)
             if request.service.isEmpty { response.dependencies = health.dependencyStatuses }
@@ -73,7 +73,7 @@ enum BuiltinServices {
         }
         // Reflection reads the router it is registered in, so it is computed after every route exists.
         let box = NIOLockedValueBox<[String: [MethodDescriptor]]>([:])
-        router.register(Lv_Reflection_V1_ReflectionService.listServices) { (_: Lv_Reflection_V1_ListServicesRequest, _) in
+        router.register(Lv.Reflection.V1.Reflection.Method.ListServices.descriptor) { (_: Lv_Reflection_V1_ListServicesRequest, _) in
             var response = Lv_Reflection_V1_ListServicesResponse()
             response.services = box.withLockedValue { $0 }.sorted { $0.key < $1.key }.map { name, methods in
                 var service = Lv_Reflection_V1_ServiceDescriptor()

@@ -10,7 +10,7 @@ import Logging
 /// `lv.admin.v1.Admin`: operator methods of a service with a database. Backups go to
 /// `<data-dir>/backups/`; the caller names only the file, never a path, so the RPC cannot
 /// write anywhere else on the host.
-public struct AdminService: Lv_Admin_V1_AdminHandler {
+public struct AdminService: Lv.Admin.V1.Admin.ServiceProtocol {
     let database: Database
     let backupDirectory: String
     /// "registration" for registration.sqlite: the default backup name's prefix.

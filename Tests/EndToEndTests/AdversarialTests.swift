@@ -64,7 +64,7 @@ struct AdversarialTests {
     static func healthy(_ client: RPCClient) async -> Bool {
         var r = Lv_Health_V1_HealthCheckRequest()
         r.service = ""
-        return (try? await Lv_Health_V1_HealthClient(client).check(r).status) == .serving
+        return (try? await Lv.Health.V1.Health.Client(client).check(r).status) == .serving
     }
 
     /// Waits (by polling RSS, at most `limit` seconds) for it to come back near `baseline`; returns the last value.
@@ -137,7 +137,7 @@ struct AdversarialTests {
     @Test("the audit's crash payload and its siblings answer INVALID_ARGUMENT and the service lives")
     func crashPayloads() async throws {
         try await withService { service, client in
-            let reg = Lv_Registration_V1_RegistrationClient(client)
+            let reg = Lv.Registration.V1.Registration.Client(client)
             var a = Lv_Registration_V1_Activity()
             (a.title, a.type, a.startDate, a.endDate, a.maxCredits, a.targetMooreLevel) = ("T", .course, "2026-11-26", "2026-11-26", 1, 1)
             var o = Lv_Registration_V1_LearningObjective()

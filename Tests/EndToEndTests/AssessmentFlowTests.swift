@@ -31,7 +31,7 @@ struct AssessmentFlowTests {
         #expect(refused.errors.contains("unknown-objective"))
 
         let client = RPCClient(host: "127.0.0.1", port: assessment.port)
-        let api = Lv_Assessment_V1_AssessmentClient(client)
+        let api = Lv.Assessment.V1.Assessment.Client(client)
         let npi = testNPI(77)
         func answers(_ choices: [String: UInt32], tf: Bool) -> [Lv_Assessment_V1_Answer] {
             var out = choices.sorted { $0.key < $1.key }.map { id, c -> Lv_Assessment_V1_Answer in

@@ -13,7 +13,7 @@ struct BackupTests {
         let service = try RunningService("lv-engagement")
         defer { _ = service.stop() }
         let client = RPCClient(configuration: .init(host: "127.0.0.1", port: service.port, connections: 2))
-        let engagement = Lv_Engagement_V1_EngagementClient(client)
+        let engagement = Lv.Engagement.V1.Engagement.Client(client)
         let acked = NIOLockedValueBox<Set<String>>([])
         let stop = NIOLockedValueBox(false)
         let npis = (0..<20).map { testNPI(3000 + $0) }
@@ -50,7 +50,7 @@ struct BackupTests {
         let beforeRPC = acked.withLockedValue { $0 }
         var request = Lv_Admin_V1_BackupRequest()
         request.name = "during-ingest.sqlite"
-        let backup = try await Lv_Admin_V1_AdminClient(client).backup(request, options: CallOptions(timeout: .seconds(60)))
+        let backup = try await Lv.Admin.V1.Admin.Client(client).backup(request, options: CallOptions(timeout: .seconds(60)))
         #expect(backup.path.hasSuffix("/backups/during-ingest.sqlite"))
         #expect(backup.sizeBytes > 0 && backup.schemaVersion > 0)
 
@@ -70,9 +70,9 @@ struct BackupTests {
 
         // A name that is a path, and a name already used, are refused.
         request.name = "../escape.sqlite"
-        await #expect(throws: RPCError.self) { try await Lv_Admin_V1_AdminClient(client).backup(request) }
+        await #expect(throws: RPCError.self) { try await Lv.Admin.V1.Admin.Client(client).backup(request) }
         request.name = "during-ingest.sqlite"
-        await #expect(throws: RPCError.self) { try await Lv_Admin_V1_AdminClient(client).backup(request) }
+        await #expect(throws: RPCError.self) { try await Lv.Admin.V1.Admin.Client(client).backup(request) }
         await client.close()
 
         for (path, before) in [(backup.path, beforeRPC), (cliPath, beforeCLI)] {

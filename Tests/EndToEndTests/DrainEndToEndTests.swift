@@ -158,7 +158,7 @@ struct DrainEndToEndTests {
         (list.activityId, list.pageSize) = ("drain", 1000)
         var batches: [UInt32: Int] = [:]
         repeat {
-            let page = try await Lv_Engagement_V1_EngagementClient(client).listEvents(list)
+            let page = try await Lv.Engagement.V1.Engagement.Client(client).listEvents(list)
             for e in page.events { batches[UInt32(e.eventId.dropFirst().split(separator: "-")[0])!, default: 0] += 1 }
             list.pageToken = page.nextPageToken
         } while !list.pageToken.isEmpty

@@ -113,7 +113,7 @@ struct DurabilityTests {
         let service = try RunningService("lv-engagement", dataDirectory: dataDirectory,
                                          extraArguments: ["--sqlite-synchronous", synchronous], environment: sim.environment(dataDirectory))
         let client = RPCClient(configuration: .init(host: "127.0.0.1", port: service.port, connections: 2))
-        let engagement = Lv_Engagement_V1_EngagementClient(client)
+        let engagement = Lv.Engagement.V1.Engagement.Client(client)
         let ackedThisRound = NIOLockedValueBox(0)
         let writers = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -157,7 +157,7 @@ struct DurabilityTests {
         let service = try RunningService("lv-engagement", dataDirectory: dataDirectory)
         let before = try await allEventIDs(port: service.port)
         let client = RPCClient(host: "127.0.0.1", port: service.port)
-        let engagement = Lv_Engagement_V1_EngagementClient(client)
+        let engagement = Lv.Engagement.V1.Engagement.Client(client)
         let resend = ledger.lock.withLock { ledger.unacknowledged }
         for request in resend {
             let response = try await engagement.recordEvents(request)
@@ -268,7 +268,7 @@ struct DurabilityTests {
             #expect(r.status == 0, "\(r.errors)")
         default:
             let client = RPCClient(host: "127.0.0.1", port: port)
-            let response = try await Lv_Engagement_V1_EngagementClient(client).recordEvents(Self.batch("one", size: 1))
+            let response = try await Lv.Engagement.V1.Engagement.Client(client).recordEvents(Self.batch("one", size: 1))
             #expect(response.accepted == 1)
             await client.close()
         }
@@ -289,7 +289,7 @@ struct DurabilityTests {
 
     func allEventIDs(port: Int, activity: String = "durability") async throws -> [String] {
         let client = RPCClient(host: "127.0.0.1", port: port)
-        let engagement = Lv_Engagement_V1_EngagementClient(client)
+        let engagement = Lv.Engagement.V1.Engagement.Client(client)
         var ids: [String] = []
         var request = Lv_Engagement_V1_ListEventsRequest()
         request.activityId = activity

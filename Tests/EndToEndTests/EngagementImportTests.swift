@@ -24,7 +24,7 @@ struct EngagementImportTests {
         var request = Lv_Engagement_V1_GetEngagementSummaryRequest()
         request.activityId = "hf-2026"
         request.scheduledMinutes = 120
-        let summary = try await Lv_Engagement_V1_EngagementClient(client).getEngagementSummary(request)
+        let summary = try await Lv.Engagement.V1.Engagement.Client(client).getEngagementSummary(request)
         await client.close()
         let p = try #require(summary.physicians.first)
         #expect(summary.physicians.count == 1)

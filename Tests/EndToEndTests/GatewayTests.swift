@@ -40,7 +40,7 @@ struct GatewayTests {
             var r = Lv_Gateway_V1_GetActivityValidationRequest()
             r.activityId = "gw-act"
             let start = NIODeadline.now()
-            let v = try await Lv_Gateway_V1_GatewayClient(client).getActivityValidation(r, options: CallOptions(timeout: timeout))
+            let v = try await Lv.Gateway.V1.Gateway.Client(client).getActivityValidation(r, options: CallOptions(timeout: timeout))
             return (ActivityValidationResult(v), NIODeadline.now() - start)
         }
 

@@ -42,13 +42,13 @@ struct PartialFailureTests {
         defer { Task { await client.close() } }
         var r = Lv_Gateway_V1_GetActivityValidationRequest()
         r.activityId = "pf-act"
-        return ActivityValidationResult(try await Lv_Gateway_V1_GatewayClient(client).getActivityValidation(r, options: CallOptions(timeout: timeout)))
+        return ActivityValidationResult(try await Lv.Gateway.V1.Gateway.Client(client).getActivityValidation(r, options: CallOptions(timeout: timeout)))
     }
 
     func health(_ port: Int) async -> Lv_Health_V1_HealthCheckResponse? {
         let client = RPCClient(host: "127.0.0.1", port: port)
         defer { Task { await client.close() } }
-        return try? await Lv_Health_V1_HealthClient(client).check(.init(), options: CallOptions(timeout: .seconds(5)))
+        return try? await Lv.Health.V1.Health.Client(client).check(.init(), options: CallOptions(timeout: .seconds(5)))
     }
 
     func readyz(_ metricsPort: Int) async throws -> (Int, String) {

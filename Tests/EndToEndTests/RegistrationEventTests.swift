@@ -62,7 +62,7 @@ struct RegistrationEventTests {
         #expect(try run("lvctl", ["registration", "create-activity", "--addr", addr, "--file", file.path]).status == 0)
 
         let client = RPCClient(host: "127.0.0.1", port: service.port)
-        let registration = Lv_Registration_V1_RegistrationClient(client)
+        let registration = Lv.Registration.V1.Registration.Client(client)
         let s1: Int64 = 1_795_701_600_000 // 2026-11-26T14:00:00Z
         let s2 = s1 + 3_600_000
         var expectedCredits: [String: Double] = [:]

@@ -29,7 +29,7 @@ struct PropagationTests {
             seen.withLockedValue { $0.append(SeenCall(method: context.method.fullName, requestID: context.requestID,
                                                       traceparent: context.traceparent, remaining: context.remainingTimeout)) }
         }
-        router.register(Lv_Registration_V1_RegistrationService.getActivity) { (r: Lv_Registration_V1_GetActivityRequest, c) in
+        router.register(Lv.Registration.V1.Registration.Method.GetActivity.descriptor) { (r: Lv_Registration_V1_GetActivityRequest, c) in
             record(c)
             var a = Lv_Registration_V1_Activity()
             (a.activityId, a.title) = (r.activityId, "T")
@@ -37,22 +37,22 @@ struct PropagationTests {
             response.activity = a
             return response
         }
-        router.register(Lv_Registration_V1_RegistrationService.listEnrollments) { (_: Lv_Registration_V1_ListEnrollmentsRequest, c) in
+        router.register(Lv.Registration.V1.Registration.Method.ListEnrollments.descriptor) { (_: Lv_Registration_V1_ListEnrollmentsRequest, c) in
             record(c); return Lv_Registration_V1_ListEnrollmentsResponse()
         }
-        router.register(Lv_Registration_V1_RegistrationService.getAttendance) { (_: Lv_Registration_V1_GetAttendanceRequest, c) in
+        router.register(Lv.Registration.V1.Registration.Method.GetAttendance.descriptor) { (_: Lv_Registration_V1_GetAttendanceRequest, c) in
             record(c); return Lv_Registration_V1_GetAttendanceResponse()
         }
-        router.register(Lv_Registration_V1_RegistrationService.listCredits) { (_: Lv_Registration_V1_ListCreditsRequest, c) in
+        router.register(Lv.Registration.V1.Registration.Method.ListCredits.descriptor) { (_: Lv_Registration_V1_ListCreditsRequest, c) in
             record(c); return Lv_Registration_V1_ListCreditsResponse()
         }
-        router.register(Lv_Registration_V1_RegistrationService.listSessions) { (_: Lv_Registration_V1_ListSessionsRequest, c) in
+        router.register(Lv.Registration.V1.Registration.Method.ListSessions.descriptor) { (_: Lv_Registration_V1_ListSessionsRequest, c) in
             record(c); return Lv_Registration_V1_ListSessionsResponse()
         }
-        router.register(Lv_Engagement_V1_EngagementService.getEngagementSummary) { (_: Lv_Engagement_V1_GetEngagementSummaryRequest, c) in
+        router.register(Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.descriptor) { (_: Lv_Engagement_V1_GetEngagementSummaryRequest, c) in
             record(c); return Lv_Engagement_V1_GetEngagementSummaryResponse()
         }
-        router.register(Lv_Assessment_V1_AssessmentService.getOutcomes) { (_: Lv_Assessment_V1_GetOutcomesRequest, c) in
+        router.register(Lv.Assessment.V1.Assessment.Method.GetOutcomes.descriptor) { (_: Lv_Assessment_V1_GetOutcomesRequest, c) in
             record(c); return Lv_Assessment_V1_GetOutcomesResponse()
         }
         var logger = Logger(label: "fake-backend")
@@ -65,7 +65,7 @@ struct PropagationTests {
 
         let callerTimeout = TimeAmount.seconds(30)
         let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-        let context = ServerContext(method: Lv_Gateway_V1_GatewayService.getActivityValidation, traceparent: trace,
+        let context = ServerContext(method: Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor, traceparent: trace,
                                     deadline: .now() + callerTimeout, requestID: "caller-request-7", logger: logger)
         var request = Lv_Gateway_V1_GetActivityValidationRequest()
         request.activityId = "act-1"

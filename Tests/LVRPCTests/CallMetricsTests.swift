@@ -34,7 +34,7 @@ struct CallMetricsTests {
             }
         }
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let method = "lv.testing.v1.Echo/Echo"
 
         _ = try await echo.echo(echoRequest("ok"))

@@ -63,7 +63,7 @@ struct CancelFrameTests {
     func clientDropsResponseCrossingCancel() async throws {
         let fake = try await FakeServer()
         let client = RPCClient(host: "127.0.0.1", port: fake.port)
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let call = Task { try await echo.echo(echoRequest("first")) }
         let peer = try await fake.accept()
         let request = try #require(try await peer.next())
@@ -101,7 +101,7 @@ struct CancelFrameTests {
     func clientDeadlineCancels() async throws {
         let fake = try await FakeServer()
         let client = RPCClient(host: "127.0.0.1", port: fake.port)
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         // Connect first, so the short deadline below only covers the call itself.
         let warm = Task { try await echo.echo(echoRequest("warm")) }
         let peer = try await fake.accept()

@@ -115,7 +115,7 @@ struct DrainTests {
         var configuration = RPCClient.Configuration(host: "127.0.0.1", port: fake.port, connections: 1)
         configuration.initialBackoff = .milliseconds(20)
         let client = RPCClient(configuration: configuration)
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let calls = (1...5).map { i in Task { try await echo.echo(echoRequest("c\(i)")).text } }
 
         // First connection: read all five REQUESTs, then GOAWAY(last_stream_id = 3) and answer 1–3.

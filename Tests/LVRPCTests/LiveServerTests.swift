@@ -12,7 +12,7 @@ struct LiveServerTests {
     func thousandConcurrentCalls() async throws {
         let server = try await TestServer.start(maxConcurrentStreams: 1000)
         let client = server.client(connections: 1)
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let order = NIOLockedValueBox<[Int]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<1000 {
@@ -39,7 +39,7 @@ struct LiveServerTests {
     func deadlineExceeded() async throws {
         let server = try await TestServer.start()
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         // Connect first: connecting counts against a call's deadline, and on a loaded machine it
         // can take longer than the 100 ms this call allows.
         _ = try await echo.echo(echoRequest("warm-up"))
@@ -80,7 +80,7 @@ struct LiveServerTests {
     func cancel() async throws {
         let server = try await TestServer.start()
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let task = Task { try await echo.echo(echoRequest("cancel me", delayMs: 10_000)) }
         try await eventually { server.echo.started.withLockedValue { $0 } == 1 }
         task.cancel()
@@ -99,7 +99,7 @@ struct LiveServerTests {
         let server = try await TestServer.start(limits: FrameLimits(maxFrameSize: 64 * 1024))
         // The client knows the server's limit from HELLO_ACK and refuses locally.
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         await #expect(throws: RPCError.self) {
             do { _ = try await echo.echo(echoRequest("big", padding: 100_000)) } catch let e as RPCError {
                 #expect(e.code == .resourceExhausted)
@@ -129,7 +129,7 @@ struct LiveServerTests {
     func garbageIsolated() async throws {
         let server = try await TestServer.start()
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let slow = Task { try await echo.echo(echoRequest("in flight", delayMs: 300)) }
         let raw = try await RawConnection(port: server.port)
         try await raw.hello()
@@ -157,7 +157,7 @@ struct LiveServerTests {
             }
         }
         await #expect(throws: RPCError.self) {
-            do { _ = try await Lv_Testing_V1_EchoClient(client).echo(echoRequest("x", failCode: 5)) } catch let e as RPCError {
+            do { _ = try await Lv.Testing.V1.Echo.Client(client).echo(echoRequest("x", failCode: 5)) } catch let e as RPCError {
                 #expect(e.code == .notFound)
                 throw e
             }
@@ -170,7 +170,7 @@ struct LiveServerTests {
     func concurrencyLimit() async throws {
         let server = try await TestServer.start(maxConcurrentStreams: 2)
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<10 { group.addTask { _ = try await echo.echo(echoRequest("\(i)", delayMs: 20)) } }
             try await group.waitForAll()
@@ -198,7 +198,7 @@ struct LiveServerTests {
     func gracefulShutdown() async throws {
         let server = try await TestServer.start()
         let client = server.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let inFlight = (0..<20).map { i in Task { try await echo.echo(echoRequest("\(i)", delayMs: 400)) } }
         try await eventually { server.echo.started.withLockedValue { $0 } == 20 }
         server.server.shutdown()
@@ -228,7 +228,7 @@ struct LiveServerTests {
 
     func reconnect(_ first: TestServer) async throws {
         let client = first.client()
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         #expect(try await echo.echo(echoRequest("one")).text == "one")
         try await first.stop()
         // While nothing listens, the call fails fast with UNAVAILABLE.
@@ -248,7 +248,7 @@ struct LiveServerTests {
         let client = RPCClient(host: "127.0.0.1", port: silent.localAddress!.port!)
         let start = NIODeadline.now()
         await #expect(throws: RPCError.self) {
-            _ = try await Lv_Testing_V1_EchoClient(client).echo(echoRequest("x"), options: CallOptions(timeout: .milliseconds(300)))
+            _ = try await Lv.Testing.V1.Echo.Client(client).echo(echoRequest("x"), options: CallOptions(timeout: .milliseconds(300)))
         }
         #expect(NIODeadline.now() - start < .seconds(5))
         await client.close()
@@ -259,7 +259,7 @@ struct LiveServerTests {
     func poolSpread() async throws {
         let server = try await TestServer.start()
         let client = server.client(connections: 3)
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         for i in 0..<30 { _ = try await echo.echo(echoRequest("\(i)")) }
         #expect(client.callsByConnection == [10, 10, 10])
         #expect(server.server.services.keys.contains("lv.testing.v1.Echo"))
@@ -272,12 +272,12 @@ struct LiveServerTests {
         let server = try await TestServer.start()
         let client = server.client()
         var request = Lv_Health_V1_HealthCheckRequest()
-        #expect(try await Lv_Health_V1_HealthClient(client).check(request).status == .serving)
+        #expect(try await Lv.Health.V1.Health.Client(client).check(request).status == .serving)
         request.service = "lv.testing.v1.Echo"
-        #expect(try await Lv_Health_V1_HealthClient(client).check(request).status == .serving)
+        #expect(try await Lv.Health.V1.Health.Client(client).check(request).status == .serving)
         request.service = "lv.nothing.v1.Nothing"
-        #expect(try await Lv_Health_V1_HealthClient(client).check(request).status == .serviceUnknown)
-        let services = try await Lv_Reflection_V1_ReflectionClient(client).listServices(.init()).services
+        #expect(try await Lv.Health.V1.Health.Client(client).check(request).status == .serviceUnknown)
+        let services = try await Lv.Reflection.V1.Reflection.Client(client).listServices(.init()).services
         #expect(services.map(\.name) == ["lv.health.v1.Health", "lv.reflection.v1.Reflection", "lv.testing.v1.Echo"])
         let echo = try #require(services.first { $0.name == "lv.testing.v1.Echo" })
         #expect(echo.methods.map(\.name) == ["Echo"])

@@ -133,7 +133,7 @@ final class FakeServer: @unchecked Sendable { // `accept` is called from one tas
 
 /// An echo handler whose calls wait until the test opens the gate (or their task is cancelled):
 /// "in flight" without any timing assumption.
-final class GatedEcho: Lv_Testing_V1_EchoHandler {
+final class GatedEcho: Lv.Testing.V1.Echo.ServiceProtocol {
     let started = NIOLockedValueBox<Int>(0)
     let cancelled = NIOLockedValueBox<Int>(0)
     let completed = NIOLockedValueBox<Int>(0)

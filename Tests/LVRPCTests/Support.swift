@@ -11,7 +11,7 @@ typealias EchoRequest = Lv_Testing_V1_EchoRequest
 typealias EchoResponse = Lv_Testing_V1_EchoResponse
 
 /// Echo service for runtime tests: delays, failures and payloads on demand; records what it saw.
-final class EchoService: Lv_Testing_V1_EchoHandler {
+final class EchoService: Lv.Testing.V1.Echo.ServiceProtocol {
     let started = NIOLockedValueBox<Int>(0)
     let cancelled = NIOLockedValueBox<Int>(0)
     let completed = NIOLockedValueBox<Int>(0)

@@ -9,7 +9,7 @@ import NIOCore
 import Testing
 
 /// Echo handler that waits as long as each request asks: the test asks 200 ms of every tenth call, 2 ms of the others.
-struct InjectedLatency: Lv_Testing_V1_EchoHandler {
+struct InjectedLatency: Lv.Testing.V1.Echo.ServiceProtocol {
     func echo(_ request: Lv_Testing_V1_EchoRequest, context: ServerContext) async throws -> Lv_Testing_V1_EchoResponse {
         try await Task.sleep(nanoseconds: UInt64(request.delayMs) * 1_000_000)
         var r = Lv_Testing_V1_EchoResponse()
@@ -30,7 +30,7 @@ struct LoadEngineTests {
         let running = Task { try await server.run() }
         let port = try await server.localAddress.port!
         let client = RPCClient(host: "127.0.0.1", port: port)
-        let echo = Lv_Testing_V1_EchoClient(client)
+        let echo = Lv.Testing.V1.Echo.Client(client)
         let counter = NIOLockedValueBox(0)
         // One caller and a request limit, not a time window: exactly 200 calls whatever the
         // machine's load, and no call left in flight at the end to bias the mix (with many callers

@@ -1481,32 +1481,81 @@ public struct Lv_Assessment_V1_GetOutcomesResponse: ProtoMessage {
     }
 }
 
-/// The `lv.assessment.v1.Assessment` service's name and methods, as reflection and routing see them.
-public enum Lv_Assessment_V1_AssessmentService {
-    public static let name = "lv.assessment.v1.Assessment"
-    public static let createInstrument = MethodDescriptor(
-        service: name, method: "CreateInstrument",
-        requestType: "lv.assessment.v1.CreateInstrumentRequest", responseType: "lv.assessment.v1.CreateInstrumentResponse")
-    public static let getInstrument = MethodDescriptor(
-        service: name, method: "GetInstrument",
-        requestType: "lv.assessment.v1.GetInstrumentRequest", responseType: "lv.assessment.v1.GetInstrumentResponse")
-    public static let listInstruments = MethodDescriptor(
-        service: name, method: "ListInstruments",
-        requestType: "lv.assessment.v1.ListInstrumentsRequest", responseType: "lv.assessment.v1.ListInstrumentsResponse")
-    public static let submitResponses = MethodDescriptor(
-        service: name, method: "SubmitResponses",
-        requestType: "lv.assessment.v1.SubmitResponsesRequest", responseType: "lv.assessment.v1.SubmitResponsesResponse")
-    public static let recordCommitment = MethodDescriptor(
-        service: name, method: "RecordCommitment",
-        requestType: "lv.assessment.v1.RecordCommitmentRequest", responseType: "lv.assessment.v1.RecordCommitmentResponse")
-    public static let recordFollowUp = MethodDescriptor(
-        service: name, method: "RecordFollowUp",
-        requestType: "lv.assessment.v1.RecordFollowUpRequest", responseType: "lv.assessment.v1.RecordFollowUpResponse")
-    public static let recordPracticeMeasures = MethodDescriptor(
-        service: name, method: "RecordPracticeMeasures",
-        requestType: "lv.assessment.v1.RecordPracticeMeasuresRequest", responseType: "lv.assessment.v1.RecordPracticeMeasuresResponse")
-    public static let getOutcomes = MethodDescriptor(
-        service: name, method: "GetOutcomes",
-        requestType: "lv.assessment.v1.GetOutcomesRequest", responseType: "lv.assessment.v1.GetOutcomesResponse")
-    public static let methods: [MethodDescriptor] = [createInstrument, getInstrument, listInstruments, submitResponses, recordCommitment, recordFollowUp, recordPracticeMeasures, getOutcomes]
+extension Lv { public enum Assessment {} }
+extension Lv.Assessment { public enum V1 {} }
+
+extension Lv.Assessment.V1 {
+    /// The `lv.assessment.v1.Assessment` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Assessment {
+        public static let name = "lv.assessment.v1.Assessment"
+
+        public enum Method {
+            public enum CreateInstrument {
+                public typealias Input = Lv_Assessment_V1_CreateInstrumentRequest
+                public typealias Output = Lv_Assessment_V1_CreateInstrumentResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "CreateInstrument",
+                    requestType: "lv.assessment.v1.CreateInstrumentRequest", responseType: "lv.assessment.v1.CreateInstrumentResponse")
+            }
+
+            public enum GetInstrument {
+                public typealias Input = Lv_Assessment_V1_GetInstrumentRequest
+                public typealias Output = Lv_Assessment_V1_GetInstrumentResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "GetInstrument",
+                    requestType: "lv.assessment.v1.GetInstrumentRequest", responseType: "lv.assessment.v1.GetInstrumentResponse")
+            }
+
+            public enum ListInstruments {
+                public typealias Input = Lv_Assessment_V1_ListInstrumentsRequest
+                public typealias Output = Lv_Assessment_V1_ListInstrumentsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "ListInstruments",
+                    requestType: "lv.assessment.v1.ListInstrumentsRequest", responseType: "lv.assessment.v1.ListInstrumentsResponse")
+            }
+
+            public enum SubmitResponses {
+                public typealias Input = Lv_Assessment_V1_SubmitResponsesRequest
+                public typealias Output = Lv_Assessment_V1_SubmitResponsesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "SubmitResponses",
+                    requestType: "lv.assessment.v1.SubmitResponsesRequest", responseType: "lv.assessment.v1.SubmitResponsesResponse")
+            }
+
+            public enum RecordCommitment {
+                public typealias Input = Lv_Assessment_V1_RecordCommitmentRequest
+                public typealias Output = Lv_Assessment_V1_RecordCommitmentResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "RecordCommitment",
+                    requestType: "lv.assessment.v1.RecordCommitmentRequest", responseType: "lv.assessment.v1.RecordCommitmentResponse")
+            }
+
+            public enum RecordFollowUp {
+                public typealias Input = Lv_Assessment_V1_RecordFollowUpRequest
+                public typealias Output = Lv_Assessment_V1_RecordFollowUpResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "RecordFollowUp",
+                    requestType: "lv.assessment.v1.RecordFollowUpRequest", responseType: "lv.assessment.v1.RecordFollowUpResponse")
+            }
+
+            public enum RecordPracticeMeasures {
+                public typealias Input = Lv_Assessment_V1_RecordPracticeMeasuresRequest
+                public typealias Output = Lv_Assessment_V1_RecordPracticeMeasuresResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "RecordPracticeMeasures",
+                    requestType: "lv.assessment.v1.RecordPracticeMeasuresRequest", responseType: "lv.assessment.v1.RecordPracticeMeasuresResponse")
+            }
+
+            public enum GetOutcomes {
+                public typealias Input = Lv_Assessment_V1_GetOutcomesRequest
+                public typealias Output = Lv_Assessment_V1_GetOutcomesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "GetOutcomes",
+                    requestType: "lv.assessment.v1.GetOutcomesRequest", responseType: "lv.assessment.v1.GetOutcomesResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [CreateInstrument.descriptor, GetInstrument.descriptor, ListInstruments.descriptor, SubmitResponses.descriptor, RecordCommitment.descriptor, RecordFollowUp.descriptor, RecordPracticeMeasures.descriptor, GetOutcomes.descriptor]
+        }
+    }
 }

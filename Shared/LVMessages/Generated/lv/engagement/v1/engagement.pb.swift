@@ -487,20 +487,49 @@ public struct Lv_Engagement_V1_ListEventsResponse: ProtoMessage {
     }
 }
 
-/// The `lv.engagement.v1.Engagement` service's name and methods, as reflection and routing see them.
-public enum Lv_Engagement_V1_EngagementService {
-    public static let name = "lv.engagement.v1.Engagement"
-    public static let recordEvents = MethodDescriptor(
-        service: name, method: "RecordEvents",
-        requestType: "lv.engagement.v1.RecordEventsRequest", responseType: "lv.engagement.v1.RecordEventsResponse")
-    public static let definePoll = MethodDescriptor(
-        service: name, method: "DefinePoll",
-        requestType: "lv.engagement.v1.DefinePollRequest", responseType: "lv.engagement.v1.DefinePollResponse")
-    public static let getEngagementSummary = MethodDescriptor(
-        service: name, method: "GetEngagementSummary",
-        requestType: "lv.engagement.v1.GetEngagementSummaryRequest", responseType: "lv.engagement.v1.GetEngagementSummaryResponse")
-    public static let listEvents = MethodDescriptor(
-        service: name, method: "ListEvents",
-        requestType: "lv.engagement.v1.ListEventsRequest", responseType: "lv.engagement.v1.ListEventsResponse")
-    public static let methods: [MethodDescriptor] = [recordEvents, definePoll, getEngagementSummary, listEvents]
+extension Lv { public enum Engagement {} }
+extension Lv.Engagement { public enum V1 {} }
+
+extension Lv.Engagement.V1 {
+    /// The `lv.engagement.v1.Engagement` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Engagement {
+        public static let name = "lv.engagement.v1.Engagement"
+
+        public enum Method {
+            public enum RecordEvents {
+                public typealias Input = Lv_Engagement_V1_RecordEventsRequest
+                public typealias Output = Lv_Engagement_V1_RecordEventsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "RecordEvents",
+                    requestType: "lv.engagement.v1.RecordEventsRequest", responseType: "lv.engagement.v1.RecordEventsResponse")
+            }
+
+            public enum DefinePoll {
+                public typealias Input = Lv_Engagement_V1_DefinePollRequest
+                public typealias Output = Lv_Engagement_V1_DefinePollResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "DefinePoll",
+                    requestType: "lv.engagement.v1.DefinePollRequest", responseType: "lv.engagement.v1.DefinePollResponse")
+            }
+
+            public enum GetEngagementSummary {
+                public typealias Input = Lv_Engagement_V1_GetEngagementSummaryRequest
+                public typealias Output = Lv_Engagement_V1_GetEngagementSummaryResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "GetEngagementSummary",
+                    requestType: "lv.engagement.v1.GetEngagementSummaryRequest", responseType: "lv.engagement.v1.GetEngagementSummaryResponse")
+            }
+
+            public enum ListEvents {
+                public typealias Input = Lv_Engagement_V1_ListEventsRequest
+                public typealias Output = Lv_Engagement_V1_ListEventsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "ListEvents",
+                    requestType: "lv.engagement.v1.ListEventsRequest", responseType: "lv.engagement.v1.ListEventsResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [RecordEvents.descriptor, DefinePoll.descriptor, GetEngagementSummary.descriptor, ListEvents.descriptor]
+        }
+    }
 }

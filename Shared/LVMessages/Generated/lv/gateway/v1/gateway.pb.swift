@@ -1597,17 +1597,41 @@ public struct Lv_Gateway_V1_Completeness: ProtoMessage {
     }
 }
 
-/// The `lv.gateway.v1.Gateway` service's name and methods, as reflection and routing see them.
-public enum Lv_Gateway_V1_GatewayService {
-    public static let name = "lv.gateway.v1.Gateway"
-    public static let getActivityValidation = MethodDescriptor(
-        service: name, method: "GetActivityValidation",
-        requestType: "lv.gateway.v1.GetActivityValidationRequest", responseType: "lv.gateway.v1.ActivityValidation")
-    public static let getPhysicianTranscript = MethodDescriptor(
-        service: name, method: "GetPhysicianTranscript",
-        requestType: "lv.gateway.v1.GetPhysicianTranscriptRequest", responseType: "lv.gateway.v1.PhysicianTranscript")
-    public static let listActivityValidations = MethodDescriptor(
-        service: name, method: "ListActivityValidations",
-        requestType: "lv.gateway.v1.ListActivityValidationsRequest", responseType: "lv.gateway.v1.ListActivityValidationsResponse")
-    public static let methods: [MethodDescriptor] = [getActivityValidation, getPhysicianTranscript, listActivityValidations]
+extension Lv { public enum Gateway {} }
+extension Lv.Gateway { public enum V1 {} }
+
+extension Lv.Gateway.V1 {
+    /// The `lv.gateway.v1.Gateway` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Gateway {
+        public static let name = "lv.gateway.v1.Gateway"
+
+        public enum Method {
+            public enum GetActivityValidation {
+                public typealias Input = Lv_Gateway_V1_GetActivityValidationRequest
+                public typealias Output = Lv_Gateway_V1_ActivityValidation
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "GetActivityValidation",
+                    requestType: "lv.gateway.v1.GetActivityValidationRequest", responseType: "lv.gateway.v1.ActivityValidation")
+            }
+
+            public enum GetPhysicianTranscript {
+                public typealias Input = Lv_Gateway_V1_GetPhysicianTranscriptRequest
+                public typealias Output = Lv_Gateway_V1_PhysicianTranscript
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "GetPhysicianTranscript",
+                    requestType: "lv.gateway.v1.GetPhysicianTranscriptRequest", responseType: "lv.gateway.v1.PhysicianTranscript")
+            }
+
+            public enum ListActivityValidations {
+                public typealias Input = Lv_Gateway_V1_ListActivityValidationsRequest
+                public typealias Output = Lv_Gateway_V1_ListActivityValidationsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "ListActivityValidations",
+                    requestType: "lv.gateway.v1.ListActivityValidationsRequest", responseType: "lv.gateway.v1.ListActivityValidationsResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [GetActivityValidation.descriptor, GetPhysicianTranscript.descriptor, ListActivityValidations.descriptor]
+        }
+    }
 }

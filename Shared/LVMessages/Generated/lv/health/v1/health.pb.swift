@@ -133,11 +133,25 @@ public struct Lv_Health_V1_DependencyHealth: ProtoMessage {
     }
 }
 
-/// The `lv.health.v1.Health` service's name and methods, as reflection and routing see them.
-public enum Lv_Health_V1_HealthService {
-    public static let name = "lv.health.v1.Health"
-    public static let check = MethodDescriptor(
-        service: name, method: "Check",
-        requestType: "lv.health.v1.HealthCheckRequest", responseType: "lv.health.v1.HealthCheckResponse")
-    public static let methods: [MethodDescriptor] = [check]
+extension Lv { public enum Health {} }
+extension Lv.Health { public enum V1 {} }
+
+extension Lv.Health.V1 {
+    /// The `lv.health.v1.Health` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Health {
+        public static let name = "lv.health.v1.Health"
+
+        public enum Method {
+            public enum Check {
+                public typealias Input = Lv_Health_V1_HealthCheckRequest
+                public typealias Output = Lv_Health_V1_HealthCheckResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.health.v1.Health", method: "Check",
+                    requestType: "lv.health.v1.HealthCheckRequest", responseType: "lv.health.v1.HealthCheckResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [Check.descriptor]
+        }
+    }
 }

@@ -114,11 +114,25 @@ public struct Lv_Reflection_V1_ListServicesResponse: ProtoMessage {
     }
 }
 
-/// The `lv.reflection.v1.Reflection` service's name and methods, as reflection and routing see them.
-public enum Lv_Reflection_V1_ReflectionService {
-    public static let name = "lv.reflection.v1.Reflection"
-    public static let listServices = MethodDescriptor(
-        service: name, method: "ListServices",
-        requestType: "lv.reflection.v1.ListServicesRequest", responseType: "lv.reflection.v1.ListServicesResponse")
-    public static let methods: [MethodDescriptor] = [listServices]
+extension Lv { public enum Reflection {} }
+extension Lv.Reflection { public enum V1 {} }
+
+extension Lv.Reflection.V1 {
+    /// The `lv.reflection.v1.Reflection` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Reflection {
+        public static let name = "lv.reflection.v1.Reflection"
+
+        public enum Method {
+            public enum ListServices {
+                public typealias Input = Lv_Reflection_V1_ListServicesRequest
+                public typealias Output = Lv_Reflection_V1_ListServicesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.reflection.v1.Reflection", method: "ListServices",
+                    requestType: "lv.reflection.v1.ListServicesRequest", responseType: "lv.reflection.v1.ListServicesResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [ListServices.descriptor]
+        }
+    }
 }

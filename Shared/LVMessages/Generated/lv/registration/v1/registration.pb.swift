@@ -1600,62 +1600,161 @@ public struct Lv_Registration_V1_ListCreditsResponse: ProtoMessage {
     }
 }
 
-/// The `lv.registration.v1.Registration` service's name and methods, as reflection and routing see them.
-public enum Lv_Registration_V1_RegistrationService {
-    public static let name = "lv.registration.v1.Registration"
-    public static let registerPhysician = MethodDescriptor(
-        service: name, method: "RegisterPhysician",
-        requestType: "lv.registration.v1.RegisterPhysicianRequest", responseType: "lv.registration.v1.RegisterPhysicianResponse")
-    public static let getPhysician = MethodDescriptor(
-        service: name, method: "GetPhysician",
-        requestType: "lv.registration.v1.GetPhysicianRequest", responseType: "lv.registration.v1.GetPhysicianResponse")
-    public static let updatePhysician = MethodDescriptor(
-        service: name, method: "UpdatePhysician",
-        requestType: "lv.registration.v1.UpdatePhysicianRequest", responseType: "lv.registration.v1.UpdatePhysicianResponse")
-    public static let listPhysicians = MethodDescriptor(
-        service: name, method: "ListPhysicians",
-        requestType: "lv.registration.v1.ListPhysiciansRequest", responseType: "lv.registration.v1.ListPhysiciansResponse")
-    public static let createActivity = MethodDescriptor(
-        service: name, method: "CreateActivity",
-        requestType: "lv.registration.v1.CreateActivityRequest", responseType: "lv.registration.v1.CreateActivityResponse")
-    public static let getActivity = MethodDescriptor(
-        service: name, method: "GetActivity",
-        requestType: "lv.registration.v1.GetActivityRequest", responseType: "lv.registration.v1.GetActivityResponse")
-    public static let listActivities = MethodDescriptor(
-        service: name, method: "ListActivities",
-        requestType: "lv.registration.v1.ListActivitiesRequest", responseType: "lv.registration.v1.ListActivitiesResponse")
-    public static let addSession = MethodDescriptor(
-        service: name, method: "AddSession",
-        requestType: "lv.registration.v1.AddSessionRequest", responseType: "lv.registration.v1.AddSessionResponse")
-    public static let listSessions = MethodDescriptor(
-        service: name, method: "ListSessions",
-        requestType: "lv.registration.v1.ListSessionsRequest", responseType: "lv.registration.v1.ListSessionsResponse")
-    public static let enroll = MethodDescriptor(
-        service: name, method: "Enroll",
-        requestType: "lv.registration.v1.EnrollRequest", responseType: "lv.registration.v1.EnrollResponse")
-    public static let withdraw = MethodDescriptor(
-        service: name, method: "Withdraw",
-        requestType: "lv.registration.v1.WithdrawRequest", responseType: "lv.registration.v1.WithdrawResponse")
-    public static let listEnrollments = MethodDescriptor(
-        service: name, method: "ListEnrollments",
-        requestType: "lv.registration.v1.ListEnrollmentsRequest", responseType: "lv.registration.v1.ListEnrollmentsResponse")
-    public static let checkIn = MethodDescriptor(
-        service: name, method: "CheckIn",
-        requestType: "lv.registration.v1.CheckInRequest", responseType: "lv.registration.v1.CheckInResponse")
-    public static let checkOut = MethodDescriptor(
-        service: name, method: "CheckOut",
-        requestType: "lv.registration.v1.CheckOutRequest", responseType: "lv.registration.v1.CheckOutResponse")
-    public static let recordAttendance = MethodDescriptor(
-        service: name, method: "RecordAttendance",
-        requestType: "lv.registration.v1.RecordAttendanceRequest", responseType: "lv.registration.v1.RecordAttendanceResponse")
-    public static let getAttendance = MethodDescriptor(
-        service: name, method: "GetAttendance",
-        requestType: "lv.registration.v1.GetAttendanceRequest", responseType: "lv.registration.v1.GetAttendanceResponse")
-    public static let claimCredit = MethodDescriptor(
-        service: name, method: "ClaimCredit",
-        requestType: "lv.registration.v1.ClaimCreditRequest", responseType: "lv.registration.v1.ClaimCreditResponse")
-    public static let listCredits = MethodDescriptor(
-        service: name, method: "ListCredits",
-        requestType: "lv.registration.v1.ListCreditsRequest", responseType: "lv.registration.v1.ListCreditsResponse")
-    public static let methods: [MethodDescriptor] = [registerPhysician, getPhysician, updatePhysician, listPhysicians, createActivity, getActivity, listActivities, addSession, listSessions, enroll, withdraw, listEnrollments, checkIn, checkOut, recordAttendance, getAttendance, claimCredit, listCredits]
+extension Lv { public enum Registration {} }
+extension Lv.Registration { public enum V1 {} }
+
+extension Lv.Registration.V1 {
+    /// The `lv.registration.v1.Registration` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Registration {
+        public static let name = "lv.registration.v1.Registration"
+
+        public enum Method {
+            public enum RegisterPhysician {
+                public typealias Input = Lv_Registration_V1_RegisterPhysicianRequest
+                public typealias Output = Lv_Registration_V1_RegisterPhysicianResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "RegisterPhysician",
+                    requestType: "lv.registration.v1.RegisterPhysicianRequest", responseType: "lv.registration.v1.RegisterPhysicianResponse")
+            }
+
+            public enum GetPhysician {
+                public typealias Input = Lv_Registration_V1_GetPhysicianRequest
+                public typealias Output = Lv_Registration_V1_GetPhysicianResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "GetPhysician",
+                    requestType: "lv.registration.v1.GetPhysicianRequest", responseType: "lv.registration.v1.GetPhysicianResponse")
+            }
+
+            public enum UpdatePhysician {
+                public typealias Input = Lv_Registration_V1_UpdatePhysicianRequest
+                public typealias Output = Lv_Registration_V1_UpdatePhysicianResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "UpdatePhysician",
+                    requestType: "lv.registration.v1.UpdatePhysicianRequest", responseType: "lv.registration.v1.UpdatePhysicianResponse")
+            }
+
+            public enum ListPhysicians {
+                public typealias Input = Lv_Registration_V1_ListPhysiciansRequest
+                public typealias Output = Lv_Registration_V1_ListPhysiciansResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListPhysicians",
+                    requestType: "lv.registration.v1.ListPhysiciansRequest", responseType: "lv.registration.v1.ListPhysiciansResponse")
+            }
+
+            public enum CreateActivity {
+                public typealias Input = Lv_Registration_V1_CreateActivityRequest
+                public typealias Output = Lv_Registration_V1_CreateActivityResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "CreateActivity",
+                    requestType: "lv.registration.v1.CreateActivityRequest", responseType: "lv.registration.v1.CreateActivityResponse")
+            }
+
+            public enum GetActivity {
+                public typealias Input = Lv_Registration_V1_GetActivityRequest
+                public typealias Output = Lv_Registration_V1_GetActivityResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "GetActivity",
+                    requestType: "lv.registration.v1.GetActivityRequest", responseType: "lv.registration.v1.GetActivityResponse")
+            }
+
+            public enum ListActivities {
+                public typealias Input = Lv_Registration_V1_ListActivitiesRequest
+                public typealias Output = Lv_Registration_V1_ListActivitiesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListActivities",
+                    requestType: "lv.registration.v1.ListActivitiesRequest", responseType: "lv.registration.v1.ListActivitiesResponse")
+            }
+
+            public enum AddSession {
+                public typealias Input = Lv_Registration_V1_AddSessionRequest
+                public typealias Output = Lv_Registration_V1_AddSessionResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "AddSession",
+                    requestType: "lv.registration.v1.AddSessionRequest", responseType: "lv.registration.v1.AddSessionResponse")
+            }
+
+            public enum ListSessions {
+                public typealias Input = Lv_Registration_V1_ListSessionsRequest
+                public typealias Output = Lv_Registration_V1_ListSessionsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListSessions",
+                    requestType: "lv.registration.v1.ListSessionsRequest", responseType: "lv.registration.v1.ListSessionsResponse")
+            }
+
+            public enum Enroll {
+                public typealias Input = Lv_Registration_V1_EnrollRequest
+                public typealias Output = Lv_Registration_V1_EnrollResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "Enroll",
+                    requestType: "lv.registration.v1.EnrollRequest", responseType: "lv.registration.v1.EnrollResponse")
+            }
+
+            public enum Withdraw {
+                public typealias Input = Lv_Registration_V1_WithdrawRequest
+                public typealias Output = Lv_Registration_V1_WithdrawResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "Withdraw",
+                    requestType: "lv.registration.v1.WithdrawRequest", responseType: "lv.registration.v1.WithdrawResponse")
+            }
+
+            public enum ListEnrollments {
+                public typealias Input = Lv_Registration_V1_ListEnrollmentsRequest
+                public typealias Output = Lv_Registration_V1_ListEnrollmentsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListEnrollments",
+                    requestType: "lv.registration.v1.ListEnrollmentsRequest", responseType: "lv.registration.v1.ListEnrollmentsResponse")
+            }
+
+            public enum CheckIn {
+                public typealias Input = Lv_Registration_V1_CheckInRequest
+                public typealias Output = Lv_Registration_V1_CheckInResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "CheckIn",
+                    requestType: "lv.registration.v1.CheckInRequest", responseType: "lv.registration.v1.CheckInResponse")
+            }
+
+            public enum CheckOut {
+                public typealias Input = Lv_Registration_V1_CheckOutRequest
+                public typealias Output = Lv_Registration_V1_CheckOutResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "CheckOut",
+                    requestType: "lv.registration.v1.CheckOutRequest", responseType: "lv.registration.v1.CheckOutResponse")
+            }
+
+            public enum RecordAttendance {
+                public typealias Input = Lv_Registration_V1_RecordAttendanceRequest
+                public typealias Output = Lv_Registration_V1_RecordAttendanceResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "RecordAttendance",
+                    requestType: "lv.registration.v1.RecordAttendanceRequest", responseType: "lv.registration.v1.RecordAttendanceResponse")
+            }
+
+            public enum GetAttendance {
+                public typealias Input = Lv_Registration_V1_GetAttendanceRequest
+                public typealias Output = Lv_Registration_V1_GetAttendanceResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "GetAttendance",
+                    requestType: "lv.registration.v1.GetAttendanceRequest", responseType: "lv.registration.v1.GetAttendanceResponse")
+            }
+
+            public enum ClaimCredit {
+                public typealias Input = Lv_Registration_V1_ClaimCreditRequest
+                public typealias Output = Lv_Registration_V1_ClaimCreditResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ClaimCredit",
+                    requestType: "lv.registration.v1.ClaimCreditRequest", responseType: "lv.registration.v1.ClaimCreditResponse")
+            }
+
+            public enum ListCredits {
+                public typealias Input = Lv_Registration_V1_ListCreditsRequest
+                public typealias Output = Lv_Registration_V1_ListCreditsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListCredits",
+                    requestType: "lv.registration.v1.ListCreditsRequest", responseType: "lv.registration.v1.ListCreditsResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [RegisterPhysician.descriptor, GetPhysician.descriptor, UpdatePhysician.descriptor, ListPhysicians.descriptor, CreateActivity.descriptor, GetActivity.descriptor, ListActivities.descriptor, AddSession.descriptor, ListSessions.descriptor, Enroll.descriptor, Withdraw.descriptor, ListEnrollments.descriptor, CheckIn.descriptor, CheckOut.descriptor, RecordAttendance.descriptor, GetAttendance.descriptor, ClaimCredit.descriptor, ListCredits.descriptor]
+        }
+    }
 }

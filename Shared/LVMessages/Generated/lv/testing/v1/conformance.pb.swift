@@ -462,11 +462,25 @@ public struct Lv_Testing_V1_EchoResponse: ProtoMessage {
     }
 }
 
-/// The `lv.testing.v1.Echo` service's name and methods, as reflection and routing see them.
-public enum Lv_Testing_V1_EchoService {
-    public static let name = "lv.testing.v1.Echo"
-    public static let echo = MethodDescriptor(
-        service: name, method: "Echo",
-        requestType: "lv.testing.v1.EchoRequest", responseType: "lv.testing.v1.EchoResponse")
-    public static let methods: [MethodDescriptor] = [echo]
+extension Lv { public enum Testing {} }
+extension Lv.Testing { public enum V1 {} }
+
+extension Lv.Testing.V1 {
+    /// The `lv.testing.v1.Echo` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Echo {
+        public static let name = "lv.testing.v1.Echo"
+
+        public enum Method {
+            public enum Echo {
+                public typealias Input = Lv_Testing_V1_EchoRequest
+                public typealias Output = Lv_Testing_V1_EchoResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.testing.v1.Echo", method: "Echo",
+                    requestType: "lv.testing.v1.EchoRequest", responseType: "lv.testing.v1.EchoResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [Echo.descriptor]
+        }
+    }
 }
