@@ -23,6 +23,6 @@ struct EngagementCommand: AsyncParsableCommand {
         EngagementService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)
         try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router,
-                                    resources: [DatabaseService(store.database)])
+                                    resources: [.database(store.database)])
     }
 }

@@ -57,7 +57,7 @@ struct GatewayCommand: AsyncParsableCommand {
                                         metrics: metrics, interval: .milliseconds(Int64(healthInterval * 1000)),
                                         timeout: .milliseconds(Int64(healthInterval * 1000)))
         try await ServiceRunner.run(name: "lv-gateway", settings: settings, router: router,
-                                    resources: [registration, engagement, assessment].map(RPCClientService.init),
+                                    resources: [registration, engagement, assessment].map(OwnedResource.client),
                                     extraServices: [monitor], health: health)
     }
 }

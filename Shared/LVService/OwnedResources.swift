@@ -2,30 +2,28 @@ import LVRPC
 import LVStore
 import ServiceLifecycle
 
-/// A service's database as a swift-service-lifecycle `Service`: it stays open until graceful
-/// shutdown (or the group's cancellation), then runs what is queued, joins its writer and reader
-/// threads and closes its files. Put it before the RPC server in the `ServiceGroup` (`ServiceRunner`
-/// does): services stop in reverse order, so it closes only after the server has drained.
-public struct DatabaseService: Service {
-    public let database: Database
+/// Something the handlers use, as a swift-service-lifecycle `Service`: it stays open until graceful
+/// shutdown (or the group's cancellation), then closes. `ServiceRunner` puts these before the RPC
+/// server in its `ServiceGroup`; services stop in reverse order, so they close only after the
+/// server has drained.
+public struct OwnedResource: Service {
+    private let close: @Sendable () async -> Void
 
-    public init(_ database: Database) { self.database = database }
+    public init(close: @escaping @Sendable () async -> Void) { self.close = close }
 
-    public func run() async throws {
-        try? await gracefulShutdown()
-        await database.shutdown()
+    /// A service's database: on shutdown it runs what is queued, joins its writer and reader
+    /// threads and closes its files.
+    public static func database(_ database: Database) -> OwnedResource {
+        OwnedResource { await database.shutdown() }
     }
-}
 
-/// An `RPCClient` to another service as a `Service`: its connections close on graceful shutdown,
-/// after the server whose handlers use it has drained (it comes before the server in the group).
-public struct RPCClientService: Service {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
+    /// An `RPCClient` to another service: its connections close on shutdown.
+    public static func client(_ client: RPCClient) -> OwnedResource {
+        OwnedResource { await client.close() }
+    }
 
     public func run() async throws {
         try? await gracefulShutdown()
-        await client.close()
+        await close()
     }
 }

@@ -22,9 +22,9 @@ public enum ServiceRunner {
     /// `health` is the server's health status; a service that depends on others (the gateway)
     /// passes one it keeps updating with `HealthStatus.setDependency`. `/readyz` follows it.
     ///
-    /// `resources` are what the handlers use (`DatabaseService`, `RPCClientService`): they start
+    /// `resources` are what the handlers use (`OwnedResource.database`, `.client`): they start
     /// first and stop last, after the server has drained, so shutdown order is declared here once.
-    public static func run(name: String, settings: ServiceSettings, router: Router, resources: [any Service] = [],
+    public static func run(name: String, settings: ServiceSettings, router: Router, resources: [OwnedResource] = [],
                            extraServices: [any Service] = [], health: HealthStatus = HealthStatus()) async throws {
         _ = ProcessMetrics.startTime
         bootstrapLogging(settings)

@@ -104,7 +104,7 @@ struct ScoringTests {
             _ = try Scoring.score(test, answers: answers)
             Issue.record("accepted")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument)
             #expect(e.violations.first?.field.hasPrefix(field) == true, "\(e)")
             #expect(e.violations.first?.rule == rule)
@@ -199,14 +199,14 @@ struct AssessmentServiceTests {
             _ = try await submit(s, "b", "pre", npi: npi(1), [choice("q1", 0)])
             Issue.record("second submission accepted")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .alreadyExists && e.violations.first?.rule == "first-submission-counts")
         }
         do {
             _ = try await submit(s, "a", "pre", npi: npi(1), [choice("q1", 0)])
             Issue.record("reused submission id accepted")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument && e.violations.first?.rule == "idempotency")
         }
     }

@@ -34,7 +34,7 @@ struct AssessmentDocumentedRuleTests {
                 _ = try await create(s, changed, id: "c-change-\(n)")
                 Issue.record("change \(n) accepted")
             } catch {
-                let e = RPCError.from(error) // domain errors become wire status as the router does
+                let e = RPCError.from(error)
                 #expect(e.code == .failedPrecondition)
                 #expect(e.violations.first?.rule == "immutable-kind")
             }
@@ -93,7 +93,7 @@ struct AssessmentDocumentedRuleTests {
             _ = try await s.recordPracticeMeasures(r, context: context)
             Issue.record("10,001 measures accepted")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument)
             #expect(e.violations.first?.rule == "batch-size")
         }

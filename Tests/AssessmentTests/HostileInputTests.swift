@@ -24,7 +24,7 @@ struct AssessmentHostileInputTests {
             try await body()
             Issue.record("expected INVALID_ARGUMENT on \(field)")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument, "\(e)")
             #expect(e.violations.contains { $0.field == field && (rule == nil || $0.rule == rule) }, "\(e)")
         } catch {
@@ -96,7 +96,7 @@ struct AssessmentHostileInputTests {
             _ = try await s.recordCommitment(r, context: context)
             Issue.record("accepted twice")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .alreadyExists, "\(e)")
             #expect(e.violations.first?.field == "commitment.commitment_id")
         }

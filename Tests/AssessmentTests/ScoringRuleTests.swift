@@ -26,7 +26,7 @@ struct ScoringRuleTests {
             let s = try Scoring.score(instrument, answers: answers)
             Issue.record("accepted, scored \(s.items.map(\.score))", sourceLocation: sourceLocation)
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument, sourceLocation: sourceLocation)
             #expect(e.violations.first?.field == field, "\(e)", sourceLocation: sourceLocation)
             #expect(e.violations.first?.rule == rule, "\(e)", sourceLocation: sourceLocation)

@@ -128,7 +128,7 @@ func expectCode(_ code: StatusCode, rule: String? = nil, _ body: () async throws
         try await body()
         Issue.record("expected \(code.protoName), got success")
     } catch {
-        let e = RPCError.from(error) // domain errors become wire status as the router does
+        let e = RPCError.from(error)
         #expect(e.code == code, "\(e)")
         if let rule { #expect(e.violations.contains { $0.rule == rule }, "no rule \(rule) in \(e)") }
     }
@@ -167,7 +167,7 @@ struct ServiceTests {
             _ = try await f.register(p)
             Issue.record("accepted an invalid physician")
         } catch {
-            let e = RPCError.from(error) // domain errors become wire status as the router does
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument)
             #expect(Set(e.violations.map(\.field)) == ["physician.npi", "physician.given_name", "physician.licences[0].state", "physician.birth_day"])
         }
