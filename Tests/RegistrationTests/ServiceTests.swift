@@ -4,6 +4,7 @@ import Logging
 import LVMessages
 import LVRPC
 import LVStore
+import LVTestSupport
 import NIOConcurrencyHelpers
 import Registration
 import RegistrationDomain
@@ -125,10 +126,7 @@ struct Fixture {
 
 func expectCode(_ code: StatusCode, rule: String? = nil, _ body: () async throws -> Void) async {
     do {
-        try await body()
-        Issue.record("expected \(code.protoName), got success")
-    } catch {
-        let e = RPCError.from(error)
+        guard let e = await wireError({ try await body() }) else { Issue.record("expected \(code.protoName), got success"); return }
         #expect(e.code == code, "\(e)")
         if let rule { #expect(e.violations.contains { $0.rule == rule }, "no rule \(rule) in \(e)") }
     }
@@ -164,10 +162,7 @@ struct ServiceTests {
         p.birthMonth = 2
         p.birthDay = 30
         do {
-            _ = try await f.register(p)
-            Issue.record("accepted an invalid physician")
-        } catch {
-            let e = RPCError.from(error)
+            guard let e = await wireError({ _ = try await f.register(p) }) else { Issue.record("accepted an invalid physician"); return }
             #expect(e.code == .invalidArgument)
             #expect(Set(e.violations.map(\.field)) == ["physician.npi", "physician.given_name", "physician.licences[0].state", "physician.birth_day"])
         }
