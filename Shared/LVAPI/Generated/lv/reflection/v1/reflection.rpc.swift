@@ -8,6 +8,9 @@ extension Lv.Reflection.V1.Reflection {
     public protocol ServiceProtocol: Sendable {
         /// Every service this server answers, with its methods and message names.
         func listServices(_ request: Method.ListServices.Input, context: ServerContext) async throws -> Method.ListServices.Output
+        /// The descriptors of every message, enum and service the server knows (gRPC's server
+        /// reflection serves the same FileDescriptorProtos, one symbol at a time).
+        func getFileDescriptorSet(_ request: Method.GetFileDescriptorSet.Input, context: ServerContext) async throws -> Method.GetFileDescriptorSet.Output
     }
 
     /// Typed calls to `Lv.Reflection.V1.Reflection.name` over an `RPCClient`.
@@ -20,6 +23,12 @@ extension Lv.Reflection.V1.Reflection {
         public func listServices(_ request: Method.ListServices.Input, options: CallOptions = CallOptions()) async throws -> Method.ListServices.Output {
             try await client.call(Method.ListServices.descriptor, request, as: Method.ListServices.Output.self, options: options)
         }
+
+        /// The descriptors of every message, enum and service the server knows (gRPC's server
+        /// reflection serves the same FileDescriptorProtos, one symbol at a time).
+        public func getFileDescriptorSet(_ request: Method.GetFileDescriptorSet.Input, options: CallOptions = CallOptions()) async throws -> Method.GetFileDescriptorSet.Output {
+            try await client.call(Method.GetFileDescriptorSet.descriptor, request, as: Method.GetFileDescriptorSet.Output.self, options: options)
+        }
     }
 }
 
@@ -28,6 +37,9 @@ extension Lv.Reflection.V1.Reflection.ServiceProtocol {
     public func register(into router: inout Router) {
         router.register(Lv.Reflection.V1.Reflection.Method.ListServices.descriptor) { (request: Lv.Reflection.V1.Reflection.Method.ListServices.Input, context) in
             try await self.listServices(request, context: context)
+        }
+        router.register(Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.descriptor) { (request: Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.Input, context) in
+            try await self.getFileDescriptorSet(request, context: context)
         }
     }
 }

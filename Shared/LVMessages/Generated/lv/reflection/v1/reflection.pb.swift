@@ -114,6 +114,53 @@ public struct Lv_Reflection_V1_ListServicesResponse: ProtoMessage {
     }
 }
 
+public struct Lv_Reflection_V1_GetFileDescriptorSetRequest: ProtoMessage {
+    public static let protoName = "lv.reflection.v1.GetFileDescriptorSetRequest"
+
+
+    public init() {}
+
+    public typealias CStruct = Lv__Reflection__V1__GetFileDescriptorSetRequest
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__get_file_descriptor_set_request__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+    }
+}
+
+public struct Lv_Reflection_V1_GetFileDescriptorSetResponse: ProtoMessage {
+    public static let protoName = "lv.reflection.v1.GetFileDescriptorSetResponse"
+
+    /// A serialized google.protobuf.FileDescriptorSet: every .proto file this server was built
+    /// with, imports included, with source info (comments). The same bytes as proto/lv.protoset
+    /// of the server's build, so a client of another version can encode requests, decode
+    /// responses and print the definitions (lvctl call, lvctl describe).
+    public var fileDescriptorSet: [UInt8] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Reflection__V1__GetFileDescriptorSetResponse
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__get_file_descriptor_set_response__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.fileDescriptorSet = CValue.bytes(c.file_descriptor_set)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
+    }
+}
+
 extension Lv { public enum Reflection {} }
 extension Lv.Reflection { public enum V1 {} }
 
@@ -132,7 +179,15 @@ extension Lv.Reflection.V1 {
                     requestType: "lv.reflection.v1.ListServicesRequest", responseType: "lv.reflection.v1.ListServicesResponse")
             }
 
-            public static let descriptors: [MethodDescriptor] = [ListServices.descriptor]
+            public enum GetFileDescriptorSet {
+                public typealias Input = Lv_Reflection_V1_GetFileDescriptorSetRequest
+                public typealias Output = Lv_Reflection_V1_GetFileDescriptorSetResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.reflection.v1.Reflection", method: "GetFileDescriptorSet",
+                    requestType: "lv.reflection.v1.GetFileDescriptorSetRequest", responseType: "lv.reflection.v1.GetFileDescriptorSetResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [ListServices.descriptor, GetFileDescriptorSet.descriptor]
         }
     }
 }
