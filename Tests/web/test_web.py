@@ -187,6 +187,8 @@ def check_activity_page(dom, view):
 def test_access_rules(stack):
     procs, _ = stack
     web = procs["lv-web"].address
+    signed_in = Client(web)  # a live session exists: an anonymous request must still not see pages
+    assert signed_in.login()[0] == 303
     anon = Client(web)
     status, headers, _, _ = anon.request("GET", "/activities?sort=credited")
     assert status == 303 and headers["Location"] == "/login?next=%2Factivities%3Fsort%3Dcredited"
