@@ -90,10 +90,11 @@ class Browser:
     def url(self):
         return self.evaluate("location.href")
 
-    def screenshot(self, path, width=1280, mobile=False):
-        self.call("Emulation.setDeviceMetricsOverride", width=390 if mobile else width, height=844 if mobile else 900,
+    def screenshot(self, path, width=1280, mobile=False, height=None):
+        """The whole page, or only its first `height` pixels."""
+        self.call("Emulation.setDeviceMetricsOverride", width=390 if mobile else width, height=height or (844 if mobile else 900),
                   deviceScaleFactor=1, mobile=mobile)
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=height is None)["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
