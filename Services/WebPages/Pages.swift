@@ -338,13 +338,25 @@ public enum Pages {
             el("p", ["class": "facts"], "NPI \(tr.npi)"),
             partialBanner(tr.completeness),
             el("p", [:], [el("a", ["href": "/physicians/\(percentEncode(tr.npi)).csv"], "Download CSV")]),
-            el("div", ["class": "scroll"], [table(caption: "Credit transcript (left) beside the learning transcript (right)", id: "transcript",
-                  header: ["Activity", "Minutes", "Credits", "Engagement", "Pre", "Post", "Gain", "RCI", "Follow-up", "Commitments implemented",
-                           "Practice measures improved", "Highest level (own data)", "Verdict"],
-                  rows: rows, numeric: [1, 2, 3, 4, 5, 6, 7, 8])]),
+            el("div", ["class": "scroll"], [transcriptTable(rows)]),
             el("p", ["id": "credits"], "Credits \(fixed(tr.credits, 2)), of which \(partial ? "at least " : "")\(fixed(tr.creditsWithEvidence, 2)) in activities where this physician improved reliably."),
             el("p", ["class": "note"], "A verdict is evidence about an activity's effect, not a judgment of a physician."),
         ])
+    }
+
+    /// The credit transcript's columns beside the learning transcript's, under one heading each.
+    static func transcriptTable(_ rows: [[HTML]]) -> HTML {
+        let credit = ["Activity", "Minutes", "Credits"]
+        let learning = ["Engagement", "Pre", "Post", "Gain", "RCI", "Follow-up", "Commitments implemented",
+                        "Practice measures improved", "Highest level (own data)", "Verdict"]
+        let groups = el("tr", [:], [el("th", ["scope": "colgroup", "colspan": "3", "class": "group"], "Credit transcript"),
+                                    el("th", ["scope": "colgroup", "colspan": "10", "class": "group learning"], "Learning transcript")])
+        let names = el("tr", [:], (credit + learning).enumerated().map { i, h in elA("th", [("scope", "col")] + (i > 0 && i < 9 ? [("class", "num")] : []), [t(h)]) })
+        let body = rows.map { r in elA("tr", [("class", "entry")], r.enumerated().map { i, c in
+            elA("td", i == 3 ? [("class", "num learning-start")] : i > 0 && i < 9 ? [("class", "num")] : [], [c])
+        }) }
+        return el("table", ["id": "transcript"], [el("caption", [:], "The credit transcript beside the learning transcript, one row per activity"),
+                                                 el("thead", [:], [groups, names]), el("tbody", [:], body)])
     }
 
     public static func transcriptCSV(_ tr: Transcript) -> String {

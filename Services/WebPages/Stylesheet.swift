@@ -43,8 +43,9 @@ public enum Stylesheet {
     svg .v-ceiling { fill: #8c959f; } svg .v-not-assessed { fill: #d0d7de; }
     .ladder .symbol { display: inline-block; width: 1.2em; font-weight: 700; }
     .ladder tr.evidenced .symbol { color: var(--ok); } .ladder tr.not-evidenced .symbol { color: var(--no); } .ladder tr.not-evaluated .symbol { color: var(--unk); }
-    .ladder td.rule { max-width: 22rem; } ul.tests { margin: 0; padding-left: 1rem; }
+    .ladder td.rule { min-width: 14rem; max-width: 22rem; font-size: .9rem; color: var(--muted); } ul.tests { margin: 0; padding-left: 1rem; }
     #levels-table td:first-child, #gap-table td:first-child, #reach-table td:first-child { white-space: nowrap; }
+    #transcript th.group { text-align: center; border-bottom: 2px solid var(--line); } #transcript .learning, #transcript .learning-start { border-left: 2px solid var(--line); }
     body.report main { max-width: 50rem; } body.report h2 { border-bottom: 1px solid var(--line); }
     @media (max-width: 40rem) { body { font-size: 15px; } th, td { padding: .3rem; } }
     @media print { header nav, .links, form { display: none; } body { font-size: 11pt; } main { max-width: none; padding: 0; }
