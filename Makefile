@@ -12,7 +12,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), the Moore-level
+## Every test: Swift (codec, runtime, storage, executables, generated-code freshness, the JSON mapping
+## against json_format, lvctl call/describe on every method), the Python package in a fresh venv and the
+## C client (clients/, via Tests/python), the Moore-level
 ## rules' operating characteristics (200 simulated activities per scenario, on their own so their CPU
 ## does not slow the timing-bound suites), Python interop, the deploy/ files through their tools and
 ## the services in separate network namespaces, the fuzz corpus replayed, the codec tests again under
@@ -106,4 +108,4 @@ deploy-check: dist
 	LV_REQUIRE_DIST=1 $(PYTHON) -m pytest -q -rs Tests/deploy
 
 clean:
-	rm -rf .build .build-asan .build-dist .build-fuzz dist var Benchmarks/Baselines/.build
+	rm -rf .build .build-asan .build-dist .build-fuzz dist var Benchmarks/Baselines/.build clients/c/build

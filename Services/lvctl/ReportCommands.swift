@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Gateway
 import LVAPI
+import LVJSON
 import LVMessages
 import LVRPC
 import Simulation
@@ -42,8 +43,7 @@ struct GatewayConnection: ParsableArguments {
             do {
                 return try await body(Lv_Gateway_V1_GatewayClient(client))
             } catch let error as RPCError {
-                printError("lvctl report: \(error)")
-                throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
+                throw ErrorJSON.fail(error, command: "report", json: json)
             }
         }
     }
@@ -70,7 +70,7 @@ struct ActivityReport: AsyncParsableCommand {
         if let pdf {
             try OutcomesPDF.write(Pages.outcomesReport(view, viewer: nil, standalone: true).text, to: pdf)
             printError("lvctl report: outcomes report written to \(pdf)")
-        } else if connection.json { print(try ProtoJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
+        } else if connection.json { print(try MessageJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
         try exitIfPartial(Completeness.isPartial(view.completeness), "view")
     }
 }
@@ -127,7 +127,7 @@ struct PhysicianReport: AsyncParsableCommand {
             r.npi = npi
             return try await g.getPhysicianTranscript(r, options: connection.target.callOptions)
         }
-        if connection.json { print(try ProtoJSON.text(transcript)) } else { print(ValidationReport.physician(transcript), terminator: "") }
+        if connection.json { print(try MessageJSON.text(transcript)) } else { print(ValidationReport.physician(transcript), terminator: "") }
         try exitIfPartial(Completeness.isPartial(transcript.completeness), "transcript")
     }
 }
@@ -141,7 +141,7 @@ struct ActivitiesReport: AsyncParsableCommand {
             try await g.listActivityValidations(Lv_Gateway_V1_ListActivityValidationsRequest(), options: connection.target.callOptions)
         }
         let partial = list.activities.contains { Completeness.isPartial($0.completeness) }
-        if connection.json { print(try ProtoJSON.text(list)); try exitIfPartial(partial, "list"); return }
+        if connection.json { print(try MessageJSON.text(list)); try exitIfPartial(partial, "list"); return }
         printTable(["activity_id", "participants", "credited", "highest_level", "reliable_gain", "no_reliable_change", "decline",
                     "at_ceiling", "not_assessed", "3A_effect", "3A_p", "complete"], list.activities.map { a in
             // A field whose section is absent is unknown: "?" rather than a number.
@@ -173,6 +173,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Mean logit gain on taught items: 1.1 ≈ an effective course, 0.1 ≈ credit with little learning.")
     var learning = 1.1
     @Option(help: "Activity title.") var title = "Heart failure 2026: guideline-directed therapy in practice"
+    @Flag(help: "Print the summary as JSON (errors as JSON on stderr).") var json = false
 
     func run() async throws {
         var c = CMESimulation.Configuration()
@@ -184,62 +185,32 @@ struct Simulate: AsyncParsableCommand {
             return RPCClient(configuration: configuration)
         }
         let clients = try [client(registration), client(engagement), client(assessment)]
+        // Progress is for a person: with --json, stderr carries only a JSON error, so it stays quiet.
+        let quiet = json, name = activity
         let simulation = CMESimulation(configuration: c, registration: clients[0], engagement: clients[1], assessment: clients[2]) {
-            printError("simulate \(activity): \($0)")
+            if !quiet { printError("simulate \(name): \($0)") }
         }
         do {
             try await simulation.run()
         } catch {
-            printError("lvctl simulate: \(error)")
             for x in clients { await x.close() }
-            throw ExitCode(1)
+            throw ErrorJSON.fail(error, command: "simulate", json: json)
         }
         for x in clients { await x.close() }
+        if json {
+            print(JSONValue.object([.init("activity_id", .string(activity)), .init("participants", .number(String(participants))),
+                                    .init("comparison", .number(String(comparison))), .init("seed", .string(String(seed)))]).rendered())
+            return
+        }
         print("simulated \(activity): \(participants) participants, \(comparison) comparison physicians (seed \(seed))")
     }
 }
 
-/// JSON from a reflection of the generated Swift message: fields under their protobuf
-/// (snake_case) names, enums by case name, absent optional fields left out.
-enum ProtoJSON {
-    static func text(_ value: Any) throws -> String {
-        let object = json(Mirror(reflecting: value), value)
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func json(_ mirror: Mirror, _ value: Any) -> Any {
-        switch value {
-        case let v as String: return v
-        case let v as Bool: return v
-        case let v as Double: return v.isFinite ? v : String(describing: v)
-        case let v as Float: return Double(v)
-        case let v as any BinaryInteger: return Int64(v)
-        case let v as [Any]: return v.map { json(Mirror(reflecting: $0), $0) }
-        default: break
-        }
-        if mirror.displayStyle == .optional {
-            guard let child = mirror.children.first else { return NSNull() }
-            return json(Mirror(reflecting: child.value), child.value)
-        }
-        if mirror.displayStyle == .enum {
-            return String(describing: value)
-        }
-        var dict: [String: Any] = [:]
-        for child in mirror.children {
-            guard let label = child.label else { continue }
-            let m = Mirror(reflecting: child.value)
-            if m.displayStyle == .optional && m.children.isEmpty { continue }
-            dict[snake(label)] = json(m, child.value)
-        }
-        return dict
-    }
-
-    static func snake(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
-        }
-        return out
+/// A message as its canonical proto3 JSON (LVJSON): lowerCamelCase keys, enums by name, 64-bit
+/// integers as strings, maps as objects. Replaces the Mirror-based encoder (untyped list fields,
+/// `{}` for maps, Swift case names, a crash on a large UInt64).
+enum MessageJSON {
+    static func text<M: ProtoMessage>(_ message: M) throws -> String {
+        try ProtoJSON().json(message).rendered()
     }
 }

@@ -10,6 +10,7 @@ import io
 import http.client
 import json
 import math
+import re
 import shutil
 import subprocess
 import time
@@ -55,10 +56,19 @@ def stack(tmp_path_factory):
             p.stop()
 
 
+def snake(value):
+    """lvctl --json prints the proto3 JSON mapping (lowerCamelCase keys): back to the field names."""
+    if isinstance(value, dict):
+        return {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k): snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake(v) for v in value]
+    return value
+
+
 def gateway_json(procs, *args):
     r = lvctl("report", *args, "--addr", procs["lv-gateway"].address, "--json", check=False)
     assert r.returncode in (0, 3), r.stderr
-    return json.loads(r.stdout)
+    return snake(json.loads(r.stdout))
 
 
 class Client:
@@ -353,9 +363,9 @@ def test_outcomes_report_pdf(stack, tmp_path):
         # The gap: each verdict row with its count of physicians.
         gap = view["gap"]
         assert f"{gap['credited_physicians']} credited physicians" in text
-        labels = {"reliableImprovement": "reliable improvement", "noReliableChange": "assessed, no reliable change",
-                  "reliableDecline": "assessed, reliable decline", "atCeiling": "at ceiling before the activity",
-                  "notAssessed": "not assessed (no pre- and post-test)"}
+        labels = {"LEARNING_VERDICT_RELIABLE_IMPROVEMENT": "reliable improvement", "LEARNING_VERDICT_NO_RELIABLE_CHANGE": "assessed, no reliable change",
+                  "LEARNING_VERDICT_RELIABLE_DECLINE": "assessed, reliable decline", "LEARNING_VERDICT_AT_CEILING": "at ceiling before the activity",
+                  "LEARNING_VERDICT_NOT_ASSESSED": "not assessed (no pre- and post-test)"}
         for row in gap["by_verdict"]:
             assert f"{labels[row['verdict']]} {row.get('physicians', 0)} " in text, row
 
@@ -366,7 +376,7 @@ def test_partial_view_with_engagement_stopped(stack):
     # The gateway is NOT_SERVING without a backend, and lv-web's readiness follows it (it stays alive and shows partial views).
     assert readiness(procs["lv-web"], 503) == 503
     view = gateway_json(procs, "activity", "web-hf")
-    assert view["completeness"]["status"] == "partial"
+    assert view["completeness"]["status"] == "COMPLETENESS_STATUS_PARTIAL"
     c = Client(procs["lv-web"].address)
     c.login()
     status, _, page, _ = c.request("GET", "/activities/web-hf")
