@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python test-deploy asan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
+.PHONY: all deps build test test-swift test-python test-web test-deploy asan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
 
 all: build
 
@@ -12,7 +12,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## Every test: Swift (codec, runtime, storage, executables, generated-code freshness), the Moore-level
+## Every test: Swift (codec, runtime, storage, executables, generated-code freshness, the JSON mapping
+## against json_format, lvctl call/describe on every method), the Python package in a fresh venv and the
+## C client (clients/, via Tests/python), the Moore-level
 ## rules' operating characteristics (200 simulated activities per scenario, on their own so their CPU
 ## does not slow the timing-bound suites), Python interop, the deploy/ files through their tools and
 ## the services in separate network namespaces, the fuzz corpus replayed, the codec tests again under
@@ -22,10 +24,17 @@ test: build
 	$(SWIFT) test --skip OperatingCharacteristics
 	$(SWIFT) test --filter OperatingCharacteristics
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) test-web
 	$(MAKE) test-deploy
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
 	$(MAKE) fuzz
+
+## lv-web end to end in headless Chromium (Tests/web): every page against the gateway's view, screenshots and
+## the outcomes-report PDFs in .build/test-output/web, access rules, a partial view. The browser parts skip,
+## saying so, where Chromium is not installed.
+test-web: build
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q -rs Tests/web
 
 ## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate
 ## network namespaces (root; skips with the reason elsewhere). Uses dist/'s tarball when present.
@@ -39,9 +48,10 @@ test-swift: build
 test-python: build
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
 
-## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
+## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed). LV_WITHOUT_WEB leaves
+## lv-web (and Hummingbird) out of this build.
 asan: deps
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+	LV_WITHOUT_WEB=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
 
 ## The Moore-level rules' operating characteristics at 2,000 replicates per scenario (make test runs 200),
 ## in a release build: false-claim rates under null scenarios and power (docs/GATEWAY.md).
@@ -75,7 +85,7 @@ fuzz-long:
 fuzz-replay: build
 	set -e; bin=$$($(SWIFT) build --show-bin-path); for t in $(FUZZ_TARGETS); do $$bin/lv-fuzz-$$t Fuzz/corpus/$$t/*; done
 
-## Start every service on loopback, show health and methods, stop them.
+## Start every service and lv-web on loopback, simulate two activities, print their views and lv-web's URL, stop them.
 demo: build
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) deploy/local/demo.sh
 
@@ -98,4 +108,4 @@ deploy-check: dist
 	LV_REQUIRE_DIST=1 $(PYTHON) -m pytest -q -rs Tests/deploy
 
 clean:
-	rm -rf .build .build-asan .build-dist .build-fuzz dist var Benchmarks/Baselines/.build
+	rm -rf .build .build-asan .build-dist .build-fuzz dist var Benchmarks/Baselines/.build clients/c/build

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpus for Fuzz/Codec (make fuzz): for every message type, in the order of the
-fuzz target's `types` list (full protobuf names sorted like the Swift type names), a few
+fuzz target's `types` list (the first generation's full protobuf names sorted like the Swift
+type names, then APPENDED in its order, so a seed never changes type), a few
 encodings made with the official Python protobuf package from proto/lv.protoset — empty,
 every field set once (extremes for numbers), and the audit's payloads. Each file is one
 byte (the type's index) followed by the encoding."""
@@ -27,8 +28,33 @@ for f in fds.file:
             names.append((m.name, f.package + "." + prefix + m.name))
             walk(prefix + m.name + ".", m.nested_type)
     walk("", f.message_type)
-# Sorted by full name, as the Swift target sorts by protoName (byte order).
-ordered = sorted(names, key=lambda n: n[1].encode())
+# Types added after the first corpus, in the order of Fuzz/Codec's `appended`: numbered after the
+# first generation instead of sorted in, so the committed seeds keep their numbers.
+APPENDED = [
+    "lv.admin.v1.BackupRequest",
+    "lv.admin.v1.BackupResponse",
+    "lv.gateway.v1.AbsentSection",
+    "lv.gateway.v1.Adjusted",
+    "lv.gateway.v1.AssessedSteps",
+    "lv.gateway.v1.ChangeFunnel",
+    "lv.gateway.v1.Completeness",
+    "lv.gateway.v1.Confidence",
+    "lv.gateway.v1.ConfidenceInterval",
+    "lv.gateway.v1.Evidence",
+    "lv.gateway.v1.McNemarResult",
+    "lv.gateway.v1.ReliabilityUsed",
+    "lv.gateway.v1.VerdictCount",
+    "lv.health.v1.DependencyHealth",
+    "lv.reflection.v1.GetFileDescriptorSetRequest",
+    "lv.reflection.v1.GetFileDescriptorSetResponse",
+    "lv.gateway.v1.EngagementPoint",
+]
+# The first generation sorted by full name, as the Swift target sorts by protoName (byte order).
+by_full = {full: (msg, full) for msg, full in names}
+ordered = sorted((n for n in names if n[1] not in APPENDED), key=lambda n: n[1].encode()) + [by_full[f] for f in APPENDED]
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--order":
+    print("\n".join(full for _, full in ordered))
+    sys.exit(0)
 
 def fill(m, depth):
     for field in m.DESCRIPTOR.fields:
@@ -71,12 +97,18 @@ for index, (msg, full) in enumerate(ordered):
     except Exception as e:  # a oneof or map quirk: the empty seed is enough
         print(f"{full}: {e}", file=sys.stderr)
     for name, data in seeds.items():
-        with open(os.path.join(out, f"{index:03d}-{msg}-{name}"), "wb") as fh:
+        path = os.path.join(out, f"{index:03d}-{msg}-{name}")
+        # A committed seed is a test input (fuzz-replay): only missing ones are written, unless --rewrite.
+        if os.path.exists(path) and "--rewrite" not in sys.argv:
+            continue
+        with open(path, "wb") as fh:
             fh.write(bytes([index]) + data)
 
 # The audit's payloads, by name.
 def seed(full, name, data):
     index = [f for _, f in ordered].index(full)
+    if os.path.exists(os.path.join(out, f"{index:03d}-{full.split('.')[-1]}-audit-{name}")) and "--rewrite" not in sys.argv:
+        return
     with open(os.path.join(out, f"{index:03d}-{full.split('.')[-1]}-audit-{name}"), "wb") as fh:
         fh.write(bytes([index]) + data)
 

@@ -6,9 +6,14 @@ import LVMessages
 // code replays files given as arguments (the committed corpus and every crash found), which
 // `make fuzz-replay` does in every `make test`.
 
-/// Every message type, sorted by full protobuf name (scripts/make-fuzz-corpus.py numbers its
-/// seeds in the same order). Regenerate the list when proto/ changes.
-let types: [any ProtoMessage.Type] = ([
+/// Every message type: the first generation sorted by full protobuf name, then the types added
+/// since, appended in a fixed order (never sorted in, so every committed seed keeps its type).
+/// scripts/make-fuzz-corpus.py numbers its seeds in the same order (its APPENDED list), and
+/// Tests/python/test_fuzz_corpus.py checks the two agree and cover every message of proto/.
+/// When proto/ gains a message, append it to `appended` and to the script's APPENDED.
+let types: [any ProtoMessage.Type] = firstGeneration + appended
+
+let firstGeneration: [any ProtoMessage.Type] = ([
     Lv_Assessment_V1_Answer.self,
     Lv_Assessment_V1_Commitment.self,
     Lv_Assessment_V1_CreateInstrumentRequest.self,
@@ -141,6 +146,27 @@ let types: [any ProtoMessage.Type] = ([
     Lv_Testing_V1_Leaf.self,
     Lv_Testing_V1_Tree.self,
 ] as [any ProtoMessage.Type]).sorted { $0.protoName < $1.protoName }
+
+/// Added after the first corpus, in this order (the reflection descriptors, lv.admin.v1, the gateway's later sections).
+let appended: [any ProtoMessage.Type] = [
+    Lv_Admin_V1_BackupRequest.self,
+    Lv_Admin_V1_BackupResponse.self,
+    Lv_Gateway_V1_AbsentSection.self,
+    Lv_Gateway_V1_Adjusted.self,
+    Lv_Gateway_V1_AssessedSteps.self,
+    Lv_Gateway_V1_ChangeFunnel.self,
+    Lv_Gateway_V1_Completeness.self,
+    Lv_Gateway_V1_Confidence.self,
+    Lv_Gateway_V1_ConfidenceInterval.self,
+    Lv_Gateway_V1_Evidence.self,
+    Lv_Gateway_V1_McNemarResult.self,
+    Lv_Gateway_V1_ReliabilityUsed.self,
+    Lv_Gateway_V1_VerdictCount.self,
+    Lv_Health_V1_DependencyHealth.self,
+    Lv_Reflection_V1_GetFileDescriptorSetRequest.self,
+    Lv_Reflection_V1_GetFileDescriptorSetResponse.self,
+    Lv_Gateway_V1_EngagementPoint.self,
+]
 
 func decodeAll<M: ProtoMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) {
     for budget in [WireBudget.requests, nil] {

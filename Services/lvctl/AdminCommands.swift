@@ -32,8 +32,7 @@ struct AdminCommands: AsyncParsableCommand {
                 do {
                     return try await Lv_Admin_V1_AdminClient(client).backup(request, options: CallOptions(timeout: .seconds(Int64(max(connection.timeout, 300)))))
                 } catch {
-                    printError("lvctl admin backup: \(client.target): \(error)")
-                    throw ExitCode(1)
+                    throw ErrorJSON.fail(error, command: "admin backup", json: connection.json)
                 }
             }
             if connection.json {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Assessment
 import Foundation
 import LVAPI
+import LVJSON
 import LVMessages
 import LVRPC
 import LVDomain
@@ -32,8 +33,7 @@ struct AssessmentConnection: ParsableArguments {
             do {
                 return try await body(Lv_Assessment_V1_AssessmentClient(client))
             } catch let error as RPCError {
-                printError("lvctl assessment: \(error)")
-                throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
+                throw ErrorJSON.fail(error, command: "assessment", json: json)
             }
         }
     }
@@ -121,9 +121,10 @@ struct CreateInstrument: AsyncParsableCommand {
     var noCheck = false
 
     func run() async throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let data = try StrictInput.read(file)
         let instrument: Instrument
-        do { instrument = try JSONDecoder().decode(InstrumentFile.self, from: data).instrument() } catch {
+        let spec = try StrictInput.decode(InstrumentFile.self, from: data, file: file)
+        do { instrument = try spec.instrument() } catch {
             throw ValidationError("\(file): \(error)")
         }
         if !noCheck {
@@ -135,8 +136,8 @@ struct CreateInstrument: AsyncParsableCommand {
                 do {
                     return Set(try await Lv_Registration_V1_RegistrationClient(client).getActivity(g).activity?.objectives.map(\.id) ?? [])
                 } catch let error as RPCError {
-                    printError("lvctl assessment: cannot read activity \(instrument.activityId) from registration at \(registration.address): \(error) (--no-check-objectives skips this)")
-                    throw ExitCode(2)
+                    printError("lvctl assessment: cannot read activity \(instrument.activityId) from registration at \(registration.address) (--no-check-objectives skips this)")
+                    throw ErrorJSON.fail(error, command: "assessment", json: connection.json)
                 }
             }
             var v = Violations()
@@ -151,6 +152,7 @@ struct CreateInstrument: AsyncParsableCommand {
             r.requestId = contentRequestID("lvctl-instrument", [String(decoding: data, as: UTF8.self)])
             r.instrument = instrument
             let response = try await client.createInstrument(r)
+            if connection.json { print(try MessageJSON.text(response)); return }
             let i = response.instrument!
             let what = response.newVersion ? "new version" : (response.created ? "saved" : "unchanged")
             print("instrument \(i.instrumentId) v\(i.version) (\(i.kind.protoName), \(i.items.count) items): \(what)")
@@ -173,7 +175,7 @@ struct ListInstruments: AsyncParsableCommand {
                                    $0.followUpDays == 0 ? "" : "\($0.followUpDays)", "\($0.items.count)", $0.title] }
             let header = ["instrument_id", "version", "kind", "phase", "follow_up_days", "items", "title"]
             if connection.json {
-                printJSON(rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) })
+                printTypedRows(header, rows, [.text, .number, .text, .text, .number, .number, .text])
             } else {
                 printTable(header, rows)
             }
@@ -197,11 +199,8 @@ struct Results: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             if connection.json {
-                let submissions = o.submissions.map { s in
-                    ["instrument_id": s.instrumentId, "version": "\(s.version)", "phase": s.phase.protoName,
-                     "follow_up_days": "\(s.followUpDays)", "total": percent(s.total)]
-                }
-                printJSON(submissions)
+                // The outcomes message itself in the canonical mapping (scores as fractions 0–1).
+                print(try MessageJSON.text(o))
                 return
             }
             print("physician \(o.npi) in \(activity)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engagement
 import Foundation
+import LVJSON
 import LVAPI
 import LVMessages
 import LVRPC
@@ -26,7 +27,8 @@ struct ImportXAPI: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let data = try StrictInput.read(file)
+        do { _ = try JSONValue.parse(bytes: Array(data)) } catch { throw ValidationError("\(file): \(error)") }
         let parsed = try JSONSerialization.jsonObject(with: data)
         guard let statements = (parsed as? [[String: Any]]) ?? ((parsed as? [String: Any])?["statements"] as? [[String: Any]]) else {
             throw ValidationError("\(file): expected a JSON array of statements or {\"statements\": [...]}")
@@ -36,7 +38,7 @@ struct ImportXAPI: AsyncParsableCommand {
         var accepted = 0, duplicates = 0
         var rejected: [(Int, String)] = []
         let size = max(1, min(batch, 5_000))
-        try await target.withClient { client in
+        do { try await target.withClient { client in
             let engagement = Lv_Engagement_V1_EngagementClient(client)
             for start in stride(from: 0, to: events.count, by: size) {
                 var request = Lv_Engagement_V1_RecordEventsRequest()
@@ -46,6 +48,8 @@ struct ImportXAPI: AsyncParsableCommand {
                 duplicates += Int(response.duplicates)
                 rejected += response.rejected.map { (start, "\($0.field) [\($0.rule)]: \($0.description)") }
             }
+        } } catch {
+            throw ErrorJSON.fail(error, command: "engagement import-xapi", json: json)
         }
         if json {
             printJSON(ImportReport(statements: statements.count, accepted: accepted, duplicates: duplicates,

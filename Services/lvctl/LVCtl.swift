@@ -8,12 +8,36 @@ import NIOCore
 /// `lvctl`: the operator and integrator command line.
 @main
 struct LVCtl: AsyncParsableCommand {
+    /// Runs the command with the exit codes of docs/INTEGRATING.md: a usage error (bad flag,
+    /// unreadable or invalid input file) is 2, not ArgumentParser's 64, and with --json it is
+    /// printed as {"error": {"kind": "usage", "message"}} on stderr.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                if CommandLine.arguments.contains("--json") {
+                    ErrorJSON.print(ErrorJSON.input(fullMessage(for: error), kind: "usage"))
+                } else {
+                    printError("lvctl: " + fullMessage(for: error))
+                }
+                Foundation.exit(Exit.usage)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "lvctl",
         abstract: "Operate and query Learning Validation services over their binary protocol.",
         version: BuildInfo.versionLine("lvctl"),
         subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self, AssessmentCommands.self,
-                      Report.self, Simulate.self, AdminCommands.self])
+                      Report.self, Simulate.self, AdminCommands.self, Call.self, Describe.self])
 }
 
 /// Flags shared by every command that talks to one server.
@@ -65,7 +89,7 @@ struct ServerTarget {
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a server's serving status (and, for the gateway, each backend it needs); exit 0 only when it is SERVING.",
-        discussion: "Exit codes: 0 SERVING, 1 NOT_SERVING/UNKNOWN/SERVICE_UNKNOWN, 2 the server could not be asked.")
+        discussion: "Exit codes: 0 SERVING, 1 NOT_SERVING/UNKNOWN/SERVICE_UNKNOWN or an error status, 4 the server could not be reached.")
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -79,8 +103,7 @@ struct Health: AsyncParsableCommand {
             do {
                 return try await Lv_Health_V1_HealthClient(client).check(request, options: connection.target.callOptions)
             } catch {
-                printError("lvctl health: \(client.target): \(error)")
-                throw ExitCode(2)
+                throw ErrorJSON.fail(error, command: "health", json: connection.json)
             }
         }
         let status = response.status
@@ -109,8 +132,7 @@ struct List: AsyncParsableCommand {
                 return try await Lv_Reflection_V1_ReflectionClient(client)
                     .listServices(Lv_Reflection_V1_ListServicesRequest(), options: connection.target.callOptions)
             } catch {
-                printError("lvctl list: \(client.target): \(error)")
-                throw ExitCode(2)
+                throw ErrorJSON.fail(error, command: "list", json: connection.json)
             }
         }
         if connection.json {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LVDomain
 import LVAPI
+import LVJSON
 import LVMessages
 import LVRPC
 import Registration
@@ -32,8 +33,7 @@ struct RegistrationConnection: ParsableArguments {
             do {
                 return try await body(Lv_Registration_V1_RegistrationClient(client))
             } catch let error as RPCError {
-                printError("lvctl registration: \(error)")
-                throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
+                throw ErrorJSON.fail(error, command: "registration", json: json)
             }
         }
     }
@@ -104,11 +104,8 @@ struct CreateActivity: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
-        let spec: ActivityFile
-        do { spec = try JSONDecoder().decode(ActivityFile.self, from: data) } catch {
-            throw ValidationError("\(file): \(error)")
-        }
+        let data = try StrictInput.read(file)
+        let spec = try StrictInput.decode(ActivityFile.self, from: data, file: file)
         guard let type = ACCMECode.type(spec.type) else {
             throw ValidationError("\(file): type '\(spec.type)' is not an ACCME code (\(ACCMECode.allCodes.joined(separator: ", ")))")
         }
@@ -155,7 +152,8 @@ struct CreateActivity: AsyncParsableCommand {
                 sessionIDs.append(try await client.addSession(r).session!.sessionId)
             }
             if connection.json {
-                printJSON(["activity_id": created.activityId, "sessions": sessionIDs.joined(separator: ",")])
+                print(JSONValue.object([.init("activity_id", .string(created.activityId)),
+                                        .init("sessions", .array(sessionIDs.map { .string($0) }))]).rendered())
             } else {
                 print("activity \(created.activityId): \(created.title)")
                 for id in sessionIDs { print("  session \(id)") }
@@ -211,6 +209,7 @@ struct Register: AsyncParsableCommand {
             r.requestId = contentRequestID("lvctl-register", [try physician.serializedBytes().map(String.init).joined()])
             r.physician = physician
             let response = try await client.registerPhysician(r)
+            if connection.json { print(try MessageJSON.text(response)); return }
             print("\(response.created ? "registered" : "already registered") \(physician.npi) \(physician.givenName) \(physician.familyName)")
         }
     }
@@ -237,7 +236,9 @@ struct Enroll: AsyncParsableCommand {
             r.activityId = activity
             r.npi = npi
             r.cohort = c
-            let e = try await client.enroll(r).enrollment!
+            let response = try await client.enroll(r)
+            if connection.json { print(try MessageJSON.text(response)); return }
+            let e = response.enrollment!
             print("enrolled \(e.npi) in \(e.activityId) (\(cohort))")
         }
     }
@@ -263,11 +264,13 @@ struct ListCommand: AsyncParsableCommand {
         try await connection.withClient { client in
             var rows: [[String]] = []
             var header: [String] = []
+            var kinds: [Column] = []
             var token = ""
             repeat {
                 switch what {
                 case .physicians:
                     header = ["npi", "given_name", "family_name", "specialty", "licences"]
+                    kinds = [.text, .text, .text, .text, .list]
                     var r = Lv_Registration_V1_ListPhysiciansRequest()
                     (r.specialty, r.licenceState, r.pageToken) = (specialty, state, token)
                     let page = try await client.listPhysicians(r)
@@ -276,6 +279,7 @@ struct ListCommand: AsyncParsableCommand {
                     token = page.nextPageToken
                 case .activities:
                     header = ["activity_id", "type", "title", "start_date", "max_credits", "objectives"]
+                    kinds = [.text, .text, .text, .text, .number, .number]
                     var r = Lv_Registration_V1_ListActivitiesRequest()
                     r.pageToken = token
                     let page = try await client.listActivities(r)
@@ -284,6 +288,7 @@ struct ListCommand: AsyncParsableCommand {
                     token = page.nextPageToken
                 case .sessions:
                     header = ["session_id", "title", "start_ms", "end_ms", "objectives"]
+                    kinds = [.text, .text, .number, .number, .list]
                     var r = Lv_Registration_V1_ListSessionsRequest()
                     r.activityId = activity
                     rows += try await client.listSessions(r).sessions.map {
@@ -291,6 +296,7 @@ struct ListCommand: AsyncParsableCommand {
                     }
                 case .enrollments:
                     header = ["npi", "cohort", "enrolled_ms", "withdrawn_ms"]
+                    kinds = [.text, .text, .number, .number]
                     var r = Lv_Registration_V1_ListEnrollmentsRequest()
                     (r.activityId, r.pageToken, r.includeWithdrawn) = (activity, token, true)
                     let page = try await client.listEnrollments(r)
@@ -298,6 +304,7 @@ struct ListCommand: AsyncParsableCommand {
                     token = page.nextPageToken
                 case .attendance:
                     header = ["npi", "minutes_present", "sessions_attended"]
+                    kinds = [.text, .number, .number]
                     var r = Lv_Registration_V1_GetAttendanceRequest()
                     (r.activityId, r.npi, r.pageToken) = (activity, npi, token)
                     let page = try await client.getAttendance(r)
@@ -305,6 +312,7 @@ struct ListCommand: AsyncParsableCommand {
                     token = page.nextPageToken
                 case .credits:
                     header = ["activity_id", "npi", "credits", "minutes_attended", "claimed_ms"]
+                    kinds = [.text, .text, .number, .number, .number]
                     var r = Lv_Registration_V1_ListCreditsRequest()
                     (r.activityId, r.npi, r.pageToken) = (activity, npi, token)
                     let page = try await client.listCredits(r)
@@ -313,7 +321,7 @@ struct ListCommand: AsyncParsableCommand {
                 }
             } while !token.isEmpty
             if connection.json {
-                printJSON(rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) })
+                printTypedRows(header, rows, kinds)
             } else {
                 printTable(header, rows)
             }
@@ -349,9 +357,21 @@ struct ExportPARS: AsyncParsableCommand {
             } while !token.isEmpty
             return PARSExport.text(learners)
         }
+        let records = text.split(separator: "\n").count - 1
         if let output {
             try text.write(toFile: output, atomically: true, encoding: .utf8)
-            printError("wrote \(text.split(separator: "\n").count - 1) learner records to \(output)")
+            if connection.json {
+                print(JSONValue.object([.init("activity_id", .string(activity)), .init("records", .number(String(records))),
+                                        .init("output", .string(output))]).rendered())
+            } else {
+                printError("wrote \(records) learner records to \(output)")
+            }
+        } else if connection.json {
+            // The PARS columns as keys, one object per learner record: birth month and day and credits as numbers
+            // (null when not given), identifiers (npi, board and licence numbers) and the date as strings.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+            let header = lines.first ?? PARSExport.header
+            printTypedRows(header, Array(lines.dropFirst()), header.map { PARSExport.numericColumns.contains($0) ? .number : .text })
         } else {
             print(text, terminator: "")
         }

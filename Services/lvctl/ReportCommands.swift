@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Gateway
 import LVAPI
+import LVJSON
 import LVMessages
 import LVRPC
 import Simulation
+import WebPages
 
 /// `lvctl report activity ID` / `lvctl report physician NPI`: the validation views from a running gateway.
 struct Report: AsyncParsableCommand {
@@ -41,8 +43,7 @@ struct GatewayConnection: ParsableArguments {
             do {
                 return try await body(Lv_Gateway_V1_GatewayClient(client))
             } catch let error as RPCError {
-                printError("lvctl report: \(error)")
-                throw ExitCode(error.code == .unavailable || error.code == .deadlineExceeded ? 2 : 1)
+                throw ErrorJSON.fail(error, command: "report", json: json)
             }
         }
     }
@@ -54,6 +55,8 @@ struct ActivityReport: AsyncParsableCommand {
     @Argument var activity: String
     @Option(help: "Significance level.") var alpha = 0.05
     @Option(name: .customLong("minimum-n"), help: "Fewest physicians for a level to count.") var minimumN: UInt32 = 10
+    @Option(help: "Also write the printable outcomes report (lv-web's page) to this PDF file, with headless Chromium (env LV_CHROMIUM names the browser).")
+    var pdf: String?
 
     func run() async throws {
         let view = try await connection.withGateway { g in
@@ -64,8 +67,52 @@ struct ActivityReport: AsyncParsableCommand {
             r.thresholds = t
             return try await g.getActivityValidation(r, options: connection.target.callOptions)
         }
-        if connection.json { print(try ProtoJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
+        if let pdf {
+            try OutcomesPDF.write(Pages.outcomesReport(view, viewer: nil, standalone: true).text, to: pdf)
+            printError("lvctl report: outcomes report written to \(pdf)")
+        } else if connection.json { print(try MessageJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
         try exitIfPartial(Completeness.isPartial(view.completeness), "view")
+    }
+}
+
+/// Prints an HTML page to PDF with headless Chromium (Debian's `chromium`).
+enum OutcomesPDF {
+    static func chromium() -> String? {
+        let names = [ProcessEnvironment.value("LV_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"].compactMap { $0 }
+        let path = (ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+        for n in names {
+            if n.contains("/") { if FileManager.default.isExecutableFile(atPath: n) { return n } else { continue } }
+            for dir in path where FileManager.default.isExecutableFile(atPath: "\(dir)/\(n)") { return "\(dir)/\(n)" }
+        }
+        return nil
+    }
+
+    static func write(_ html: String, to file: String) throws {
+        guard let browser = chromium() else {
+            printError("lvctl report: --pdf needs headless Chromium: apt-get install -y chromium (or set LV_CHROMIUM)")
+            throw ExitCode(2)
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lvctl-pdf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let page = dir.appendingPathComponent("report.html")
+        try Data(html.utf8).write(to: page)
+        let output = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: browser)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                       "--user-data-dir=\(dir.appendingPathComponent("profile").path)", "--no-pdf-header-footer",
+                       "--print-to-pdf=\(output)", page.absoluteString]
+        p.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        p.standardError = errors
+        try p.run()
+        let errorText = errors.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, FileManager.default.fileExists(atPath: output) else {
+            printError("lvctl report: chromium exited \(p.terminationStatus): \(String(decoding: errorText.suffix(2000), as: UTF8.self))")
+            throw ExitCode(2)
+        }
     }
 }
 
@@ -80,7 +127,7 @@ struct PhysicianReport: AsyncParsableCommand {
             r.npi = npi
             return try await g.getPhysicianTranscript(r, options: connection.target.callOptions)
         }
-        if connection.json { print(try ProtoJSON.text(transcript)) } else { print(ValidationReport.physician(transcript), terminator: "") }
+        if connection.json { print(try MessageJSON.text(transcript)) } else { print(ValidationReport.physician(transcript), terminator: "") }
         try exitIfPartial(Completeness.isPartial(transcript.completeness), "transcript")
     }
 }
@@ -94,7 +141,7 @@ struct ActivitiesReport: AsyncParsableCommand {
             try await g.listActivityValidations(Lv_Gateway_V1_ListActivityValidationsRequest(), options: connection.target.callOptions)
         }
         let partial = list.activities.contains { Completeness.isPartial($0.completeness) }
-        if connection.json { print(try ProtoJSON.text(list)); try exitIfPartial(partial, "list"); return }
+        if connection.json { print(try MessageJSON.text(list)); try exitIfPartial(partial, "list"); return }
         printTable(["activity_id", "participants", "credited", "highest_level", "reliable_gain", "no_reliable_change", "decline",
                     "at_ceiling", "not_assessed", "3A_effect", "3A_p", "complete"], list.activities.map { a in
             // A field whose section is absent is unknown: "?" rather than a number.
@@ -126,6 +173,7 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Mean logit gain on taught items: 1.1 ≈ an effective course, 0.1 ≈ credit with little learning.")
     var learning = 1.1
     @Option(help: "Activity title.") var title = "Heart failure 2026: guideline-directed therapy in practice"
+    @Flag(help: "Print the summary as JSON (errors as JSON on stderr).") var json = false
 
     func run() async throws {
         var c = CMESimulation.Configuration()
@@ -137,62 +185,32 @@ struct Simulate: AsyncParsableCommand {
             return RPCClient(configuration: configuration)
         }
         let clients = try [client(registration), client(engagement), client(assessment)]
+        // Progress is for a person: with --json, stderr carries only a JSON error, so it stays quiet.
+        let quiet = json, name = activity
         let simulation = CMESimulation(configuration: c, registration: clients[0], engagement: clients[1], assessment: clients[2]) {
-            printError("simulate \(activity): \($0)")
+            if !quiet { printError("simulate \(name): \($0)") }
         }
         do {
             try await simulation.run()
         } catch {
-            printError("lvctl simulate: \(error)")
             for x in clients { await x.close() }
-            throw ExitCode(1)
+            throw ErrorJSON.fail(error, command: "simulate", json: json)
         }
         for x in clients { await x.close() }
+        if json {
+            print(JSONValue.object([.init("activity_id", .string(activity)), .init("participants", .number(String(participants))),
+                                    .init("comparison", .number(String(comparison))), .init("seed", .string(String(seed)))]).rendered())
+            return
+        }
         print("simulated \(activity): \(participants) participants, \(comparison) comparison physicians (seed \(seed))")
     }
 }
 
-/// JSON from a reflection of the generated Swift message: fields under their protobuf
-/// (snake_case) names, enums by case name, absent optional fields left out.
-enum ProtoJSON {
-    static func text(_ value: Any) throws -> String {
-        let object = json(Mirror(reflecting: value), value)
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func json(_ mirror: Mirror, _ value: Any) -> Any {
-        switch value {
-        case let v as String: return v
-        case let v as Bool: return v
-        case let v as Double: return v.isFinite ? v : String(describing: v)
-        case let v as Float: return Double(v)
-        case let v as any BinaryInteger: return Int64(v)
-        case let v as [Any]: return v.map { json(Mirror(reflecting: $0), $0) }
-        default: break
-        }
-        if mirror.displayStyle == .optional {
-            guard let child = mirror.children.first else { return NSNull() }
-            return json(Mirror(reflecting: child.value), child.value)
-        }
-        if mirror.displayStyle == .enum {
-            return String(describing: value)
-        }
-        var dict: [String: Any] = [:]
-        for child in mirror.children {
-            guard let label = child.label else { continue }
-            let m = Mirror(reflecting: child.value)
-            if m.displayStyle == .optional && m.children.isEmpty { continue }
-            dict[snake(label)] = json(m, child.value)
-        }
-        return dict
-    }
-
-    static func snake(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            if ch.isUppercase { out += "_" + ch.lowercased() } else { out.append(ch) }
-        }
-        return out
+/// A message as its canonical proto3 JSON (LVJSON): lowerCamelCase keys, enums by name, 64-bit
+/// integers as strings, maps as objects. Replaces the Mirror-based encoder (untyped list fields,
+/// `{}` for maps, Swift case names, a crash on a large UInt64).
+enum MessageJSON {
+    static func text<M: ProtoMessage>(_ message: M) throws -> String {
+        try ProtoJSON().json(message).rendered()
     }
 }

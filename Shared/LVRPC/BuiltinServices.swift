@@ -1,4 +1,5 @@
 import LVMessages
+import LVProtoC
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -62,6 +63,10 @@ public final class HealthStatus: Sendable {
     static func builtin(_ service: String) -> Bool { service.hasPrefix("lv.health.") || service.hasPrefix("lv.reflection.") }
 }
 
+/// proto/lv.protoset as compiled into this binary (LVProtoC's lv_registry.c): every .proto file
+/// of this build, imports and comments included.
+public let embeddedFileDescriptorSet: [UInt8] = Array(UnsafeBufferPointer(start: lv_file_descriptor_set, count: lv_file_descriptor_set_size))
+
 enum BuiltinServices {
     /// Adds Health and Reflection to `router`. Reflection lists every route, itself included.
     static func register(into router: inout Router, health: HealthStatus) {
@@ -91,5 +96,10 @@ enum BuiltinServices {
         }
         let services = router.services
         box.withLockedValue { $0 = services }
+        router.register(Lv_Reflection_V1_ReflectionService.getFileDescriptorSet) { (_: Lv_Reflection_V1_GetFileDescriptorSetRequest, _) in
+            var response = Lv_Reflection_V1_GetFileDescriptorSetResponse()
+            response.fileDescriptorSet = embeddedFileDescriptorSet
+            return response
+        }
     }
 }

@@ -80,7 +80,8 @@ struct AssessmentFlowTests {
         #expect(results.output.contains("commitment: Add an SGLT2 inhibitor for eligible HFpEF patients → IMPLEMENTATION_PARTIALLY"))
         #expect(results.output.contains("HF-SGLT2: baseline 3/18, follow-up 0/0"))
         let listed = try run("lvctl", ["assessment", "list-instruments", "--addr", asm, "--activity", "hf-2026", "--json"])
-        let rows = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: String]]
-        #expect(rows?.map { $0["instrument_id"] ?? "" } == ["hf-post", "hf-pre"])
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]]
+        #expect(rows?.map { $0["instrument_id"] as? String ?? "" } == ["hf-post", "hf-pre"])
+        #expect(rows?.allSatisfy { $0["version"] as? Int == 1 && $0["items"] is NSNumber } == true, "\(listed.output)")
     }
 }

@@ -76,7 +76,8 @@ final class RunningService: @unchecked Sendable {
 }
 
 /// Runs one of the built executables to completion; returns its exit status, stdout and stderr.
-func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+/// `input`, when given, is the child's whole standard input (small: written before reading its output).
+func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, errors: String) {
     let p = Process()
     p.executableURL = binDirectory.appendingPathComponent(executable)
     p.arguments = arguments
@@ -84,7 +85,13 @@ func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, 
     let err = Pipe()
     p.standardOutput = out
     p.standardError = err
+    let stdin = input.map { _ in Pipe() }
+    if let stdin { p.standardInput = stdin }
     try p.run()
+    if let stdin, let input {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+    }
     // stderr is small here; read stdout to the end first so a full pipe never blocks the child.
     let data = out.fileHandleForReading.readDataToEndOfFile()
     let errors = err.fileHandleForReading.readDataToEndOfFile()
@@ -122,7 +129,7 @@ struct ExecutableTests {
         #expect(running.stop() == 0)
     }
 
-    @Test("lvctl health exits 2 when nothing listens and 1 for an unknown service")
+    @Test("lvctl health exits 4 when nothing listens (an error as JSON with --json) and 1 for an unknown service")
     func healthExitCodes() throws {
         let running = try RunningService("lv-registration")
         let unknown = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--service", "lv.nothing.v1.Nothing"])
@@ -130,7 +137,11 @@ struct ExecutableTests {
         #expect(unknown.output.contains("SERVICE_UNKNOWN"))
         #expect(running.stop() == 0)
         let down = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--timeout", "2"])
-        #expect(down.status == 2)
+        #expect(down.status == 4)
+        let downJSON = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)", "--timeout", "2", "--json"])
+        #expect(downJSON.status == 4)
+        let error = (try? JSONSerialization.jsonObject(with: Data(downJSON.errors.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect(error?["name"] as? String == "UNAVAILABLE" && error?["code"] as? Int == 14, "\(downJSON.errors)")
     }
 
     @Test("the metrics port serves per-method Prometheus metrics")

@@ -165,7 +165,7 @@ struct PartialFailureTests {
                 let json = try run("lvctl", ["report", "activity", "pf-act", "--json", "--addr", "127.0.0.1:\(gateway.port)", "--timeout", hung ? "4" : "30"])
                 #expect(json.status == 3)
                 let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
-                #expect((object?["completeness"] as? [String: Any])?["status"] as? String == "partial", "\(source) \(how)")
+                #expect((object?["completeness"] as? [String: Any])?["status"] as? String == "COMPLETENESS_STATUS_PARTIAL", "\(source) \(how)")
 
                 let h = try await waitForHealth(gateway.port, .notServing)
                 let dependency = h.dependencies.first { $0.name == source.rawValue }

@@ -148,8 +148,10 @@ struct RegistrationEventTests {
         #expect(service.stop() == 0)
         let again = try RunningService("lv-registration", dataDirectory: service.dataDirectory)
         let listed = try run("lvctl", ["registration", "list", "credits", "--addr", "127.0.0.1:\(again.port)", "--activity", "hf-2026", "--json"])
-        let rows = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: String]]
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]]
         #expect(rows?.count == 40)
+        // Typed: numbers are numbers, not strings.
+        #expect(rows?.allSatisfy { $0["credits"] is NSNumber && $0["minutes_attended"] is NSNumber && $0["npi"] is String } == true)
         #expect(again.stop() == 0)
     }
 }

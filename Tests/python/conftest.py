@@ -20,12 +20,13 @@ def load_vectors():
 
 
 class RunningServer:
-    def __init__(self, name, tmp_path):
+    def __init__(self, name, tmp_path, listen="127.0.0.1:0"):
         binary = BIN_DIR / name
+        pathlib.Path(tmp_path).mkdir(parents=True, exist_ok=True)
         if not binary.exists():
             pytest.fail(f"{binary} not built; run `make build` (or set LV_BIN_DIR)")
         self.process = subprocess.Popen(
-            [str(binary), "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
+            [str(binary), "--listen", listen, "--metrics-listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
              "--log-level", "warning"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30

@@ -23,6 +23,9 @@ public enum PARSExport {
     public static let header = ["activity_id", "npi", "first_name", "last_name", "dob_month", "dob_day", "board", "board_id",
                                 "licence_state", "licence_number", "completion_date", "credits"]
 
+    /// The columns holding numbers (the rest are text: identifiers keep their leading zeros).
+    public static let numericColumns: Set<String> = ["dob_month", "dob_day", "credits"]
+
     public static func text(_ learners: [Learner]) -> String {
         var lines = [header.joined(separator: "\t")]
         for l in learners {

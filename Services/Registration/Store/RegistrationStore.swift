@@ -98,7 +98,7 @@ public final class RegistrationStore: Sendable {
                 var response = Lv_Registration_V1_RegisterPhysicianResponse()
                 if let existing = try Self.physician(c, npi: p.npi) {
                     guard Self.content(existing) == Self.content(p) else {
-                        throw RPCError(.alreadyExists, "physician.npi: NPI \(p.npi) is registered with different data; use UpdatePhysician")
+                        throw RPCError(.alreadyExists, "physician.npi: NPI \(p.npi) is registered with different data; use UpdatePhysician (lvctl call ADDR UpdatePhysician -d JSON)")
                     }
                     response.physician = existing
                     return response

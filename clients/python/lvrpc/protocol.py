@@ -11,7 +11,6 @@ VERSION = 1
 HEADER_SIZE = 16
 _HEADER = struct.Struct(">2sBBBBHII")  # magic, version, type, flags, reserved, meta length, stream id, payload length
 
-DEFAULT_PROTOSET = pathlib.Path(__file__).resolve().parents[3] / "proto" / "lv.protoset"
 
 
 class FrameType(enum.IntEnum):
@@ -48,7 +47,12 @@ class StatusCode(enum.IntEnum):
 _POOLS = {}
 
 
-def _pool(protoset=DEFAULT_PROTOSET):
+def _pool(protoset=None):
+    """The generated modules' pool (protoset None), or a pool built from a descriptor set file
+    (e.g. one fetched from a server of another version by reflection)."""
+    if protoset is None:
+        from . import _messages  # noqa: F401  (imports every generated *_pb2 module into the default pool)
+        return descriptor_pool.Default()
     key = str(protoset)
     if key not in _POOLS:
         fds = descriptor_pb2.FileDescriptorSet.FromString(pathlib.Path(protoset).read_bytes())
@@ -59,8 +63,8 @@ def _pool(protoset=DEFAULT_PROTOSET):
     return _POOLS[key]
 
 
-def message_class(full_name, protoset=DEFAULT_PROTOSET):
-    """The Python class for a message such as 'lv.health.v1.HealthCheckRequest'."""
+def message_class(full_name, protoset=None):
+    """The message class for "lv.health.v1.HealthCheckRequest" (from the generated modules by default)."""
     return message_factory.GetMessageClass(_pool(protoset).FindMessageTypeByName(full_name))
 
 

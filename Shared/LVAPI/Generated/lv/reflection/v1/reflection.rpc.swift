@@ -7,6 +7,9 @@ import LVRPC
 public protocol Lv_Reflection_V1_ReflectionHandler: Sendable {
     /// Every service this server answers, with its methods and message names.
     func listServices(_ request: Lv_Reflection_V1_ListServicesRequest, context: ServerContext) async throws -> Lv_Reflection_V1_ListServicesResponse
+    /// The descriptors of every message, enum and service the server knows (gRPC's server
+    /// reflection serves the same FileDescriptorProtos, one symbol at a time).
+    func getFileDescriptorSet(_ request: Lv_Reflection_V1_GetFileDescriptorSetRequest, context: ServerContext) async throws -> Lv_Reflection_V1_GetFileDescriptorSetResponse
 }
 
 extension Lv_Reflection_V1_ReflectionHandler {
@@ -14,6 +17,9 @@ extension Lv_Reflection_V1_ReflectionHandler {
     public func register(into router: inout Router) {
         router.register(Lv_Reflection_V1_ReflectionService.listServices) { (request: Lv_Reflection_V1_ListServicesRequest, context) in
             try await self.listServices(request, context: context)
+        }
+        router.register(Lv_Reflection_V1_ReflectionService.getFileDescriptorSet) { (request: Lv_Reflection_V1_GetFileDescriptorSetRequest, context) in
+            try await self.getFileDescriptorSet(request, context: context)
         }
     }
 }
@@ -27,5 +33,11 @@ public struct Lv_Reflection_V1_ReflectionClient: Sendable {
     /// Every service this server answers, with its methods and message names.
     public func listServices(_ request: Lv_Reflection_V1_ListServicesRequest, options: CallOptions = CallOptions()) async throws -> Lv_Reflection_V1_ListServicesResponse {
         try await client.call(Lv_Reflection_V1_ReflectionService.listServices, request, as: Lv_Reflection_V1_ListServicesResponse.self, options: options)
+    }
+
+    /// The descriptors of every message, enum and service the server knows (gRPC's server
+    /// reflection serves the same FileDescriptorProtos, one symbol at a time).
+    public func getFileDescriptorSet(_ request: Lv_Reflection_V1_GetFileDescriptorSetRequest, options: CallOptions = CallOptions()) async throws -> Lv_Reflection_V1_GetFileDescriptorSetResponse {
+        try await client.call(Lv_Reflection_V1_ReflectionService.getFileDescriptorSet, request, as: Lv_Reflection_V1_GetFileDescriptorSetResponse.self, options: options)
     }
 }

@@ -102,11 +102,55 @@ public struct Lv_Reflection_V1_ListServicesResponse: ProtoMessage {
     }
 }
 
+public struct Lv_Reflection_V1_GetFileDescriptorSetRequest: ProtoMessage {
+    public static let protoName = "lv.reflection.v1.GetFileDescriptorSetRequest"
+
+
+    public init() {}
+
+    public typealias CStruct = Lv__Reflection__V1__GetFileDescriptorSetRequest
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__get_file_descriptor_set_request__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+    }
+}
+
+public struct Lv_Reflection_V1_GetFileDescriptorSetResponse: ProtoMessage {
+    public static let protoName = "lv.reflection.v1.GetFileDescriptorSetResponse"
+
+    /// A serialized google.protobuf.FileDescriptorSet: every .proto file this server was built
+    /// with, imports included, with source info (comments). The same bytes as proto/lv.protoset
+    /// of the server's build, so a client of another version can encode requests, decode
+    /// responses and print the definitions (lvctl call, lvctl describe).
+    public var fileDescriptorSet: [UInt8] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Reflection__V1__GetFileDescriptorSetResponse
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__get_file_descriptor_set_response__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+
+    public init(cStruct c: CStruct) {
+        self.fileDescriptorSet = CValue.bytes(c.file_descriptor_set)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.file_descriptor_set = arena.bytes(self.fileDescriptorSet)
+    }
+}
+
 /// The `lv.reflection.v1.Reflection` service's name and methods, as reflection and routing see them.
 public enum Lv_Reflection_V1_ReflectionService {
     public static let name = "lv.reflection.v1.Reflection"
     public static let listServices = MethodDescriptor(
         service: name, method: "ListServices",
         requestType: "lv.reflection.v1.ListServicesRequest", responseType: "lv.reflection.v1.ListServicesResponse")
-    public static let methods: [MethodDescriptor] = [listServices]
+    public static let getFileDescriptorSet = MethodDescriptor(
+        service: name, method: "GetFileDescriptorSet",
+        requestType: "lv.reflection.v1.GetFileDescriptorSetRequest", responseType: "lv.reflection.v1.GetFileDescriptorSetResponse")
+    public static let methods: [MethodDescriptor] = [listServices, getFileDescriptorSet]
 }

@@ -187,6 +187,96 @@ void   lv__reflection__v1__list_services_response__free_unpacked
   assert(message->base.descriptor == &lv__reflection__v1__list_services_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__reflection__v1__get_file_descriptor_set_request__init
+                     (Lv__Reflection__V1__GetFileDescriptorSetRequest         *message)
+{
+  static const Lv__Reflection__V1__GetFileDescriptorSetRequest init_value = LV__REFLECTION__V1__GET_FILE_DESCRIPTOR_SET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t lv__reflection__v1__get_file_descriptor_set_request__get_packed_size
+                     (const Lv__Reflection__V1__GetFileDescriptorSetRequest *message)
+{
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__reflection__v1__get_file_descriptor_set_request__pack
+                     (const Lv__Reflection__V1__GetFileDescriptorSetRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__reflection__v1__get_file_descriptor_set_request__pack_to_buffer
+                     (const Lv__Reflection__V1__GetFileDescriptorSetRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Reflection__V1__GetFileDescriptorSetRequest *
+       lv__reflection__v1__get_file_descriptor_set_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Reflection__V1__GetFileDescriptorSetRequest *)
+     protobuf_c_message_unpack (&lv__reflection__v1__get_file_descriptor_set_request__descriptor,
+                                allocator, len, data);
+}
+void   lv__reflection__v1__get_file_descriptor_set_request__free_unpacked
+                     (Lv__Reflection__V1__GetFileDescriptorSetRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__reflection__v1__get_file_descriptor_set_response__init
+                     (Lv__Reflection__V1__GetFileDescriptorSetResponse         *message)
+{
+  static const Lv__Reflection__V1__GetFileDescriptorSetResponse init_value = LV__REFLECTION__V1__GET_FILE_DESCRIPTOR_SET_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t lv__reflection__v1__get_file_descriptor_set_response__get_packed_size
+                     (const Lv__Reflection__V1__GetFileDescriptorSetResponse *message)
+{
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__reflection__v1__get_file_descriptor_set_response__pack
+                     (const Lv__Reflection__V1__GetFileDescriptorSetResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__reflection__v1__get_file_descriptor_set_response__pack_to_buffer
+                     (const Lv__Reflection__V1__GetFileDescriptorSetResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Reflection__V1__GetFileDescriptorSetResponse *
+       lv__reflection__v1__get_file_descriptor_set_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Reflection__V1__GetFileDescriptorSetResponse *)
+     protobuf_c_message_unpack (&lv__reflection__v1__get_file_descriptor_set_response__descriptor,
+                                allocator, len, data);
+}
+void   lv__reflection__v1__get_file_descriptor_set_response__free_unpacked
+                     (Lv__Reflection__V1__GetFileDescriptorSetResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__reflection__v1__get_file_descriptor_set_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 #define lv__reflection__v1__list_services_request__field_descriptors NULL
 #define lv__reflection__v1__list_services_request__field_indices_by_name NULL
 #define lv__reflection__v1__list_services_request__number_ranges NULL
@@ -358,11 +448,69 @@ const ProtobufCMessageDescriptor lv__reflection__v1__list_services_response__des
   (ProtobufCMessageInit) lv__reflection__v1__list_services_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor lv__reflection__v1__reflection__method_descriptors[1] =
+#define lv__reflection__v1__get_file_descriptor_set_request__field_descriptors NULL
+#define lv__reflection__v1__get_file_descriptor_set_request__field_indices_by_name NULL
+#define lv__reflection__v1__get_file_descriptor_set_request__number_ranges NULL
+const ProtobufCMessageDescriptor lv__reflection__v1__get_file_descriptor_set_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.reflection.v1.GetFileDescriptorSetRequest",
+  "GetFileDescriptorSetRequest",
+  "Lv__Reflection__V1__GetFileDescriptorSetRequest",
+  "lv.reflection.v1",
+  sizeof(Lv__Reflection__V1__GetFileDescriptorSetRequest),
+  0,
+  lv__reflection__v1__get_file_descriptor_set_request__field_descriptors,
+  lv__reflection__v1__get_file_descriptor_set_request__field_indices_by_name,
+  0,  lv__reflection__v1__get_file_descriptor_set_request__number_ranges,
+  (ProtobufCMessageInit) lv__reflection__v1__get_file_descriptor_set_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__reflection__v1__get_file_descriptor_set_response__field_descriptors[1] =
+{
+  {
+    "file_descriptor_set",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Reflection__V1__GetFileDescriptorSetResponse, file_descriptor_set),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__reflection__v1__get_file_descriptor_set_response__field_indices_by_name[] = {
+  0,   /* field[0] = file_descriptor_set */
+};
+static const ProtobufCIntRange lv__reflection__v1__get_file_descriptor_set_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lv__reflection__v1__get_file_descriptor_set_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.reflection.v1.GetFileDescriptorSetResponse",
+  "GetFileDescriptorSetResponse",
+  "Lv__Reflection__V1__GetFileDescriptorSetResponse",
+  "lv.reflection.v1",
+  sizeof(Lv__Reflection__V1__GetFileDescriptorSetResponse),
+  1,
+  lv__reflection__v1__get_file_descriptor_set_response__field_descriptors,
+  lv__reflection__v1__get_file_descriptor_set_response__field_indices_by_name,
+  1,  lv__reflection__v1__get_file_descriptor_set_response__number_ranges,
+  (ProtobufCMessageInit) lv__reflection__v1__get_file_descriptor_set_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor lv__reflection__v1__reflection__method_descriptors[2] =
 {
   { "ListServices", &lv__reflection__v1__list_services_request__descriptor, &lv__reflection__v1__list_services_response__descriptor },
+  { "GetFileDescriptorSet", &lv__reflection__v1__get_file_descriptor_set_request__descriptor, &lv__reflection__v1__get_file_descriptor_set_response__descriptor },
 };
 const unsigned lv__reflection__v1__reflection__method_indices_by_name[] = {
+  1,        /* GetFileDescriptorSet */
   0         /* ListServices */
 };
 const ProtobufCServiceDescriptor lv__reflection__v1__reflection__descriptor =
@@ -372,7 +520,7 @@ const ProtobufCServiceDescriptor lv__reflection__v1__reflection__descriptor =
   "Reflection",
   "Lv__Reflection__V1__Reflection",
   "lv.reflection.v1",
-  1,
+  2,
   lv__reflection__v1__reflection__method_descriptors,
   lv__reflection__v1__reflection__method_indices_by_name
 };
@@ -383,6 +531,14 @@ void lv__reflection__v1__reflection__list_services(ProtobufCService *service,
 {
   assert(service->descriptor == &lv__reflection__v1__reflection__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lv__reflection__v1__reflection__get_file_descriptor_set(ProtobufCService *service,
+                                                             const Lv__Reflection__V1__GetFileDescriptorSetRequest *input,
+                                                             Lv__Reflection__V1__GetFileDescriptorSetResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &lv__reflection__v1__reflection__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lv__reflection__v1__reflection__init (Lv__Reflection__V1__Reflection_Service *service,
                                            Lv__Reflection__V1__Reflection_ServiceDestroy destroy)

@@ -19,6 +19,8 @@ typedef struct Lv__Reflection__V1__ListServicesRequest Lv__Reflection__V1__ListS
 typedef struct Lv__Reflection__V1__MethodDescriptor Lv__Reflection__V1__MethodDescriptor;
 typedef struct Lv__Reflection__V1__ServiceDescriptor Lv__Reflection__V1__ServiceDescriptor;
 typedef struct Lv__Reflection__V1__ListServicesResponse Lv__Reflection__V1__ListServicesResponse;
+typedef struct Lv__Reflection__V1__GetFileDescriptorSetRequest Lv__Reflection__V1__GetFileDescriptorSetRequest;
+typedef struct Lv__Reflection__V1__GetFileDescriptorSetResponse Lv__Reflection__V1__GetFileDescriptorSetResponse;
 
 
 /* --- enums --- */
@@ -77,6 +79,31 @@ struct  Lv__Reflection__V1__ListServicesResponse
 #define LV__REFLECTION__V1__LIST_SERVICES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__reflection__v1__list_services_response__descriptor) \
     , 0,NULL }
+
+
+struct  Lv__Reflection__V1__GetFileDescriptorSetRequest
+{
+  ProtobufCMessage base;
+};
+#define LV__REFLECTION__V1__GET_FILE_DESCRIPTOR_SET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__reflection__v1__get_file_descriptor_set_request__descriptor) \
+     }
+
+
+struct  Lv__Reflection__V1__GetFileDescriptorSetResponse
+{
+  ProtobufCMessage base;
+  /*
+   * A serialized google.protobuf.FileDescriptorSet: every .proto file this server was built
+   * with, imports included, with source info (comments). The same bytes as proto/lv.protoset
+   * of the server's build, so a client of another version can encode requests, decode
+   * responses and print the definitions (lvctl call, lvctl describe).
+   */
+  ProtobufCBinaryData file_descriptor_set;
+};
+#define LV__REFLECTION__V1__GET_FILE_DESCRIPTOR_SET_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__reflection__v1__get_file_descriptor_set_response__descriptor) \
+    , {0,NULL} }
 
 
 /* Lv__Reflection__V1__ListServicesRequest methods */
@@ -155,6 +182,44 @@ Lv__Reflection__V1__ListServicesResponse *
 void   lv__reflection__v1__list_services_response__free_unpacked
                      (Lv__Reflection__V1__ListServicesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Reflection__V1__GetFileDescriptorSetRequest methods */
+void   lv__reflection__v1__get_file_descriptor_set_request__init
+                     (Lv__Reflection__V1__GetFileDescriptorSetRequest         *message);
+size_t lv__reflection__v1__get_file_descriptor_set_request__get_packed_size
+                     (const Lv__Reflection__V1__GetFileDescriptorSetRequest   *message);
+size_t lv__reflection__v1__get_file_descriptor_set_request__pack
+                     (const Lv__Reflection__V1__GetFileDescriptorSetRequest   *message,
+                      uint8_t             *out);
+size_t lv__reflection__v1__get_file_descriptor_set_request__pack_to_buffer
+                     (const Lv__Reflection__V1__GetFileDescriptorSetRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Reflection__V1__GetFileDescriptorSetRequest *
+       lv__reflection__v1__get_file_descriptor_set_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__reflection__v1__get_file_descriptor_set_request__free_unpacked
+                     (Lv__Reflection__V1__GetFileDescriptorSetRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Reflection__V1__GetFileDescriptorSetResponse methods */
+void   lv__reflection__v1__get_file_descriptor_set_response__init
+                     (Lv__Reflection__V1__GetFileDescriptorSetResponse         *message);
+size_t lv__reflection__v1__get_file_descriptor_set_response__get_packed_size
+                     (const Lv__Reflection__V1__GetFileDescriptorSetResponse   *message);
+size_t lv__reflection__v1__get_file_descriptor_set_response__pack
+                     (const Lv__Reflection__V1__GetFileDescriptorSetResponse   *message,
+                      uint8_t             *out);
+size_t lv__reflection__v1__get_file_descriptor_set_response__pack_to_buffer
+                     (const Lv__Reflection__V1__GetFileDescriptorSetResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Reflection__V1__GetFileDescriptorSetResponse *
+       lv__reflection__v1__get_file_descriptor_set_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__reflection__v1__get_file_descriptor_set_response__free_unpacked
+                     (Lv__Reflection__V1__GetFileDescriptorSetResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Lv__Reflection__V1__ListServicesRequest_Closure)
@@ -169,6 +234,12 @@ typedef void (*Lv__Reflection__V1__ServiceDescriptor_Closure)
 typedef void (*Lv__Reflection__V1__ListServicesResponse_Closure)
                  (const Lv__Reflection__V1__ListServicesResponse *message,
                   void *closure_data);
+typedef void (*Lv__Reflection__V1__GetFileDescriptorSetRequest_Closure)
+                 (const Lv__Reflection__V1__GetFileDescriptorSetRequest *message,
+                  void *closure_data);
+typedef void (*Lv__Reflection__V1__GetFileDescriptorSetResponse_Closure)
+                 (const Lv__Reflection__V1__GetFileDescriptorSetResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -180,6 +251,10 @@ struct Lv__Reflection__V1__Reflection_Service
                         const Lv__Reflection__V1__ListServicesRequest *input,
                         Lv__Reflection__V1__ListServicesResponse_Closure closure,
                         void *closure_data);
+  void (*get_file_descriptor_set)(Lv__Reflection__V1__Reflection_Service *service,
+                                  const Lv__Reflection__V1__GetFileDescriptorSetRequest *input,
+                                  Lv__Reflection__V1__GetFileDescriptorSetResponse_Closure closure,
+                                  void *closure_data);
 };
 typedef void (*Lv__Reflection__V1__Reflection_ServiceDestroy)(Lv__Reflection__V1__Reflection_Service *);
 void lv__reflection__v1__reflection__init (Lv__Reflection__V1__Reflection_Service *service,
@@ -188,11 +263,16 @@ void lv__reflection__v1__reflection__init (Lv__Reflection__V1__Reflection_Servic
     { &lv__reflection__v1__reflection__descriptor, protobuf_c_service_invoke_internal, NULL }
 #define LV__REFLECTION__V1__REFLECTION__INIT(function_prefix__) \
     { LV__REFLECTION__V1__REFLECTION__BASE_INIT,\
-      function_prefix__ ## list_services  }
+      function_prefix__ ## list_services,\
+      function_prefix__ ## get_file_descriptor_set  }
 void lv__reflection__v1__reflection__list_services(ProtobufCService *service,
                                                    const Lv__Reflection__V1__ListServicesRequest *input,
                                                    Lv__Reflection__V1__ListServicesResponse_Closure closure,
                                                    void *closure_data);
+void lv__reflection__v1__reflection__get_file_descriptor_set(ProtobufCService *service,
+                                                             const Lv__Reflection__V1__GetFileDescriptorSetRequest *input,
+                                                             Lv__Reflection__V1__GetFileDescriptorSetResponse_Closure closure,
+                                                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -200,6 +280,8 @@ extern const ProtobufCMessageDescriptor lv__reflection__v1__list_services_reques
 extern const ProtobufCMessageDescriptor lv__reflection__v1__method_descriptor__descriptor;
 extern const ProtobufCMessageDescriptor lv__reflection__v1__service_descriptor__descriptor;
 extern const ProtobufCMessageDescriptor lv__reflection__v1__list_services_response__descriptor;
+extern const ProtobufCMessageDescriptor lv__reflection__v1__get_file_descriptor_set_request__descriptor;
+extern const ProtobufCMessageDescriptor lv__reflection__v1__get_file_descriptor_set_response__descriptor;
 extern const ProtobufCServiceDescriptor lv__reflection__v1__reflection__descriptor;
 
 PROTOBUF_C__END_DECLS
