@@ -139,10 +139,13 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVJSON", "LVDomain", "RegistrationDomain", "EngagementDomain", "AssessmentDomain", "GatewayDomain", "Simulation",
+            "LVRPC", "LVAPI", "LVJSON", "LVDomain", "RegistrationDomain", "EngagementDomain", "AssessmentDomain", "GatewayDomain", "Simulation", "WebPages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
+        // The web view: pages as plain functions of the gateway's messages (HTML, inline SVG, CSV,
+        // escaping, sessions and CSRF tokens); no server, no Hummingbird, testable alone.
+        .target(name: "WebPages", dependencies: ["GatewayDomain", "LVAPI", "LVMessages"], path: "Services/WebPages", swiftSettings: swiftSettings),
         // libFuzzer target for the wire pre-check and protobuf-c decode of every message (make fuzz);
         // built without -DLV_FUZZ it replays corpus files given as arguments.
         .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
@@ -183,9 +186,38 @@ let package = Package(
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
         .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "RegistrationDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "WebTests", dependencies: ["WebPages", "GatewayDomain", "LVMessages"], path: "Tests/WebTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
             "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "RegistrationDomain", "Simulation", "Gateway", "GatewayDomain",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]
 )
+
+// lv-web: the only targets that depend on Hummingbird. `LV_WITHOUT_WEB=1` (make asan) leaves them
+// out, so the sanitizer builds never compile Hummingbird or its dependencies.
+if Context.environment["LV_WITHOUT_WEB"] == nil {
+    package.products.append(.executable(name: "lv-web", targets: ["lv-web"]))
+    package.dependencies += [
+        // No default traits (swift-configuration, full Foundation).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0", traits: []),
+    ]
+    package.targets += [
+        // lv-web's server: Hummingbird routes over the gateway's RPC API (the only target using Hummingbird).
+        .target(name: "Web", dependencies: [
+            "WebPages", "LVAPI", "LVRPC", "LVMessages", "LVService",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Services/Web", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-web", dependencies: [
+            "Web", "LVService",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/lv-web", swiftSettings: swiftSettings),
+    ]
+}

@@ -40,9 +40,14 @@ public enum ServiceRunner {
                                                     maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
                                                     drainTimeout: settings.drainTimeout)
         configuration.peerLimits = settings.peerLimits
+        var interceptors: [any ServerInterceptor] = [LoggingInterceptor()]
+        if let hold = TestHoldInterceptor.fromEnvironment() {
+            logger.warning("test hook on: every call waits for a gate file (\(TestHoldInterceptor.environmentKey)); never set this in production")
+            interceptors.append(hold)
+        }
         let server = RPCServer(
             configuration: configuration,
-            router: router, interceptors: [LoggingInterceptor()], logger: logger, health: health, observer: RPCMetrics())
+            router: router, interceptors: interceptors, logger: logger, health: health, observer: RPCMetrics())
         var services: [any Service] = resources // first to start, last to stop
         var metricsText = "off"
         if let metrics = settings.metrics {

@@ -116,14 +116,14 @@ final class FakeServer: @unchecked Sendable { // `accept` is called from one tas
     var port: Int { channel.localAddress!.port! }
 
     /// The next accepted connection, after answering its HELLO.
-    func accept(maxConcurrentStreams: UInt32 = 100) async throws -> FramedPeer {
+    func accept(maxConcurrentStreams: UInt32 = 100, maxFrameSize: UInt32 = 4 * 1024 * 1024) async throws -> FramedPeer {
         guard let peer = await iterator.next() else { throw RPCError(.unavailable, "fake server closed") }
         let hello = try #require(try await peer.next())
         #expect(hello.type == FrameType.hello.rawValue)
         var ack = Lv_Rpc_V1_HelloAck()
         ack.protocolVersion = 1
         ack.maxConcurrentStreams = maxConcurrentStreams
-        ack.maxFrameSize = 4 * 1024 * 1024
+        ack.maxFrameSize = maxFrameSize
         try await peer.send(FrameWriter.frame(.helloAck, streamID: 0, payload: ack))
         return peer
     }

@@ -912,6 +912,9 @@ public struct Lv_Gateway_V1_EngagementVsLearning: ProtoMessage {
     public var test: Lv_Gateway_V1_Test? = nil
     /// Participants with any engagement event.
     public var engaged: UInt32 = 0
+    /// The pairs ρ is computed from, one per participant with both (no identifier), ordered by
+    /// engagement index then gain: what a scatter plot of engagement against learning draws.
+    public var points: [Lv_Gateway_V1_EngagementPoint] = []
 
     public init() {}
 
@@ -926,12 +929,47 @@ public struct Lv_Gateway_V1_EngagementVsLearning: ProtoMessage {
         if let p = c.rho { self.rho = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.test { self.test = Lv_Gateway_V1_Test(cStruct: p.pointee) }
         self.engaged = c.engaged
+        self.points = CValue.array(c.points, count: c.n_points).map { Lv_Gateway_V1_EngagementPoint(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         if let value = self.rho { c.rho = try value.cMessage(in: arena) }
         if let value = self.test { c.test = try value.cMessage(in: arena) }
         c.engaged = self.engaged
+        if !self.points.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__EngagementPoint>?.self, count: self.points.count)
+            for (i, item) in self.points.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_points = self.points.count
+            c.points = items
+        }
+    }
+}
+
+public struct Lv_Gateway_V1_EngagementPoint: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.EngagementPoint"
+
+    /// The physician's engagement index, 0-100.
+    public var engagementIndex: Double = 0
+    /// Post-test minus pre-test score, 0-1 scale.
+    public var gain: Double = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__EngagementPoint
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__engagement_point__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.engagementIndex = c.engagement_index
+        self.gain = c.gain
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.engagement_index = self.engagementIndex
+        c.gain = self.gain
     }
 }
 
