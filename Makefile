@@ -63,7 +63,7 @@ check-deps: build
 ## The codec, framing, protocol/runtime (in-process servers, clients, drain, CANCEL) and store tests under
 ## ThreadSanitizer, in their own scratch path; any data race fails the run (halt_on_error).
 tsan: deps
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
+	LV_WITHOUT_WEB=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
 		$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter 'LVMessagesTests|LVRPCTests|LVStoreTests'
 
 ## The Moore-level rules' operating characteristics at 2,000 replicates per scenario (make test runs 200),
