@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python test-deploy asan fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
+.PHONY: all deps build test test-swift test-python test-web test-deploy asan tsan check-deps fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
 
 all: build
 
@@ -21,13 +21,22 @@ build: deps
 ## AddressSanitizer, and libFuzzer on each fuzz target (FUZZ_SECONDS each). The release tarball's own tests (a release build, ~10-15
 ## min here) are `make deploy-check`.
 test: build
+	$(MAKE) check-deps
 	$(SWIFT) test --skip OperatingCharacteristics
 	$(SWIFT) test --filter OperatingCharacteristics
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
+	$(MAKE) test-web
 	$(MAKE) test-deploy
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
+	$(MAKE) tsan
 	$(MAKE) fuzz
+
+## lv-web end to end in headless Chromium (Tests/web): every page against the gateway's view, screenshots and
+## the outcomes-report PDFs in .build/test-output/web, access rules, a partial view. The browser parts skip,
+## saying so, where Chromium is not installed.
+test-web: build
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q -rs Tests/web
 
 ## deploy/ checked by systemd-analyze, hadolint and kubernetes-validate; services in separate
 ## network namespaces (root; skips with the reason elsewhere). Uses dist/'s tarball when present.
@@ -41,9 +50,21 @@ test-swift: build
 test-python: build
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
 
-## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed).
+## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed). LV_WITHOUT_WEB leaves
+## lv-web (and Hummingbird) out of this build.
 asan: deps
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+	LV_WITHOUT_WEB=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+
+## Module boundaries: lvctl, lv-load and the simulator link no server module and no SQLite; LVDomain
+## depends on neither LVRPC nor LVStore (the manifest, and the built lvctl through nm and ldd).
+check-deps: build
+	SWIFT=$(SWIFT) $(PYTHON) scripts/check-module-deps.py
+
+## The codec, framing, protocol/runtime (in-process servers, clients, drain, CANCEL) and store tests under
+## ThreadSanitizer, in their own scratch path; any data race fails the run (halt_on_error).
+tsan: deps
+	LV_WITHOUT_WEB=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
+		$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter 'LVMessagesTests|LVRPCTests|LVStoreTests'
 
 ## The Moore-level rules' operating characteristics at 2,000 replicates per scenario (make test runs 200),
 ## in a release build: false-claim rates under null scenarios and power (docs/GATEWAY.md).
@@ -77,7 +98,7 @@ fuzz-long:
 fuzz-replay: build
 	set -e; bin=$$($(SWIFT) build --show-bin-path); for t in $(FUZZ_TARGETS); do $$bin/lv-fuzz-$$t Fuzz/corpus/$$t/*; done
 
-## Start every service on loopback, show health and methods, stop them.
+## Start every service and lv-web on loopback, simulate two activities, print their views and lv-web's URL, stop them.
 demo: build
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) deploy/local/demo.sh
 

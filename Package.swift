@@ -33,7 +33,7 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
-        // sqlite3_config from Swift (variadic in C): process-wide SQLite settings.
+        // C shims for LVStore: sqlite3_config (variadic in C) for process-wide SQLite settings; naming the store's threads.
         .target(name: "CSQLiteConfig", dependencies: ["CSQLite"], path: "Shared/CSQLiteConfig"),
         // The git commit and build date `make dist` bakes in (-Xcc -D…); see BuildInfo.swift.
         .target(name: "CBuildInfo", path: "Shared/CBuildInfo"),
@@ -52,13 +52,12 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/LVRPC", swiftSettings: swiftSettings),
         // Generated handler protocols and typed clients for every service in proto/.
-        .target(name: "LVAPI", dependencies: ["LVMessages", "LVRPC"], path: "Shared/LVAPI",
+        .target(name: "LVAPI", dependencies: ["LVMessages", "LVRPC", "LVDomain"], path: "Shared/LVAPI",
                 swiftSettings: swiftSettings),
         // SQLite: pragmas, versioned migrations, group-commit writer.
         .target(name: "LVStore", dependencies: [
@@ -99,35 +98,52 @@ let package = Package(
 
         // The validation statistics (t, McNemar, Holm, Hake, Morris d_ppc2, Spearman…); no I/O.
         .target(name: "LVStatistics", path: "Shared/LVStatistics", swiftSettings: swiftSettings),
-        // Rules more than one service applies (NPI, collected field violations); no I/O.
-        .target(name: "LVDomain", dependencies: ["LVRPC", "LVMessages", "LVStore"], path: "Shared/LVDomain",
+        // Rules more than one service applies (NPI, collected field violations, DomainError); no I/O, and
+        // neither the wire (LVRPC) nor SQLite (LVStore): clients link it too.
+        .target(name: "LVDomain", dependencies: ["LVMessages"], path: "Shared/LVDomain",
                 swiftSettings: swiftSettings),
-        // Registration: rules (Domain/), SQLite store (Store/), the service handler.
-        .target(name: "Registration", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
-                path: "Services/Registration", swiftSettings: swiftSettings),
+        // Protobuf requests and responses in a store's request log (idempotent retries); servers only.
+        .target(name: "LVStoreMessages", dependencies: ["LVStore", "LVMessages", "LVDomain"], path: "Shared/LVStoreMessages",
+                swiftSettings: swiftSettings),
+        // Registration's rules (credit, PARS, presence, ACCME codes): pure, so lvctl and the simulator link
+        // them without the server or SQLite.
+        .target(name: "RegistrationDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Registration/Domain", swiftSettings: swiftSettings),
+        // Registration: SQLite store (Store/), the service handler.
+        .target(name: "Registration", dependencies: ["RegistrationDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
+                path: "Services/Registration", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
-        // Engagement: event rules and summaries (Domain/), SQLite store (Store/), the handler.
-        .target(name: "Engagement", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
-                path: "Services/Engagement", swiftSettings: swiftSettings),
+        // Engagement's rules: event rules, summaries, the xAPI mapping (pure; lvctl links them).
+        .target(name: "EngagementDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Engagement/Domain", swiftSettings: swiftSettings),
+        // Engagement: SQLite store (Store/), the handler.
+        .target(name: "Engagement", dependencies: ["EngagementDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
+                path: "Services/Engagement", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "Engagement"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
-        // Assessment: instrument rules, scoring and outcome assembly (Domain/), SQLite store (Store/), the handler.
-        .target(name: "Assessment", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStore", "LVDomain"],
-                path: "Services/Assessment", swiftSettings: swiftSettings),
+        // Assessment's rules: instruments, scoring, measures (pure; lvctl links them).
+        .target(name: "AssessmentDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
+                path: "Services/Assessment/Domain", swiftSettings: swiftSettings),
+        // Assessment: SQLite store (Store/), the handler.
+        .target(name: "Assessment", dependencies: ["AssessmentDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
+                path: "Services/Assessment", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "Assessment"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
-        // Gateway: the validation view (Domain/, plain computation over LVStatistics) and the fan-out handler.
-        .target(name: "Gateway", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
+        // The validation view and its report rendering: plain computation over LVStatistics (lvctl links it).
+        .target(name: "GatewayDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStatistics"],
+                path: "Services/Gateway/Domain", swiftSettings: swiftSettings),
+        // Gateway: the fan-out handler, backend health.
+        .target(name: "Gateway", dependencies: ["GatewayDomain", "LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Metrics", package: "swift-metrics"),
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
-                path: "Services/Gateway", swiftSettings: swiftSettings),
+                path: "Services/Gateway", exclude: ["Domain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lv-gateway", dependencies: ["LVService", "LVStore", "Gateway", "LVRPC", "LVTLS",
                                                              .product(name: "NIOCore", package: "swift-nio")],
                           path: "Services/lv-gateway", swiftSettings: swiftSettings),
         // A realistic simulated CME activity driven through the real protocol (lvctl simulate, make demo, lv-load).
-        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "Registration"],
+        .target(name: "Simulation", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain", "RegistrationDomain"],
                 path: "Services/Simulation", swiftSettings: swiftSettings),
         // The load engine: closed and open loop (fixed, steps, ramp), coordinated-omission-corrected latency.
         .target(name: "Load", dependencies: [
@@ -142,11 +158,14 @@ let package = Package(
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Services/lv-load", swiftSettings: swiftSettings),
         .executableTarget(name: "lvctl", dependencies: [
-            "LVRPC", "LVAPI", "LVJSON", "LVDomain", "Registration", "Engagement", "Assessment", "Gateway", "Simulation",
+            "LVRPC", "LVAPI", "LVJSON", "LVDomain", "RegistrationDomain", "EngagementDomain", "AssessmentDomain", "GatewayDomain", "Simulation", "WebPages",
             "LVSecurity", "LVTLS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lvctl", swiftSettings: swiftSettings),
 
+        // The web view: pages as plain functions of the gateway's messages (HTML, inline SVG, CSV,
+        // escaping, sessions and CSRF tokens); no server, no Hummingbird, testable alone.
+        .target(name: "WebPages", dependencies: ["GatewayDomain", "LVAPI", "LVMessages"], path: "Services/WebPages", swiftSettings: swiftSettings),
         // libFuzzer target for the wire pre-check and protobuf-c decode of every message (make fuzz);
         // built without -DLV_FUZZ it replays corpus files given as arguments.
         .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
@@ -184,17 +203,46 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/LVSecurityTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
-        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "EngagementDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
-        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "AssessmentDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
-        .testTarget(name: "GatewayTests", dependencies: ["LVTestSupport", "Gateway", "Assessment", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
+        .testTarget(name: "GatewayTests", dependencies: ["LVTestSupport", "Gateway", "GatewayDomain", "Assessment", "AssessmentDomain", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
-        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "RegistrationDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "WebTests", dependencies: ["WebPages", "GatewayDomain", "LVMessages"], path: "Tests/WebTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "Simulation", "Gateway", "LVSecurity", "LVTLS",
+            "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "RegistrationDomain", "Simulation", "Gateway", "GatewayDomain", "LVSecurity", "LVTLS",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]
 )
+
+// lv-web: the only targets that depend on Hummingbird. `LV_WITHOUT_WEB=1` (make asan) leaves them
+// out, so the sanitizer builds never compile Hummingbird or its dependencies.
+if Context.environment["LV_WITHOUT_WEB"] == nil {
+    package.products.append(.executable(name: "lv-web", targets: ["lv-web"]))
+    package.dependencies += [
+        // No default traits (swift-configuration, full Foundation).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0", traits: []),
+    ]
+    package.targets += [
+        // lv-web's server: Hummingbird routes over the gateway's RPC API (the only target using Hummingbird).
+        .target(name: "Web", dependencies: [
+            "WebPages", "LVAPI", "LVRPC", "LVMessages", "LVService",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Services/Web", swiftSettings: swiftSettings),
+        .executableTarget(name: "lv-web", dependencies: [
+            "Web", "LVService",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/lv-web", swiftSettings: swiftSettings),
+    ]
+}

@@ -20,7 +20,7 @@ date=$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/
 arch=$(uname -m)
 name="lv-$version-linux-$arch"
 scratch=${LV_DIST_SCRATCH:-$root/.build-dist}
-products=(lv-registration lv-engagement lv-assessment lv-gateway lv-load lvctl)
+products=(lv-registration lv-engagement lv-assessment lv-gateway lv-load lvctl lv-web)
 
 echo "dist: building $name (commit $commit, date $date) in $scratch"
 start=$(date +%s)

@@ -47,6 +47,7 @@ APPENDED = [
     "lv.health.v1.DependencyHealth",
     "lv.reflection.v1.GetFileDescriptorSetRequest",
     "lv.reflection.v1.GetFileDescriptorSetResponse",
+    "lv.gateway.v1.EngagementPoint",
 ]
 # The first generation sorted by full name, as the Swift target sorts by protoName (byte order).
 by_full = {full: (msg, full) for msg, full in names}

@@ -165,6 +165,7 @@ let appended: [any ProtoMessage.Type] = [
     Lv_Health_V1_DependencyHealth.self,
     Lv_Reflection_V1_GetFileDescriptorSetRequest.self,
     Lv_Reflection_V1_GetFileDescriptorSetResponse.self,
+    Lv_Gateway_V1_EngagementPoint.self,
 ]
 
 func decodeAll<M: ProtoMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) {

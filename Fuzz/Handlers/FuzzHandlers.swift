@@ -1,6 +1,8 @@
 import Assessment
+import AssessmentDomain
 import Dispatch
 import Engagement
+import EngagementDomain
 import Foundation
 import Logging
 import LVAPI
@@ -8,6 +10,7 @@ import LVMessages
 import LVRPC
 import NIOCore
 import Registration
+import RegistrationDomain
 
 // libFuzzer target (issue #12): every handler's validation path. Byte 0 picks a route of the
 // registration, engagement or assessment router (all routes, sorted by full name), the rest is the

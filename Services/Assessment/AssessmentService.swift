@@ -1,3 +1,4 @@
+import AssessmentDomain
 import LVAPI
 import LVDomain
 import LVMessages

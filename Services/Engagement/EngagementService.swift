@@ -1,3 +1,4 @@
+import EngagementDomain
 import LVAPI
 import LVDomain
 import LVMessages
@@ -25,11 +26,7 @@ public struct EngagementService: Lv.Engagement.V1.Engagement.ServiceProtocol {
         valid.reserveCapacity(request.events.count)
         for (i, event) in request.events.enumerated() {
             if let p = EventRules.problem(event, now: now) {
-                var v = FieldViolation()
-                v.field = "events[\(i)].\(p.field)"
-                v.rule = p.rule
-                v.description = p.message
-                response.rejected.append(v)
+                response.rejected.append(FieldViolation(field: "events[\(i)].\(p.field)", rule: p.rule, description: p.message))
             } else {
                 valid.append(event)
             }

@@ -1,3 +1,4 @@
+import GatewayDomain
 import LVAPI
 import LVMessages
 import LVRPC

@@ -1,3 +1,4 @@
+import GatewayDomain
 import LVAPI
 import LVDomain
 import LVMessages
@@ -69,12 +70,13 @@ public struct GatewayService: Lv.Gateway.V1.Gateway.ServiceProtocol {
         }
     }
 
-    /// Every page of a paged registration list.
-    func pages<Page: Sendable>(_ method: String, _ fetch: (String) async throws -> (Page, String)) async throws -> [Page] {
+    /// Every page of a paged list (each page's call counted and timed like any other backend call).
+    func pages<Page: Sendable>(_ method: String, from backend: Source = .registration,
+                               _ fetch: (String) async throws -> (Page, String)) async throws -> [Page] {
         var out: [Page] = []
         var token = ""
         repeat {
-            let (page, next) = try await call(.registration, method) { try await fetch(token) }
+            let (page, next) = try await call(backend, method) { try await fetch(token) }
             out.append(page)
             token = next
         } while !token.isEmpty
@@ -129,29 +131,21 @@ public struct GatewayService: Lv.Gateway.V1.Gateway.ServiceProtocol {
     /// Summaries with the index computed without the presence part (scheduled minutes 0): the
     /// caller recomputes it once registration's sessions are in, so neither waits for the other.
     func readEngagement(_ id: String, npi: String = "", _ d: Downstream) async throws -> [Lv_Engagement_V1_PhysicianEngagement] {
-        var out: [Lv_Engagement_V1_PhysicianEngagement] = []
-        var token = ""
-        repeat {
+        try await pages("GetEngagementSummary", from: .engagement) { token in
             var r = Lv_Engagement_V1_GetEngagementSummaryRequest()
             (r.activityId, r.npi, r.scheduledMinutes, r.pageSize, r.pageToken) = (id, npi, 0, 1000, token)
-            let page = try await call(.engagement, "GetEngagementSummary") { try await engagement.getEngagementSummary(r, options: d.options) }
-            out += page.physicians
-            token = page.nextPageToken
-        } while !token.isEmpty
-        return out
+            let page = try await engagement.getEngagementSummary(r, options: d.options)
+            return (page.physicians, page.nextPageToken)
+        }.flatMap { $0 }
     }
 
     func readOutcomes(_ id: String, npi: String = "", _ d: Downstream) async throws -> [Outcomes] {
-        var out: [Outcomes] = []
-        var token = ""
-        repeat {
+        try await pages("GetOutcomes", from: .assessment) { token in
             var r = Lv_Assessment_V1_GetOutcomesRequest()
             (r.activityId, r.npi, r.pageSize, r.pageToken, r.omitItemScores) = (id, npi, 1000, token, true)
-            let page = try await call(.assessment, "GetOutcomes") { try await assessment.getOutcomes(r, options: d.options) }
-            out += page.physicians
-            token = page.nextPageToken
-        } while !token.isEmpty
-        return out
+            let page = try await assessment.getOutcomes(r, options: d.options)
+            return (page.physicians, page.nextPageToken)
+        }.flatMap { $0 }
     }
 
     /// What `gather` read, and each piece of data it could not read with the failed call's status.
@@ -290,23 +284,19 @@ public struct GatewayService: Lv.Gateway.V1.Gateway.ServiceProtocol {
         g.npi = request.npi
         let physician = try await call(.registration, "GetPhysician") { try await registration.getPhysician(g, options: d.options).physician ?? .init() }
         transcript.name = "\(physician.givenName) \(physician.familyName)"
-        var activities: [Lv_Registration_V1_Activity] = []
-        var token = ""
-        repeat {
+        let activities = try await pages("ListActivities") { token in
             var r = Lv_Registration_V1_ListActivitiesRequest()
             (r.pageSize, r.pageToken) = (1000, token)
-            let page = try await call(.registration, "ListActivities") { try await registration.listActivities(r, options: d.options) }
-            activities += page.activities
-            token = page.nextPageToken
-        } while !token.isEmpty
+            let page = try await registration.listActivities(r, options: d.options)
+            return (page.activities, page.nextPageToken)
+        }.flatMap { $0 }
         var credits: [String: Double] = [:]
-        repeat {
+        for c in try await pages("ListCredits", { token in
             var r = Lv_Registration_V1_ListCreditsRequest()
             (r.npi, r.pageSize, r.pageToken) = (request.npi, 1000, token)
-            let page = try await call(.registration, "ListCredits") { try await registration.listCredits(r, options: d.options) }
-            for c in page.claims { credits[c.activityId] = c.credits }
-            token = page.nextPageToken
-        } while !token.isEmpty
+            let page = try await registration.listCredits(r, options: d.options)
+            return (page.claims, page.nextPageToken)
+        }).flatMap({ $0 }) { credits[c.activityId] = c.credits }
         let npi = request.npi
         let claimed = credits
         let entries = await withTaskGroup(of: (Int, Lv_Gateway_V1_TranscriptEntry?, [SourceData: SectionStatus]).self) { group in

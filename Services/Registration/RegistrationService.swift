@@ -1,3 +1,4 @@
+import RegistrationDomain
 import LVAPI
 import LVDomain
 import LVMessages

@@ -2,7 +2,7 @@ import LVAPI
 import LVDomain
 import LVMessages
 import LVRPC
-import Registration
+import RegistrationDomain
 
 /// Drives a realistic simulated CME activity through the real protocol: registration,
 /// attendance and credit; engagement events; pre-, post- and follow-up tests, vignettes,

@@ -22,7 +22,7 @@ struct AssessmentCommand: AsyncParsableCommand {
         var router = Router()
         AssessmentService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)
-        try await ServiceRunner.run(name: "lv-assessment", settings: settings, router: router)
-        store.close()
+        try await ServiceRunner.run(name: "lv-assessment", settings: settings, router: router,
+                                    resources: [.database(store.database)])
     }
 }

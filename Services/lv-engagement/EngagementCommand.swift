@@ -22,7 +22,7 @@ struct EngagementCommand: AsyncParsableCommand {
         var router = Router()
         EngagementService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)
-        try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router)
-        store.close()
+        try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router,
+                                    resources: [.database(store.database)])
     }
 }

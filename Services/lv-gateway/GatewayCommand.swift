@@ -76,7 +76,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let monitor = DependencyMonitor(health: health, registration: registration, engagement: engagement, assessment: assessment,
                                         metrics: metrics, interval: .milliseconds(Int64(healthInterval * 1000)),
                                         timeout: .milliseconds(Int64(healthInterval * 1000)))
-        try await ServiceRunner.run(name: "lv-gateway", settings: settings, router: router, extraServices: [monitor], health: health)
-        for c in [registration, engagement, assessment] { await c.close() }
+        try await ServiceRunner.run(name: "lv-gateway", settings: settings, router: router,
+                                    resources: [registration, engagement, assessment].map(OwnedResource.client),
+                                    extraServices: [monitor], health: health)
     }
 }

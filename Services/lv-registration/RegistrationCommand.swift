@@ -22,7 +22,7 @@ struct RegistrationCommand: AsyncParsableCommand {
         var router = Router()
         RegistrationService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)
-        try await ServiceRunner.run(name: "lv-registration", settings: settings, router: router)
-        store.close()
+        try await ServiceRunner.run(name: "lv-registration", settings: settings, router: router,
+                                    resources: [.database(store.database)])
     }
 }

@@ -1,12 +1,12 @@
 import ArgumentParser
-import Assessment
+import AssessmentDomain
 import Foundation
 import LVAPI
 import LVJSON
 import LVMessages
 import LVRPC
 import LVDomain
-import Registration
+import RegistrationDomain
 
 /// `lvctl assessment …`: what an outcomes team needs around instruments and results.
 struct AssessmentCommands: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Engagement
+import EngagementDomain
 import Foundation
 import LVJSON
 import LVAPI

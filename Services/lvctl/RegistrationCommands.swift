@@ -5,7 +5,7 @@ import LVAPI
 import LVJSON
 import LVMessages
 import LVRPC
-import Registration
+import RegistrationDomain
 
 /// `lvctl registration …`: what an operator needs around the participation and credit record.
 struct RegistrationCommands: AsyncParsableCommand {

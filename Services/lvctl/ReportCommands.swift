@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
-import Gateway
+import GatewayDomain
 import LVAPI
 import LVJSON
 import LVMessages
 import LVRPC
 import Simulation
+import WebPages
 
 /// `lvctl report activity ID` / `lvctl report physician NPI`: the validation views from a running gateway.
 struct Report: AsyncParsableCommand {
@@ -55,6 +56,8 @@ struct ActivityReport: AsyncParsableCommand {
     @Argument var activity: String
     @Option(help: "Significance level.") var alpha = 0.05
     @Option(name: .customLong("minimum-n"), help: "Fewest physicians for a level to count.") var minimumN: UInt32 = 10
+    @Option(help: "Also write the printable outcomes report (lv-web's page) to this PDF file, with headless Chromium (env LV_CHROMIUM names the browser).")
+    var pdf: String?
 
     func run() async throws {
         let view = try await connection.withGateway { g in
@@ -65,8 +68,52 @@ struct ActivityReport: AsyncParsableCommand {
             r.thresholds = t
             return try await g.getActivityValidation(r, options: connection.target.callOptions)
         }
-        if connection.json { print(try MessageJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
+        if let pdf {
+            try OutcomesPDF.write(Pages.outcomesReport(view, viewer: nil, standalone: true).text, to: pdf)
+            printError("lvctl report: outcomes report written to \(pdf)")
+        } else if connection.json { print(try MessageJSON.text(view)) } else { print(ValidationReport.activity(view), terminator: "") }
         try exitIfPartial(Completeness.isPartial(view.completeness), "view")
+    }
+}
+
+/// Prints an HTML page to PDF with headless Chromium (Debian's `chromium`).
+enum OutcomesPDF {
+    static func chromium() -> String? {
+        let names = [ProcessEnvironment.value("LV_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"].compactMap { $0 }
+        let path = (ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+        for n in names {
+            if n.contains("/") { if FileManager.default.isExecutableFile(atPath: n) { return n } else { continue } }
+            for dir in path where FileManager.default.isExecutableFile(atPath: "\(dir)/\(n)") { return "\(dir)/\(n)" }
+        }
+        return nil
+    }
+
+    static func write(_ html: String, to file: String) throws {
+        guard let browser = chromium() else {
+            printError("lvctl report: --pdf needs headless Chromium: apt-get install -y chromium (or set LV_CHROMIUM)")
+            throw ExitCode(2)
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lvctl-pdf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let page = dir.appendingPathComponent("report.html")
+        try Data(html.utf8).write(to: page)
+        let output = URL(fileURLWithPath: file, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: browser)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                       "--user-data-dir=\(dir.appendingPathComponent("profile").path)", "--no-pdf-header-footer",
+                       "--print-to-pdf=\(output)", page.absoluteString]
+        p.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        p.standardError = errors
+        try p.run()
+        let errorText = errors.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, FileManager.default.fileExists(atPath: output) else {
+            printError("lvctl report: chromium exited \(p.terminationStatus): \(String(decoding: errorText.suffix(2000), as: UTF8.self))")
+            throw ExitCode(2)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-import LVRPC
+import LVMessages
+
 
 /// Rules every service applies to fields from the wire: lengths, characters, shapes, ranges.
 /// Each service's `Domain/` names which rule applies to which of its fields (and the service

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import LVRPC
-
 /// Opaque page tokens: the last key of the previous page, hex-encoded behind a version tag.
 /// Pages continue after that key, so rows inserted meanwhile never shift or repeat a page.
 public enum PageToken {
@@ -22,7 +17,7 @@ public enum PageToken {
 
     public static func decode(_ token: String) throws -> String {
         guard !token.isEmpty else { return "" }
-        let fail = RPCError.invalidArgument(field: "page_token", rule: "page-token", "not a page token from this service")
+        let fail = DomainError.invalidArgument(field: "page_token", rule: "page-token", "not a page token from this service")
         guard token.hasPrefix("p1"), token.utf8.count % 2 == 0 else { throw fail }
         var bytes: [UInt8] = []
         var i = token.index(token.startIndex, offsetBy: 2)
@@ -35,11 +30,4 @@ public enum PageToken {
         guard let key = String(validating: bytes, as: UTF8.self) else { throw fail }
         return key
     }
-}
-
-/// Milliseconds since the Unix epoch from the system clock.
-public func wallClockMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }

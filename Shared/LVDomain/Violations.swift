@@ -1,4 +1,4 @@
-import LVRPC
+import LVMessages
 
 /// Collects broken rules, each with its field path, and throws them together as one
 /// INVALID_ARGUMENT so a caller fixes everything in one round.
@@ -7,7 +7,7 @@ public struct Violations {
     /// and a count, so the error always fits in a frame's meta.
     public static let maximumReported = 50
 
-    public private(set) var list: [FieldViolation] = []
+    public private(set) var list: [Lv_Rpc_V1_FieldViolation] = []
     /// Violations beyond `maximumReported`, counted but not listed.
     public private(set) var omitted = 0
 
@@ -27,25 +27,11 @@ public struct Violations {
         let total = list.count + omitted
         let summary = total == 1 ? "\(first.field): \(first.description)"
             : "\(total) fields are invalid\(omitted > 0 ? " (first \(list.count) listed)" : ""); first \(first.field): \(first.description)"
-        throw RPCError(.invalidArgument, summary, violations: list)
+        throw DomainError(.invalidArgument, summary, violations: list)
     }
 }
 
 /// One broken rule as it goes on the wire.
-public func violation(_ field: String, _ rule: String, _ message: String) -> FieldViolation {
-    var v = FieldViolation()
-    v.field = field
-    v.rule = rule
-    v.description = message
-    return v
-}
-
-/// Ids that sort by creation time ("act_0191c7e5a2b4_9f3a1c"), so keyset pages and B-tree
-/// inserts follow the clock (DESIGN §8).
-public enum TimeOrderedID {
-    public static func make(prefix: String, now: Int64) -> String {
-        let time = String(UInt64(max(0, now)), radix: 16)
-        let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return "\(prefix)_\(String(repeating: "0", count: max(0, 12 - time.count)))\(time)_\(String(repeating: "0", count: 8 - random.count))\(random)"
-    }
+public func violation(_ field: String, _ rule: String, _ message: String) -> Lv_Rpc_V1_FieldViolation {
+    Lv_Rpc_V1_FieldViolation(field: field, rule: rule, description: message)
 }

@@ -58,7 +58,7 @@ final class ClientConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let box = FrameLimitsBox(limits)
-                    let handler = ClientConnectionHandler(limits: box, usable: usable)
+                    let handler = ClientConnectionHandler(usable: usable)
                     try setup?(channel, host)
                     try channel.pipeline.syncOperations.addHandler(FlushCoalescingHandler())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: box)))
@@ -130,7 +130,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var timer: Scheduled<Void>?
     }
 
-    private let limits: FrameLimitsBox
     private let usable: NIOLockedValueBox<Bool>
     private var context: ChannelHandlerContext?
     private var helloPromise: EventLoopPromise<Lv_Rpc_V1_HelloAck>?
@@ -145,8 +144,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// The first error seen before HELLO was sent (a TLS handshake that failed, say), to report it.
     private var setupError: (any Error)?
 
-    init(limits: FrameLimitsBox, usable: NIOLockedValueBox<Bool>) {
-        self.limits = limits
+    init(usable: NIOLockedValueBox<Bool>) {
         self.usable = usable
     }
 

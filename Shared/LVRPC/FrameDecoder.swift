@@ -183,7 +183,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
 /// The frame limits of one connection, shared by its decoder and its handler on the same event loop.
 public final class FrameLimitsBox: @unchecked Sendable {
-    public var limits: FrameLimits
+    public let limits: FrameLimits
     /// When the decoder began waiting for the rest of a frame (nil when it is between frames), for the body timeout.
     public var partialSince: NIODeadline?
     public init(_ limits: FrameLimits) { self.limits = limits }

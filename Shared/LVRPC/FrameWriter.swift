@@ -84,13 +84,12 @@ extension ByteBuffer {
     /// Packs `message` with protobuf-c directly into this buffer; returns the bytes written.
     @discardableResult
     public mutating func writeMessage(_ message: some ProtoMessage) throws -> Int {
-        let arena = CArena()
-        let c = try message.cMessage(in: arena)
-        let base = UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self)
-        let size = protobuf_c_message_get_packed_size(base)
-        guard size > 0 else { return 0 }
-        return writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-            protobuf_c_message_pack(base, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        try message.withCMessage { base in
+            let size = protobuf_c_message_get_packed_size(base)
+            guard size > 0 else { return 0 }
+            return writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+                out.withMemoryRebound(to: UInt8.self) { protobuf_c_message_pack(base, $0.baseAddress!) }
+            }
         }
     }
 

@@ -23,11 +23,8 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// INVALID_ARGUMENT naming one field and the rule it broke.
     public static func invalidArgument(field: String, rule: String, _ message: String) -> RPCError {
-        var v = FieldViolation()
-        v.field = field
-        v.rule = rule
-        v.description = message
-        return RPCError(.invalidArgument, "\(field): \(message)", violations: [v])
+        RPCError(.invalidArgument, "\(field): \(message)",
+                 violations: [FieldViolation(field: field, rule: rule, description: message)])
     }
 
     public init(status: Lv_Rpc_V1_Status) {
@@ -54,18 +51,23 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    /// Maps anything a handler throws to the status sent to the caller.
+    /// Maps anything a handler throws to the status sent to the caller: the one place where
+    /// domain and store errors (`RPCErrorConvertible`) become wire status.
     public static func from(_ error: any Error) -> RPCError {
         switch error {
         case let e as RPCError: return e
+        case let e as any RPCErrorConvertible: return e.rpcError
         case let e as ProtoError:
-            var v = FieldViolation()
-            v.field = e.field ?? ""
-            v.rule = e.rule
-            v.description = e.description
-            return RPCError(.invalidArgument, e.description, violations: e.field == nil ? [] : [v])
+            let violations = e.field.map { [FieldViolation(field: $0, rule: e.rule, description: e.description)] } ?? []
+            return RPCError(.invalidArgument, e.description, violations: violations)
         case is CancellationError: return RPCError(.cancelled, "the call was cancelled")
         default: return RPCError(.internal, "internal error: \(String(describing: type(of: error)))")
         }
     }
+}
+
+/// An error of the domain or a store that knows its wire status (as grpc-swift-2's
+/// `RPCErrorConvertible`). Handlers let such errors propagate; `RPCError.from` converts them.
+public protocol RPCErrorConvertible: Error {
+    var rpcError: RPCError { get }
 }

@@ -287,7 +287,11 @@ final class RefuseConnectionHandler: ChannelInboundHandler {
         var goAway = Lv_Rpc_V1_GoAway()
         goAway.status = RPCError(.resourceExhausted, "too many connections; retry later", retryable: true, retryAfterMs: 1000).status
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(try! FrameWriter.frame(.goAway, streamID: 0, payload: goAway))).whenComplete { _ in
+        // Built from constants; were it ever to fail to encode, the connection is still closed.
+        guard let frame = try? FrameWriter.frame(.goAway, streamID: 0, payload: goAway) else {
+            return channel.close(promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
             channel.close(promise: nil)
         }
     }

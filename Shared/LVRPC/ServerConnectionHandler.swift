@@ -232,7 +232,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         ack.serverVersion = BuildInfo.versionString
         ack.idleTimeoutS = UInt32((configuration.idleTimeout?.nanoseconds ?? 0) / 1_000_000_000)
         phase = .open
-        write(try! FrameWriter.frame(.helloAck, streamID: 0, payload: ack))
+        if let frame = try? FrameWriter.frame(.helloAck, streamID: 0, payload: ack) {
+            write(frame)
+        } else {
+            // A configured name or version protobuf-c cannot carry (a NUL): answer without them
+            // rather than trap the process on a path every peer reaches.
+            ack.serverName = ""
+            ack.serverVersion = ""
+            writeEncoded(.helloAck, payload: ack)
+        }
     }
 
     /// Stream ids must increase; a reused or lower id is a connection error.
@@ -407,13 +415,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             var s = RPCError(error.code, "error message could not be encoded").status
             if let first = error.violations.first {
                 s.message = "\(LogSafe.clip(first.field)): rule \(LogSafe.clip(first.rule, 64))"
-                s.violations = [FieldViolation()]
-                s.violations[0].field = LogSafe.clip(first.field)
-                s.violations[0].rule = LogSafe.clip(first.rule, 64)
+                s.violations = [FieldViolation(field: LogSafe.clip(first.field), rule: LogSafe.clip(first.rule, 64), description: "")]
             }
             s.retryable = error.retryable
             bare.status = s
-            return write(try! FrameWriter.frame(.response, streamID: streamID, meta: bare))
+            return writeEncoded(.response, streamID: streamID, meta: bare)
         }
         write(frame)
     }
@@ -441,7 +447,29 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var goAway = Lv_Rpc_V1_GoAway()
         goAway.lastStreamId = highestStreamID
         goAway.status = status
-        write(try! FrameWriter.frame(.goAway, streamID: 0, payload: goAway))
+        if let frame = try? FrameWriter.frame(.goAway, streamID: 0, payload: goAway) {
+            return write(frame)
+        }
+        // The status's text could not be encoded: the code, the retry hints and the stream id still go.
+        var bare = Lv_Rpc_V1_Status()
+        bare.code = status.code
+        bare.retryable = status.retryable
+        bare.retryAfterMs = status.retryAfterMs
+        goAway.status = bare
+        writeEncoded(.goAway, payload: goAway)
+    }
+
+    /// Writes a frame built only from values this handler chose (integers, clipped and escaped
+    /// text). Should even that fail to encode, the connection is closed: a peer must never be able
+    /// to trap the process.
+    private func writeEncoded(_ type: FrameType, streamID: UInt32 = 0, meta: Lv_Rpc_V1_FrameMeta? = nil, payload: (any ProtoMessage)? = nil) {
+        do {
+            write(try FrameWriter.frame(type, streamID: streamID, meta: meta, payload: payload))
+        } catch {
+            logger.error("could not encode a \(type) frame; closing the connection", metadata: ["error": "\(error)"])
+            phase = .closed
+            context?.close(promise: nil)
+        }
     }
 
     /// Graceful shutdown: GOAWAY with the last accepted stream id, finish what is in flight, close.

@@ -21,7 +21,10 @@ public enum ServiceRunner {
 
     /// `health` is the server's health status; a service that depends on others (the gateway)
     /// passes one it keeps updating with `HealthStatus.setDependency`. `/readyz` follows it.
-    public static func run(name: String, settings: ServiceSettings, router: Router,
+    ///
+    /// `resources` are what the handlers use (`OwnedResource.database`, `.client`): they start
+    /// first and stop last, after the server has drained, so shutdown order is declared here once.
+    public static func run(name: String, settings: ServiceSettings, router: Router, resources: [OwnedResource] = [],
                            extraServices: [any Service] = [], health: HealthStatus = HealthStatus()) async throws {
         _ = ProcessMetrics.startTime
         bootstrapLogging(settings)
@@ -40,11 +43,15 @@ public enum ServiceRunner {
         let security = try ServiceSecurity(name: name, settings: settings, logger: logger)
         security.configure(&configuration)
         defer { security.security.audit?.close() }
+        var interceptors: [any ServerInterceptor] = [LoggingInterceptor(), security.security.interceptor]
+        if let hold = TestHoldInterceptor.fromEnvironment() {
+            logger.warning("test hook on: every call waits for a gate file (\(TestHoldInterceptor.environmentKey)); never set this in production")
+            interceptors.append(hold)
+        }
         let server = RPCServer(
             configuration: configuration,
-            router: router, interceptors: [LoggingInterceptor(), security.security.interceptor], logger: logger, health: health,
-            observer: RPCMetrics())
-        var services: [any Service] = []
+            router: router, interceptors: interceptors, logger: logger, health: health, observer: RPCMetrics())
+        var services: [any Service] = resources // first to start, last to stop
         var metricsText = "off"
         if let metrics = settings.metrics {
             let m = MetricsServer(host: metrics.host, port: metrics.port, registry: registry, health: health, logger: logger)

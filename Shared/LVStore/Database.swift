@@ -50,11 +50,20 @@ public final class Database: Sendable {
         self.options = options
         let writeConnection = try Database.open(path: path, options: options)
         try Migrator.migrate(writeConnection, migrations)
-        writer = GroupCommitWriter(connection: writeConnection, maxBatch: options.maxBatch, logger: logger)
         var readConnections: [SQLiteConnection] = []
         for _ in 0..<options.readers { readConnections.append(try Database.open(path: path, options: options)) }
-        readers = ReaderPool(connections: readConnections)
+        let number = Self.opened.withLockedValue { $0 += 1; return $0 }
+        writer = GroupCommitWriter(connection: writeConnection, maxBatch: options.maxBatch, logger: logger,
+                                   threadName: "lv-db\(number)-w")
+        readers = ReaderPool(connections: readConnections, threadNamePrefix: "lv-db\(number)-r")
     }
+
+    /// Databases opened by this process, numbering their threads' names.
+    private static let opened = NIOLockedValueBox(0)
+
+    /// The names of the threads this database runs (the writer's, then the readers'), as
+    /// /proc/<pid>/task/*/comm shows them while they exist.
+    public var threadNames: [String] { [writer.thread.name] + readers.threads.map(\.name) }
 
     /// SQLite's memory statistics cost a global mutex per allocation; nothing here reads them.
     /// Configured once, before the first connection of the process.
@@ -93,56 +102,60 @@ public final class Database: Sendable {
     public var writerStatistics: (commits: Int, writes: Int) { writer.statistics }
 
     /// Writes waiting for the writer thread (for tests).
-    public var queuedWrites: Int { writer.queued }
+    public var queuedWrites: Int { writer.jobs.count }
 
-    /// Stops the writer after the writes already queued; later writes fail.
-    public func close() { writer.stop() }
+    /// Shuts the database down: writes and reads already queued run (and are acknowledged), later
+    /// ones fail; then every thread is joined and every connection closed. Blocks until that is
+    /// done, so call it from a thread of your own (`shutdown()` does).
+    public func close() {
+        writer.jobs.stop()
+        readers.jobs.stop()
+        writer.thread.join()
+        for thread in readers.threads { thread.join() }
+        writer.connection.close()
+        for connection in readers.connections { connection.close() }
+    }
+
+    /// `close()` off the Swift cooperative pool: returns when every thread has ended and every
+    /// connection is closed. A swift-service-lifecycle `Service` calls it on graceful shutdown.
+    public func shutdown() async {
+        try? await NIOThreadPool.singleton.runIfActive { self.close() }
+    }
+
+    static let closedError = SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: nil)
 }
 
 /// The single writer thread.
-final class GroupCommitWriter: @unchecked Sendable { // mutable state is guarded by `condition`
-    private struct Job {
+final class GroupCommitWriter: Sendable {
+    struct Job {
         /// Runs the write in the open transaction; returns its acknowledgement, sent after COMMIT.
         let run: (SQLiteConnection) -> () -> Void
         /// Fails the write when its transaction could not begin or commit.
         let fail: (any Error) -> Void
     }
 
-    private let condition = ConditionLock(value: 0)
-    private var queue: [Job] = []
-    private var stopped = false
-    private var commits = 0
-    private var writes = 0
-    private let connection: SQLiteConnection
+    let jobs = JobQueue<Job>()
+    let thread: OwnedThread
+    private let counts = NIOLockedValueBox((commits: 0, writes: 0))
+    /// Used by the writer thread only, and closed by `Database.close` after joining it.
+    nonisolated(unsafe) let connection: SQLiteConnection
     private let maxBatch: Int
     private let logger: Logger
 
-    init(connection: SQLiteConnection, maxBatch: Int, logger: Logger) {
+    init(connection: SQLiteConnection, maxBatch: Int, logger: Logger, threadName: String) {
         self.connection = connection
         self.maxBatch = maxBatch
         self.logger = logger
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "lv-sqlite-writer"
-        thread.start()
+        let jobs = self.jobs
+        let counts = self.counts
+        thread = OwnedThread(name: threadName) {
+            while let batch = jobs.take(maximum: maxBatch) {
+                Self.commit(batch, on: connection, logger: logger, counts: counts)
+            }
+        }
     }
 
-    var statistics: (commits: Int, writes: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (commits, writes)
-    }
-
-    var queued: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return queue.count
-    }
-
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.unlock(withValue: 1)
-    }
+    var statistics: (commits: Int, writes: Int) { counts.withLockedValue { $0 } }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         // Set when the caller's task is cancelled; read by the writer thread before the write starts.
@@ -168,34 +181,16 @@ final class GroupCommitWriter: @unchecked Sendable { // mutable state is guarded
                     }
                     return { continuation.resume(with: result) }
                 }, fail: { error in continuation.resume(throwing: error) })
-                condition.lock()
-                guard !stopped else {
-                    condition.unlock()
-                    continuation.resume(throwing: SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: nil))
-                    return
-                }
-                queue.append(job)
-                condition.unlock(withValue: 1)
+                if !jobs.append(job) { continuation.resume(throwing: Database.closedError) }
             }
         } onCancel: {
             cancelled.withLockedValue { $0 = true }
         }
     }
 
-    private func loop() {
-        while true {
-            condition.lock(whenValue: 1)
-            let batch = Array(queue.prefix(maxBatch))
-            queue.removeFirst(batch.count)
-            let done = stopped && queue.isEmpty
-            condition.unlock(withValue: queue.isEmpty && !stopped ? 0 : 1)
-            if !batch.isEmpty { commit(batch) }
-            if done { return }
-        }
-    }
-
     /// One transaction for the whole batch; nobody is answered until COMMIT has returned.
-    private func commit(_ batch: [Job]) {
+    private static func commit(_ batch: [Job], on connection: SQLiteConnection, logger: Logger,
+                               counts: NIOLockedValueBox<(commits: Int, writes: Int)>) {
         do {
             try connection.execute("BEGIN IMMEDIATE")
         } catch {
@@ -212,38 +207,34 @@ final class GroupCommitWriter: @unchecked Sendable { // mutable state is guarded
             for job in batch { job.fail(error) }
             return
         }
-        condition.lock()
-        commits += 1
-        writes += batch.count
-        condition.unlock()
+        counts.withLockedValue { $0.commits += 1; $0.writes += batch.count }
         for acknowledge in acknowledgements { acknowledge() }
     }
 }
 
-/// Reader threads, each with its own connection.
+/// Reader threads, each with its own connection, taking reads from one queue.
 final class ReaderPool: Sendable {
-    private let pool: NIOThreadPool
-    private let idle: NIOLockedValueBox<[SQLiteConnectionBox]>
+    typealias Job = (SQLiteConnection) -> Void
 
-    init(connections: [SQLiteConnection]) {
-        pool = NIOThreadPool(numberOfThreads: connections.count)
-        pool.start()
-        idle = NIOLockedValueBox(connections.map(SQLiteConnectionBox.init))
+    let jobs = JobQueue<Job>()
+    let threads: [OwnedThread]
+    /// Each used by its own thread only, and closed by `Database.close` after joining them.
+    nonisolated(unsafe) let connections: [SQLiteConnection]
+
+    init(connections: [SQLiteConnection], threadNamePrefix: String) {
+        self.connections = connections
+        let jobs = self.jobs
+        threads = connections.enumerated().map { index, connection in
+            OwnedThread(name: "\(threadNamePrefix)\(index)") {
+                while let job = jobs.take(maximum: 1)?.first { job(connection) }
+            }
+        }
     }
 
     func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        let idle = self.idle
-        return try await pool.runIfActive {
-            // At most `numberOfThreads` bodies run at once, so a connection is always free.
-            let box = idle.withLockedValue { $0.removeLast() }
-            defer { idle.withLockedValue { $0.append(box) } }
-            return try body(box.connection)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let queued = jobs.append { connection in continuation.resume(with: Result { try body(connection) }) }
+            if !queued { continuation.resume(throwing: Database.closedError) }
         }
     }
-}
-
-/// Moves a connection between reader threads; only one thread uses it at a time.
-final class SQLiteConnectionBox: @unchecked Sendable {
-    let connection: SQLiteConnection
-    init(_ connection: SQLiteConnection) { self.connection = connection }
 }

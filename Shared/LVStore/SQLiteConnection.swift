@@ -35,7 +35,15 @@ public final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 1)
     }
 
-    deinit {
+    private var closed = false
+
+    deinit { close() }
+
+    /// Finalizes the cached statements and closes the connection (its file descriptors with it).
+    /// Only the thread that owns the connection, or the one that joined it, may call this.
+    public func close() {
+        guard !closed else { return }
+        closed = true
         statementCache.removeAll()
         sqlite3_close_v2(handle)
     }

@@ -1,10 +1,12 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Logging
 import LVDomain
 import LVMessages
 import LVRPC
 import LVStore
+import LVTestSupport
 import Testing
 
 func npi(_ n: Int) -> String {
@@ -87,7 +89,7 @@ struct ScoringTests {
     @Test("an unknown item, a wrong answer type or a duplicate item is INVALID_ARGUMENT naming the answer", arguments: [
         ("unknown-item", "answers[0].item_id"), ("answer-type", "answers[0]"), ("duplicate-item", "answers[1].item_id"), ("range", "answers[0].confidence"),
     ])
-    func badAnswers(rule: String, field: String) {
+    func badAnswers(rule: String, field: String) async {
         let test = instrument("t", .postTest, items: [mc("q1")])
         var answers: [Answer]
         switch rule {
@@ -100,13 +102,11 @@ struct ScoringTests {
         default: answers = [choice("q1", 1, confidence: 6)]
         }
         do {
-            _ = try Scoring.score(test, answers: answers)
-            Issue.record("accepted")
-        } catch let e as RPCError {
+            guard let e = await wireError({ _ = try Scoring.score(test, answers: answers) }) else { Issue.record("accepted"); return }
             #expect(e.code == .invalidArgument)
             #expect(e.violations.first?.field.hasPrefix(field) == true, "\(e)")
             #expect(e.violations.first?.rule == rule)
-        } catch { Issue.record("\(error)") }
+        }
     }
 
     @Test("instrument rules: objective or control, follow-up delay, vignette phase, Likert only on evaluations")
@@ -194,15 +194,11 @@ struct AssessmentServiceTests {
         #expect(try await submit(s, "a", "pre", npi: npi(1), [choice("q1", 1)]).created)
         #expect(!(try await submit(s, "a", "pre", npi: npi(1), [choice("q1", 1)])).created)
         do {
-            _ = try await submit(s, "b", "pre", npi: npi(1), [choice("q1", 0)])
-            Issue.record("second submission accepted")
-        } catch let e as RPCError {
+            guard let e = await wireError({ _ = try await submit(s, "b", "pre", npi: npi(1), [choice("q1", 0)]) }) else { Issue.record("second submission accepted"); return }
             #expect(e.code == .alreadyExists && e.violations.first?.rule == "first-submission-counts")
         }
         do {
-            _ = try await submit(s, "a", "pre", npi: npi(1), [choice("q1", 0)])
-            Issue.record("reused submission id accepted")
-        } catch let e as RPCError {
+            guard let e = await wireError({ _ = try await submit(s, "a", "pre", npi: npi(1), [choice("q1", 0)]) }) else { Issue.record("reused submission id accepted"); return }
             #expect(e.code == .invalidArgument && e.violations.first?.rule == "idempotency")
         }
     }

@@ -1,8 +1,10 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Logging
 import LVMessages
 import LVRPC
+import LVTestSupport
 import Testing
 
 /// docs/ASSESSMENT.md rules that had no test: an instrument keeps its activity and kind; practice
@@ -30,9 +32,7 @@ struct AssessmentDocumentedRuleTests {
         _ = try await create(s, instrument("t1", .preTest, items: [mc("q1")]), id: "c1")
         for (n, changed) in [instrument("t1", .postTest, items: [mc("q1")]), { var i = instrument("t1", .preTest, items: [mc("q1")]); i.activityId = "act-2"; return i }()].enumerated() {
             do {
-                _ = try await create(s, changed, id: "c-change-\(n)")
-                Issue.record("change \(n) accepted")
-            } catch let e as RPCError {
+                guard let e = await wireError({ _ = try await create(s, changed, id: "c-change-\(n)") }) else { Issue.record("change \(n) accepted"); return }
                 #expect(e.code == .failedPrecondition)
                 #expect(e.violations.first?.rule == "immutable-kind")
             }
@@ -88,9 +88,7 @@ struct AssessmentDocumentedRuleTests {
         r.requestId = "cap-over"
         r.measures = (0..<10_001).map { measure(code: "M\($0)") }
         do {
-            _ = try await s.recordPracticeMeasures(r, context: context)
-            Issue.record("10,001 measures accepted")
-        } catch let e as RPCError {
+            guard let e = await wireError({ _ = try await s.recordPracticeMeasures(r, context: context) }) else { Issue.record("10,001 measures accepted"); return }
             #expect(e.code == .invalidArgument)
             #expect(e.violations.first?.rule == "batch-size")
         }

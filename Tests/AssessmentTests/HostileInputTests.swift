@@ -1,9 +1,11 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Logging
 import LVDomain
 import LVMessages
 import LVRPC
+import LVTestSupport
 import Testing
 
 /// Issue #12: extremes and field rules of the assessment API, each INVALID_ARGUMENT naming the field.
@@ -20,13 +22,9 @@ struct AssessmentHostileInputTests {
 
     func expectInvalid(_ field: String, rule: String? = nil, _ body: () async throws -> Void) async {
         do {
-            try await body()
-            Issue.record("expected INVALID_ARGUMENT on \(field)")
-        } catch let e as RPCError {
+            guard let e = await wireError({ try await body() }) else { Issue.record("expected INVALID_ARGUMENT on \(field)"); return }
             #expect(e.code == .invalidArgument, "\(e)")
             #expect(e.violations.contains { $0.field == field && (rule == nil || $0.rule == rule) }, "\(e)")
-        } catch {
-            Issue.record("\(error)")
         }
     }
 
@@ -91,9 +89,7 @@ struct AssessmentHostileInputTests {
         _ = try await s.recordCommitment(r, context: context)
         r.requestId = "second"
         do {
-            _ = try await s.recordCommitment(r, context: context)
-            Issue.record("accepted twice")
-        } catch let e as RPCError {
+            guard let e = await wireError({ _ = try await s.recordCommitment(r, context: context) }) else { Issue.record("accepted twice"); return }
             #expect(e.code == .alreadyExists, "\(e)")
             #expect(e.violations.first?.field == "commitment.commitment_id")
         }

@@ -1,4 +1,5 @@
 import Assessment
+import AssessmentDomain
 import LVMessages
 import LVRPC
 import Testing
@@ -24,7 +25,8 @@ struct ScoringRuleTests {
         do {
             let s = try Scoring.score(instrument, answers: answers)
             Issue.record("accepted, scored \(s.items.map(\.score))", sourceLocation: sourceLocation)
-        } catch let e as RPCError {
+        } catch {
+            let e = RPCError.from(error)
             #expect(e.code == .invalidArgument, sourceLocation: sourceLocation)
             #expect(e.violations.first?.field == field, "\(e)", sourceLocation: sourceLocation)
             #expect(e.violations.first?.rule == rule, "\(e)", sourceLocation: sourceLocation)

@@ -60,42 +60,52 @@ final class RawPeer: @unchecked Sendable { // `next` from one task, `send` from 
 
 @Suite("SIGTERM drain of a real service", .serialized, .timeLimit(.minutes(3)))
 struct DrainEndToEndTests {
+    enum Phase: Int, Comparable, Sendable {
+        case beforeSigterm, sigtermSent, gateOpen
+        static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+    }
+
     struct Answer: Sendable {
         var code: StatusCode
         var retryable: Bool
+        var phase: Phase
         var afterGoAway: Bool
     }
 
-    @Test("SIGTERM with many RecordEvents calls in flight: GOAWAY(last_stream_id L); every id ≤ L answered OK exactly once, every later one refused retryable and not stored; exit 0")
+    @Test("SIGTERM with 24 RecordEvents calls provably in flight: GOAWAY(last_stream_id 24) first; each of 1…24 answered OK exactly once after it, each of 25…34 refused retryable exactly once and not stored; exit 0")
     func sigtermWithCallsInFlight() async throws {
-        let service = try RunningService("lv-engagement")
+        // Every call waits for this file before its handler runs (the service's test hook), so
+        // the calls are held in flight across SIGTERM by the test, not by a race against it.
+        let gate = FileManager.default.temporaryDirectory.appendingPathComponent("lv-drain-gate-\(UUID().uuidString)")
+        let service = try RunningService("lv-engagement", extraArguments: ["--drain-timeout", "600"],
+                                         environment: ["LV_TEST_HOLD_CALLS_UNTIL": gate.path])
+        defer { try? FileManager.default.removeItem(at: gate) }
         let peer = try await RawPeer(port: service.port)
-        let answers = NIOLockedValueBox<[UInt32: [Answer]]>([:])
-        let goAways = NIOLockedValueBox<[Lv_Rpc_V1_GoAway]>([])
+        var answers: [UInt32: [Answer]] = [:]
+        var goAways: [Lv_Rpc_V1_GoAway] = []
+        var phase = Phase.beforeSigterm
+        var pongs = 0
 
-        let pongs = NIOLockedValueBox(0)
-        let reader = Task {
-            while let frame = try await peer.next() {
-                if frame.type == FrameType.goAway.rawValue {
-                    let g = try frame.payload.readMessage(Lv_Rpc_V1_GoAway.self)
-                    goAways.withLockedValue { $0.append(g) }
-                    continue
+        /// Reads frames in arrival order until `done` holds (or the connection ends), recording each.
+        func read(until done: () -> Bool) async throws {
+            while !done(), let frame = try await peer.next() {
+                switch frame.type {
+                case FrameType.goAway.rawValue:
+                    goAways.append(try frame.payload.readMessage(Lv_Rpc_V1_GoAway.self))
+                case FrameType.pong.rawValue:
+                    pongs += 1
+                default:
+                    #expect(frame.type == FrameType.response.rawValue, "unexpected frame type \(frame.type)")
+                    let status = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self).status
+                    answers[frame.streamID, default: []].append(Answer(
+                        code: status?.code ?? .ok, retryable: status?.retryable ?? false, phase: phase, afterGoAway: !goAways.isEmpty))
                 }
-                if frame.type == FrameType.pong.rawValue {
-                    pongs.withLockedValue { $0 += 1 }
-                    continue
-                }
-                #expect(frame.type == FrameType.response.rawValue)
-                let status = try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self).status
-                let seenGoAway = goAways.withLockedValue { !$0.isEmpty }
-                let answer = Answer(code: status?.code ?? .ok, retryable: status?.retryable ?? false, afterGoAway: seenGoAway)
-                answers.withLockedValue { $0[frame.streamID, default: []].append(answer) }
             }
         }
         func batch(_ id: UInt32) throws -> ByteBuffer {
             var request = Lv_Engagement_V1_RecordEventsRequest()
             let now = Int64(Date().timeIntervalSince1970 * 1000) - 1000
-            request.events = (0..<2000).map { i in
+            request.events = (0..<500).map { i in
                 var e = Lv_Engagement_V1_Event()
                 (e.eventId, e.npi, e.verb, e.activityId, e.timestampMs) = ("b\(id)-\(i)", testNPI(i % 50), .heartbeat, "drain", now)
                 return e
@@ -104,52 +114,58 @@ struct DrainEndToEndTests {
             meta.method = "lv.engagement.v1.Engagement/RecordEvents"
             return try FrameWriter.frame(.request, streamID: id, meta: meta, payload: request)
         }
-        // 24 batches of 2,000 events back to back (under the limit of 256 calls per connection, so
-        // no refusal comes from it), then a PING: frames are read in order, so its PONG means the
-        // server has accepted all 24. SIGTERM follows at once, while most are still being stored.
+
+        // 24 batches back to back (under the limit of 256 calls per connection), then a PING:
+        // frames are read in order, so its PONG means the server has accepted all 24, and no
+        // RESPONSE can come before the gate opens. So all 24 are in flight at SIGTERM.
         let burst: UInt32 = 24
         for id in 1...burst { try await peer.send(try batch(id)) }
         try await peer.send(FrameWriter.rawFrame(.ping, payload: ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8])))
-        for _ in 0..<6000 where pongs.withLockedValue({ $0 }) == 0 {
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-        #expect(pongs.withLockedValue { $0 } == 1)
-        service.process.terminate()
-        // Ten more after SIGTERM: each is refused (retryable) or never read, as it races the close.
-        for id in burst + 1...burst + 10 {
-            do { try await peer.send(try batch(id)) } catch { break }
-        }
-        service.process.waitUntilExit()
-        #expect(service.process.terminationStatus == 0)
-        try await reader.value
-        await peer.close()
+        try await read(until: { pongs == 1 })
+        try #require(pongs == 1, "the connection ended before the PONG")
+        #expect(answers.isEmpty, "answered while the gate was shut: \(answers.keys.sorted())")
 
-        let goAway = try #require(goAways.withLockedValue { $0 }.first, "no GOAWAY before the close")
-        #expect(goAways.withLockedValue { $0.count } == 1)
+        phase = .sigtermSent
+        service.process.terminate()
+        try await read(until: { !goAways.isEmpty })
+        let goAway = try #require(goAways.first, "no GOAWAY after SIGTERM")
         #expect(goAway.status?.code == .unavailable)
         #expect(goAway.status?.retryable == true)
+        #expect(goAway.lastStreamId == burst, "GOAWAY names \(goAway.lastStreamId); the PONG showed exactly \(burst) accepted")
+        #expect(answers.isEmpty, "answered before the GOAWAY with the gate shut: \(answers.keys.sorted())")
+
+        // Ten more after the GOAWAY, while the 24 hold the connection open: each is refused,
+        // retryable, as it is read; a second PING's PONG comes after those ten answers.
+        let late = (burst + 1)...(burst + 10)
+        for id in late { try await peer.send(try batch(id)) }
+        try await peer.send(FrameWriter.rawFrame(.ping, payload: ByteBuffer(bytes: [8, 7, 6, 5, 4, 3, 2, 1])))
+        try await read(until: { pongs == 2 })
+        #expect(Set(answers.keys) == Set(late), "before the gate opened, answers came for \(answers.keys.sorted()), not exactly \(late)")
+
+        // Open the gate: the 24 run, are answered, and the server closes the connection and exits.
+        phase = .gateOpen
+        try Data().write(to: gate)
+        try await read(until: { false }) // to the close
+        service.process.waitUntilExit()
+        #expect(service.process.terminationStatus == 0)
+        await peer.close()
+
+        #expect(goAways.count == 1)
         let last = goAway.lastStreamId
-        let all = answers.withLockedValue { $0 }
-        // The PONG showed all 24 were accepted; one sent after SIGTERM may still be accepted
-        // before the signal reaches the server (then it is processed, and counts as ≤ L).
-        #expect(last >= burst && last <= burst + 10, "GOAWAY names \(last); the PONG showed all \(burst) were accepted")
         for id in 1...last {
-            let a = all[id] ?? []
+            let a = answers[id] ?? []
             #expect(a.count == 1, "stream \(id) ≤ last_stream_id \(last) answered \(a.count) times")
             #expect(a.first?.code == .ok, "stream \(id) ≤ last_stream_id \(last): \(String(describing: a.first))")
+            #expect(a.first?.phase == .gateOpen && a.first?.afterGoAway == true,
+                    "stream \(id) answered before the gate opened: it was not in flight at SIGTERM")
         }
-        for (id, a) in all where id > last {
-            #expect(a.count == 1, "stream \(id) answered \(a.count) times")
+        for id in late {
+            let a = answers[id] ?? []
+            #expect(a.count == 1, "stream \(id) > last_stream_id answered \(a.count) times")
             #expect(a.first?.code == .unavailable && a.first?.retryable == true, "stream \(id) > last_stream_id: \(a)")
+            #expect(a.first?.phase == .sigtermSent, "stream \(id) refused only after the gate opened")
         }
-        // Calls were in flight at SIGTERM: some ids ≤ L were answered after the GOAWAY. Storing
-        // 48,000 events takes far longer than delivering a signal, but that is a race this test
-        // does not assert (DrainTests in LVRPCTests holds calls open and checks the drain
-        // deterministically); it says what it saw.
-        let drained = (1...last).filter { all[$0]?.first?.afterGoAway == true }.count
-        let refusedAfter = all.keys.filter { $0 > last }.count
-        print("drain: last_stream_id \(last), \(drained) answered after GOAWAY, \(refusedAfter) ids above it answered")
-        if drained == 0 { print("drain: WARNING: nothing was in flight at SIGTERM in this run; only the invariants were checked") }
+        #expect(Set(answers.keys) == Set(1...(burst + 10)), "answers for ids never sent: \(answers.keys.sorted())")
 
         // Exactly the batches ≤ L are stored; the refused ones never ran.
         let again = try RunningService("lv-engagement", dataDirectory: service.dataDirectory)
@@ -164,7 +180,7 @@ struct DrainEndToEndTests {
         } while !list.pageToken.isEmpty
         await client.close()
         #expect(batches.keys.sorted() == Array(1...last))
-        #expect(batches.values.allSatisfy { $0 == 2000 })
+        #expect(batches.values.allSatisfy { $0 == 500 })
         #expect(again.stop() == 0)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Gateway
+import GatewayDomain
 import LVAPI
 import LVMessages
 import LVRPC

@@ -4,6 +4,7 @@ import LVAPI
 import LVMessages
 import LVRPC
 import Registration
+import RegistrationDomain
 import Testing
 
 /// A valid NPI from a counter (Luhn over 80840 + the first nine digits).

@@ -1,4 +1,5 @@
 import Engagement
+import EngagementDomain
 import Foundation
 import Logging
 import LVMessages

@@ -5,6 +5,7 @@ import LVMessages
 import LVRPC
 import LVStore
 import Engagement
+import EngagementDomain
 import Testing
 
 let t0: Int64 = 1_795_701_600_000 // 2026-11-26T14:00:00Z

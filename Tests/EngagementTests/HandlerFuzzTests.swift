@@ -6,6 +6,7 @@ import LVRPC
 import LVTestSupport
 import NIOCore
 import Engagement
+import EngagementDomain
 import Testing
 
 /// Every handler's validation path against a temporary store, fed the fuzz corpus's seeds for its

@@ -2,6 +2,7 @@ import LVDomain
 import LVMessages
 import LVRPC
 import Engagement
+import EngagementDomain
 import Testing
 
 /// Issue #12: extremes and field rules of events, each a named field and rule, never a trap.

@@ -1,4 +1,5 @@
 import Gateway
+import GatewayDomain
 import LVAPI
 import LVMessages
 

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import GatewayDomain
 import LVAPI
 import LVMessages
 import Testing

@@ -1,4 +1,5 @@
 import Gateway
+import GatewayDomain
 import Logging
 import LVAPI
 import LVMessages

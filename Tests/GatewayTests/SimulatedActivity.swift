@@ -1,6 +1,8 @@
 import Assessment
+import AssessmentDomain
 import Foundation
 import Gateway
+import GatewayDomain
 import LVAPI
 import LVMessages
 import LVTestSupport

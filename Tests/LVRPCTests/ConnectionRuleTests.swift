@@ -66,6 +66,27 @@ struct ConnectionRuleTests {
         try await server.runTask.value
     }
 
+    @Test("a server name protobuf-c cannot carry (a NUL) does not trap on HELLO: HELLO_ACK comes without it and calls are served")
+    func helloAckWithUnencodableName() async throws {
+        let server = try await GatedServer.start(serverName: "gated\u{0}name")
+        let peer = try await FramedPeer.connect(port: server.port)
+        try await peer.send(hello())
+        let ack = try #require(try await peer.next(), "no HELLO_ACK")
+        #expect(ack.type == FrameType.helloAck.rawValue)
+        let decoded = try ack.payload.readMessage(Lv_Rpc_V1_HelloAck.self)
+        #expect(decoded.protocolVersion == 1)
+        #expect(decoded.serverName == "")
+        #expect(decoded.maxConcurrentStreams == 256)
+        server.echo.open()
+        try await peer.request(1, echoRequest("after the ack"))
+        let response = try #require(try await peer.next(), "no RESPONSE")
+        #expect(response.type == FrameType.response.rawValue)
+        #expect(try response.status()?.code ?? .ok == .ok)
+        await peer.close()
+        server.server.shutdown()
+        try await server.runTask.value
+    }
+
     @Test("a client sending HELLO_ACK or RESPONSE is a connection error FAILED_PRECONDITION; calls in flight get no RESPONSE and are cancelled",
           arguments: [FrameType.helloAck, FrameType.response])
     func clientSendsServerFrame(type: FrameType) async throws {

@@ -116,14 +116,14 @@ final class FakeServer: @unchecked Sendable { // `accept` is called from one tas
     var port: Int { channel.localAddress!.port! }
 
     /// The next accepted connection, after answering its HELLO.
-    func accept(maxConcurrentStreams: UInt32 = 100) async throws -> FramedPeer {
+    func accept(maxConcurrentStreams: UInt32 = 100, maxFrameSize: UInt32 = 4 * 1024 * 1024) async throws -> FramedPeer {
         guard let peer = await iterator.next() else { throw RPCError(.unavailable, "fake server closed") }
         let hello = try #require(try await peer.next())
         #expect(hello.type == FrameType.hello.rawValue)
         var ack = Lv_Rpc_V1_HelloAck()
         ack.protocolVersion = 1
         ack.maxConcurrentStreams = maxConcurrentStreams
-        ack.maxFrameSize = 4 * 1024 * 1024
+        ack.maxFrameSize = maxFrameSize
         try await peer.send(FrameWriter.frame(.helloAck, streamID: 0, payload: ack))
         return peer
     }
@@ -189,13 +189,14 @@ struct GatedServer {
     let port: Int
 
     static func start(maxConcurrentStreams: Int = 256, drainTimeout: TimeAmount = .seconds(60),
+                      serverName: String = "gated",
                       credential: (@Sendable (String) -> String?)? = nil) async throws -> GatedServer {
         let echo = GatedEcho()
         var router = Router()
         echo.register(into: &router)
         var logger = Logger(label: "gated-server")
         logger.logLevel = .critical
-        var configuration = RPCServer.Configuration(host: "127.0.0.1", port: 0, serverName: "gated",
+        var configuration = RPCServer.Configuration(host: "127.0.0.1", port: 0, serverName: serverName,
                                                     maxConcurrentStreams: maxConcurrentStreams, drainTimeout: drainTimeout)
         configuration.credentialCheck = credential
         let server = RPCServer(configuration: configuration, router: router, interceptors: [], logger: logger)

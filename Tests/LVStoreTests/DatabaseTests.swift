@@ -150,4 +150,46 @@ struct DatabaseTests {
         #expect(ids == "first")
         db.close()
     }
+
+    @Test("shutdown runs what was queued, then joins every thread the database started and closes every file it opened")
+    func shutdownLeavesNothingBehind() async throws {
+        let path = temporaryPath()
+        let directory = (path as NSString).deletingLastPathComponent
+        let db = try Database(path: path, migrations: schema, options: DatabaseOptions(readers: 3))
+        try await db.write { c in try c.execute("INSERT INTO item (id, value) VALUES ('a', 1)") }
+        #expect(try await db.read { c in try c.scalarInt("SELECT count(*) FROM item") } == 1)
+        let names = db.threadNames
+        #expect(names.count == 4)
+        // The check can see them: while open, each named thread exists and the files are open.
+        #expect(Set(threadsOfThisProcess().filter { names.contains($0) }) == Set(names))
+        #expect(openFiles(under: directory).count >= 4)
+
+        await db.shutdown()
+        #expect(threadsOfThisProcess().filter { names.contains($0) } == [])
+        #expect(openFiles(under: directory) == [])
+        await #expect(throws: SQLiteError.self) { try await db.write { _ in 1 } }
+        await #expect(throws: SQLiteError.self) { try await db.read { _ in 1 } }
+        // What was committed before shutdown is on disk.
+        let reopened = try Database(path: path, migrations: schema)
+        #expect(try await reopened.read { c in try c.scalarInt("SELECT count(*) FROM item") } == 1)
+        await reopened.shutdown()
+    }
+}
+
+/// The names (comm) of this process's threads that exist now.
+private func threadsOfThisProcess() -> [String] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.compactMap { tid in
+        (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The files under `directory` this process holds open (the database, its WAL and shared memory).
+private func openFiles(under directory: String) -> [String] {
+    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return fds.compactMap { fd in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else { return nil }
+        return target.hasPrefix(directory + "/") ? target : nil
+    }
 }

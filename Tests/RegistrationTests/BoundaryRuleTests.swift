@@ -1,6 +1,7 @@
 import LVDomain
 import LVMessages
 import Registration
+import RegistrationDomain
 import Testing
 
 /// The edges of the registration rules, found by scripts/mutate.py (each mutant of `<=`/`<` or

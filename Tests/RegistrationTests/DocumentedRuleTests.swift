@@ -2,6 +2,7 @@ import Foundation
 import LVMessages
 import LVRPC
 import Registration
+import RegistrationDomain
 import Testing
 
 /// docs/REGISTRATION.md rules that had no test: session length and objectives, the edges of the

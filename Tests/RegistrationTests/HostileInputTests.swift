@@ -2,6 +2,7 @@ import LVDomain
 import LVMessages
 import LVRPC
 import Registration
+import RegistrationDomain
 import Testing
 
 /// Issue #12: values at the ends of their types must answer INVALID_ARGUMENT, never trap.
@@ -139,6 +140,6 @@ struct RegistrationHostileInputTests {
         for i in 0..<1_000_000 { v.add("f[\(i)]", "r", "m") }
         #expect(v.list.count == Violations.maximumReported)
         #expect(v.omitted == 1_000_000 - Violations.maximumReported)
-        #expect(throws: RPCError.self) { try v.throwIfAny() }
+        #expect(throws: DomainError.self) { try v.throwIfAny() }
     }
 }

@@ -2,6 +2,7 @@ import LVMessages
 import LVDomain
 import LVRPC
 import Registration
+import RegistrationDomain
 import Testing
 
 @Suite("registration rules")
@@ -89,7 +90,7 @@ struct RulesTests {
                          "activity.objectives[0].text/required"] {
             #expect(fields.contains(expected), "missing \(expected) in \(fields)")
         }
-        #expect(throws: RPCError.self) { try v.throwIfAny() }
+        #expect(throws: DomainError.self) { try v.throwIfAny() }
     }
 
     @Test("dates: leap years and month lengths")

@@ -4,8 +4,10 @@ import Logging
 import LVMessages
 import LVRPC
 import LVStore
+import LVTestSupport
 import NIOConcurrencyHelpers
 import Registration
+import RegistrationDomain
 import Testing
 
 /// NPIs with a valid check digit, made from a counter.
@@ -124,13 +126,9 @@ struct Fixture {
 
 func expectCode(_ code: StatusCode, rule: String? = nil, _ body: () async throws -> Void) async {
     do {
-        try await body()
-        Issue.record("expected \(code.protoName), got success")
-    } catch let e as RPCError {
+        guard let e = await wireError({ try await body() }) else { Issue.record("expected \(code.protoName), got success"); return }
         #expect(e.code == code, "\(e)")
         if let rule { #expect(e.violations.contains { $0.rule == rule }, "no rule \(rule) in \(e)") }
-    } catch {
-        Issue.record("expected RPCError, got \(error)")
     }
 }
 
@@ -164,9 +162,7 @@ struct ServiceTests {
         p.birthMonth = 2
         p.birthDay = 30
         do {
-            _ = try await f.register(p)
-            Issue.record("accepted an invalid physician")
-        } catch let e as RPCError {
+            guard let e = await wireError({ _ = try await f.register(p) }) else { Issue.record("accepted an invalid physician"); return }
             #expect(e.code == .invalidArgument)
             #expect(Set(e.violations.map(\.field)) == ["physician.npi", "physician.given_name", "physician.licences[0].state", "physician.birth_day"])
         }

@@ -16,7 +16,8 @@ UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 CONTAINERFILES = sorted((DEPLOY / "container").glob("Containerfile.*"))
 MANIFESTS = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
 BACKENDS = ["lv-registration", "lv-engagement", "lv-assessment"]
-SERVICES = BACKENDS + ["lv-gateway"]
+SERVICES = BACKENDS + ["lv-gateway", "lv-web"]
+STATELESS = ("lv-gateway", "lv-web")
 
 
 def tool(name):
@@ -76,7 +77,7 @@ REQUIRED_UNIT_KEYS = ["Type=notify", "ProtectSystem=strict", "NoNewPrivileges=ye
 
 def unit_problems(name, text):
     problems = [f"{name}: no {k}" for k in REQUIRED_UNIT_KEYS if not re.search("^" + re.escape(k), text, re.M)]
-    if name != "lv-gateway.service" and not re.search(r"^StateDirectory=\S+", text, re.M):
+    if name.removesuffix(".service") not in STATELESS and not re.search(r"^StateDirectory=\S+", text, re.M):
         problems.append(f"{name}: no StateDirectory")
     return problems
 
@@ -116,9 +117,11 @@ def containerfile_problems(name, text):
     problems = []
     if not re.search(r"^USER (?!root|0\b)\S+", last_stage, re.M):
         problems.append(f"{name}: runs as root")
-    if "HEALTHCHECK" not in last_stage or "lvctl" not in last_stage:
-        problems.append(f"{name}: no lvctl HEALTHCHECK")
-    if not name.endswith("gateway") and not re.search(r'^VOLUME \["/var/lib/lv"\]', last_stage, re.M):
+    # lv-web serves HTTP, not the protocol: it probes its own /healthz (lv-web --probe).
+    probe = '/lv-web", "--probe"' if name.endswith("lv-web") else "lvctl"
+    if "HEALTHCHECK" not in last_stage or probe not in last_stage:
+        problems.append(f"{name}: no {probe} HEALTHCHECK")
+    if not name.endswith(STATELESS) and not re.search(r'^VOLUME \["/var/lib/lv"\]', last_stage, re.M):
         problems.append(f"{name}: no data volume")
     if re.search(r"swift", "\n".join(l for l in text.splitlines() if l.startswith("FROM")), re.I):
         problems.append(f"{name}: a Swift toolchain image")
@@ -173,6 +176,7 @@ def test_kubernetes_shape():
     for b in BACKENDS:
         assert ("StatefulSet", b) in by and ("Service", b) in by
     assert ("Deployment", "lv-gateway") in by and ("Service", "lv-gateway") in by
+    assert ("Deployment", "lv-web") in by and ("Service", "lv-web") in by
     assert any(r["kind"] == "NetworkPolicy" for r in resources)
     assert any(r["kind"] == "Secret" for r in resources)
     for r in resources:
@@ -181,6 +185,11 @@ def test_kubernetes_shape():
         if r["kind"] == "StatefulSet":
             assert r["spec"]["volumeClaimTemplates"], r["metadata"]["name"]
         c = r["spec"]["template"]["spec"]["containers"][0]
+        if r["metadata"]["name"] == "lv-web":  # HTTP: its own /healthz for liveness, /readyz (follows the gateway) for readiness
+            assert c["livenessProbe"]["exec"]["command"] == ["/opt/lv/bin/lv-web", "--probe"]
+            assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            continue
         live = c["livenessProbe"]["exec"]["command"]
         ready = c["readinessProbe"]["exec"]["command"]
         assert "lvctl" in live[0] and "lvctl" in ready[0]
@@ -197,15 +206,16 @@ def test_network_policy_admits_only_gateway_and_declared_clients_to_backends():
     assert {p["port"] for p in rpc_rule["ports"]} == {7401, 7402, 7403}
 
 
-def test_compose_has_the_four_services_and_an_internal_backend_network():
+def test_compose_has_every_service_and_an_internal_backend_network():
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     assert sorted(compose["services"]) == sorted(SERVICES)
     assert compose["networks"]["backend"]["internal"] is True
     for b in BACKENDS:
         assert "ports" not in compose["services"][b], f"{b} must not be published"
         assert compose["services"][b]["volumes"]
-    for p in compose["services"]["lv-gateway"]["ports"]:
-        assert p.startswith("127.0.0.1:"), "the gateway is published on loopback only"
+    for p in compose["services"]["lv-gateway"]["ports"] + compose["services"]["lv-web"]["ports"]:
+        assert p.startswith("127.0.0.1:"), "the gateway and lv-web are published on loopback only"
+    assert "backend" not in compose["services"]["lv-web"]["networks"], "lv-web reaches the gateway only"
 
 
 def test_container_image_builds_and_runs_with_podman(tmp_path):

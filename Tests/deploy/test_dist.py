@@ -9,7 +9,7 @@ import time
 
 from conftest import CLEAN_ENV
 
-BINARIES = ["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway", "lv-load", "lvctl"]
+BINARIES = ["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway", "lv-load", "lvctl", "lv-web"]
 # libstdc++6: the Swift runtime is C++; Debian's apt depends on it, so it is on every Debian host.
 EXTRA_ALLOWED = {"libstdc++6"}
 

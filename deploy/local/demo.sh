@@ -2,14 +2,15 @@
 # `make demo`: start every service on loopback (SQLite under ./var/), simulate two CME
 # activities through the real protocol — an effective heart-failure course with a comparison
 # cohort, and a sepsis refresher that teaches nothing (learning effect 0) — then print their validation views and a
-# physician's learning transcript from the gateway, and stop the services cleanly.
+# physician's learning transcript from the gateway, print where lv-web shows them (LV_DEMO_KEEP=1
+# keeps everything running so the web view can be opened), and stop the services cleanly.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 launcher=$root/deploy/local/lv-local.sh
 bin=${LV_BIN_DIR:-$root/.build/debug}
 lvctl=$bin/lvctl
 
-trap '"$launcher" stop' EXIT
+[[ -n ${LV_DEMO_KEEP:-} ]] || trap '"$launcher" stop' EXIT
 rm -rf "${LV_VAR:-$root/var}"
 "$launcher" start
 echo
@@ -32,3 +33,12 @@ for npi in 8000000009 8000000017 8000000025; do
   "$lvctl" report physician "$npi"
   echo
 done
+if [[ -x $bin/lv-web ]]; then
+  echo "== the web view (lv-web) =="
+  echo "open http://${LV_HOST:-127.0.0.1}:7410/ and sign in with any API key (loopback accepts any key until credentials land);"
+  echo "physician view: the same key with NPI 8000000009. Outcomes report as PDF:"
+  echo "  $lvctl report activity sim-hf-2026 --pdf outcomes-sim-hf-2026.pdf"
+  if [[ -z ${LV_DEMO_KEEP:-} ]]; then
+    echo "(the services stop now; run 'LV_DEMO_KEEP=1 make demo' to keep them and lv-web running, then 'deploy/local/lv-local.sh stop')"
+  fi
+fi

@@ -20,6 +20,8 @@ services=(
   "lv-assessment   7403 9403"
   "lv-gateway      7400 9400"
 )
+# lv-web (HTTP, reads the gateway): started last, stopped first, checked with its own --probe.
+web_port=7410 web_metrics=9410
 
 start() {
   mkdir -p "$var/run" "$var/log"
@@ -42,10 +44,22 @@ start() {
     "$bin/lvctl" health --addr "$host:$port" --timeout 2 >/dev/null || { echo "$name is not healthy on $host:$port" >&2; exit 1; }
     echo "started $name on $host:$port (metrics $host:${entry##* }) pid $(cat "$var/run/$name.pid")"
   done
+  if [[ -x $bin/lv-web ]]; then
+    "$bin/lv-web" --listen "$host:$web_port" --metrics-listen "$host:$web_metrics" --gateway-addr "$host:7400" \
+      >"$var/log/lv-web.out" 2>"$var/log/lv-web.log" &
+    echo $! >"$var/run/lv-web.pid"
+    for _ in $(seq 1 100); do
+      "$bin/lv-web" --probe --listen "$host:$web_port" 2>/dev/null && break
+      kill -0 "$(cat "$var/run/lv-web.pid")" 2>/dev/null || { echo "lv-web exited; see $var/log/lv-web.log" >&2; cat "$var/log/lv-web.log" >&2; exit 1; }
+      sleep 0.1
+    done
+    "$bin/lv-web" --probe --listen "$host:$web_port" || { echo "lv-web is not answering on $host:$web_port" >&2; exit 1; }
+    echo "started lv-web on http://$host:$web_port/ (metrics $host:$web_metrics) pid $(cat "$var/run/lv-web.pid")"
+  fi
 }
 
 stop() {
-  for entry in "${services[@]}"; do
+  for entry in "lv-web - -" "${services[@]}"; do
     read -r name _ _ <<<"$entry"
     pidfile=$var/run/$name.pid
     [[ -f $pidfile ]] || continue
@@ -66,6 +80,10 @@ status() {
     printf '%-16s ' "$name"
     "$bin/lvctl" health --addr "$host:$port" --timeout 2 || rc=1
   done
+  if [[ -f $var/run/lv-web.pid ]]; then
+    printf '%-16s ' lv-web
+    if "$bin/lv-web" --probe --listen "$host:$web_port"; then echo "http://$host:$web_port/ answering"; else echo "http://$host:$web_port/ not answering"; rc=1; fi
+  fi
   return $rc
 }
 

@@ -1,8 +1,10 @@
+import AssessmentDomain
 import LVAPI
 import LVDomain
 import LVMessages
 import LVRPC
 import LVStore
+import LVStoreMessages
 
 public typealias Commitment = Lv_Assessment_V1_Commitment
 public typealias PhysicianOutcomes = Lv_Assessment_V1_PhysicianOutcomes

@@ -31,7 +31,7 @@ public enum EventRules {
         max(FieldLimits.earliestMs, Checked.sum(now, -pastWindow))
     }
 
-    static func key(_ s: String, required: Bool) -> String? {
+    public static func key(_ s: String, required: Bool) -> String? {
         if required && s.isEmpty { return "required" }
         if s.utf8.count > FieldLimits.requestIDBytes || !LogSafe.isPrintableASCII(s) { return "identifier" }
         return nil

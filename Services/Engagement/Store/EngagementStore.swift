@@ -1,3 +1,4 @@
+import EngagementDomain
 import LVAPI
 import LVMessages
 import LVRPC

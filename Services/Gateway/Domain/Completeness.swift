@@ -122,7 +122,7 @@ public enum Completeness {
     }
 
     /// The missing sources (one status per backend, section = the backend), for `missing_sources`.
-    static func missingSources(_ missing: [SourceData: SectionStatus]) -> [SectionStatus] {
+    public static func missingSources(_ missing: [SourceData: SectionStatus]) -> [SectionStatus] {
         Source.allCases.compactMap { source in
             guard var s = status(of: source, in: missing) else { return nil }
             s.section = source.rawValue
@@ -164,7 +164,7 @@ public enum Completeness {
         v.completeness = c
     }
 
-    static func absent(_ section: String, _ reason: String) -> AbsentSection {
+    public static func absent(_ section: String, _ reason: String) -> AbsentSection {
         var a = AbsentSection()
         (a.section, a.reason) = (section, reason)
         return a

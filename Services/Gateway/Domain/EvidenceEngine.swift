@@ -116,7 +116,7 @@ public enum EvidenceEngine {
     }
 }
 
-func estimate(_ value: Double?, n: Int, ci: ConfidenceInterval? = nil) -> Estimate? {
+public func estimate(_ value: Double?, n: Int, ci: ConfidenceInterval? = nil) -> Estimate? {
     guard let value, value.isFinite, n > 0 else { return nil }
     var e = Estimate()
     e.value = value

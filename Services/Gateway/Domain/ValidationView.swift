@@ -130,6 +130,11 @@ public enum ValidationView {
                     guard let e = engagement[r.npi], let s = r.total else { return nil }
                     return (e.engagementIndex, exactShare(s.change))
                 }
+                evl.points = ranked.sorted { $0 < $1 }.map { e, g in
+                    var p = Lv_Gateway_V1_EngagementPoint()
+                    (p.engagementIndex, p.gain) = (e, g)
+                    return p
+                }
                 if let s = Spearman(ranked.map(\.0), ranked.map(\.1)) {
                     evl.rho = estimate(s.rho, n: s.n)
                     if abs(s.rho) < 1 {

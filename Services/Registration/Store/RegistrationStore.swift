@@ -1,8 +1,10 @@
+import RegistrationDomain
 import LVAPI
 import LVDomain
 import LVMessages
 import LVRPC
 import LVStore
+import LVStoreMessages
 
 public typealias Enrollment = Lv_Registration_V1_Enrollment
 public typealias AttendanceInterval = Lv_Registration_V1_AttendanceInterval

@@ -1,3 +1,4 @@
+import RegistrationDomain
 import LVStore
 
 /// The registration database, version by version. Never edit a released step; add one.

@@ -14,6 +14,14 @@ public final class CArena {
         allocations.reserveCapacity(16)
     }
 
+    /// Runs `body` with a fresh arena that lives until `body` returns. Use this rather than a local
+    /// `let arena = CArena()`: Swift may end a local's lifetime after its last Swift use, before a C
+    /// call reads the memory the arena owns.
+    public static func scoped<R>(_ body: (CArena) throws -> R) rethrows -> R {
+        let arena = CArena()
+        return try withExtendedLifetime(arena) { try body(arena) }
+    }
+
     deinit {
         for p in allocations { free(p) }
     }

@@ -18,6 +18,9 @@ public protocol ProtoMessage: Sendable, Hashable {
     init(cStruct: CStruct)
     /// Copies this value into a C struct; all memory comes from `arena`.
     func fill(_ c: inout CStruct, in arena: CArena) throws
+    /// Hands `body` the struct's `ProtobufCMessage` header (`&c.pointee.base`), the pointer every
+    /// protobuf-c call takes; the struct's memory is never reinterpreted as another type.
+    static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R
 }
 
 /// Why bytes could not become a message, or a message could not become bytes.
@@ -64,7 +67,7 @@ public func cDescriptorOf<M: ProtoMessage>(_ type: M.Type) -> UnsafePointer<Prot
     let c = UnsafeMutablePointer<M.CStruct>.allocate(capacity: 1)
     defer { c.deallocate() }
     M.cInit(c)
-    return UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self).pointee.descriptor
+    return M.withBase(c) { $0.pointee.descriptor }
 }
 
 extension ProtoMessage {
@@ -81,7 +84,9 @@ extension ProtoMessage {
             throw ProtoError.malformed(message: Self.protoName, reason: "protobuf-c could not unpack it")
         }
         defer { protobuf_c_message_free_unpacked(unpacked, nil) }
-        self.init(cStruct: UnsafeMutableRawPointer(unpacked).assumingMemoryBound(to: CStruct.self).pointee)
+        // protobuf-c allocated a whole `CStruct` (its descriptor's sizeof) and returns a pointer to
+        // its header: copy the struct out with an untyped load instead of rebinding the pointer.
+        self.init(cStruct: UnsafeMutableRawPointer(unpacked).load(as: CStruct.self))
     }
 
     public init(serializedBytes bytes: [UInt8]) throws {
@@ -100,17 +105,27 @@ extension ProtoMessage {
         return c
     }
 
+    /// Builds the C struct in an arena and hands `body` its `ProtobufCMessage` header. The arena
+    /// (every string, array and sub-message the struct points into) stays alive until `body`
+    /// returns; neither the pointer nor anything reached through it may escape `body`.
+    public func withCMessage<R>(_ body: (UnsafePointer<ProtobufCMessage>) throws -> R) throws -> R {
+        try CArena.scoped { arena in
+            let c = try cMessage(in: arena)
+            return try Self.withBase(c) { try body(UnsafePointer($0)) }
+        }
+    }
+
     /// Packs the message and hands the bytes to `body`; the bytes are valid only inside it.
     public func withSerializedBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let arena = CArena()
-        let c = try cMessage(in: arena)
-        let message = UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self)
-        let size = protobuf_c_message_get_packed_size(message)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 8)
+        let buffer = try withCMessage { message in
+            let size = protobuf_c_message_get_packed_size(message)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 8)
+            let written = buffer.withMemoryRebound(to: UInt8.self) { protobuf_c_message_pack(message, $0.baseAddress!) }
+            precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
+            return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<written])
+        }
         defer { buffer.deallocate() }
-        let written = protobuf_c_message_pack(message, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
-        return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<written]))
+        return try body(UnsafeRawBufferPointer(buffer))
     }
 
     /// The encoded message.

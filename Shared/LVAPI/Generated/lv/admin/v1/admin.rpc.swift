@@ -3,31 +3,33 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Admin_V1_AdminService.name`; register it with `register(into:)`.
-public protocol Lv_Admin_V1_AdminHandler: Sendable {
-    /// An online, consistent copy of the service's SQLite database (VACUUM INTO from a read
-    /// snapshot) while it keeps serving writes.
-    func backup(_ request: Lv_Admin_V1_BackupRequest, context: ServerContext) async throws -> Lv_Admin_V1_BackupResponse
-}
+extension Lv.Admin.V1.Admin {
+    /// Implement this to serve `Lv.Admin.V1.Admin.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        /// An online, consistent copy of the service's SQLite database (VACUUM INTO from a read
+        /// snapshot) while it keeps serving writes.
+        func backup(_ request: Method.Backup.Input, context: ServerContext) async throws -> Method.Backup.Output
+    }
 
-extension Lv_Admin_V1_AdminHandler {
-    /// Adds every method of this service to `router`.
-    public func register(into router: inout Router) {
-        router.register(Lv_Admin_V1_AdminService.backup) { (request: Lv_Admin_V1_BackupRequest, context) in
-            try await self.backup(request, context: context)
+    /// Typed calls to `Lv.Admin.V1.Admin.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        /// An online, consistent copy of the service's SQLite database (VACUUM INTO from a read
+        /// snapshot) while it keeps serving writes.
+        public func backup(_ request: Method.Backup.Input, options: CallOptions = CallOptions()) async throws -> Method.Backup.Output {
+            try await client.call(Method.Backup.descriptor, request, as: Method.Backup.Output.self, options: options)
         }
     }
 }
 
-/// Typed calls to `Lv_Admin_V1_AdminService.name` over an `RPCClient`.
-public struct Lv_Admin_V1_AdminClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    /// An online, consistent copy of the service's SQLite database (VACUUM INTO from a read
-    /// snapshot) while it keeps serving writes.
-    public func backup(_ request: Lv_Admin_V1_BackupRequest, options: CallOptions = CallOptions()) async throws -> Lv_Admin_V1_BackupResponse {
-        try await client.call(Lv_Admin_V1_AdminService.backup, request, as: Lv_Admin_V1_BackupResponse.self, options: options)
+extension Lv.Admin.V1.Admin.ServiceProtocol {
+    /// Adds every method of this service to `router`.
+    public func register(into router: inout Router) {
+        router.register(Lv.Admin.V1.Admin.Method.Backup.descriptor) { (request: Lv.Admin.V1.Admin.Method.Backup.Input, context) in
+            try await self.backup(request, context: context)
+        }
     }
 }

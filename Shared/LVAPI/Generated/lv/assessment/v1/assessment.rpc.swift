@@ -3,95 +3,97 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Assessment_V1_AssessmentService.name`; register it with `register(into:)`.
-public protocol Lv_Assessment_V1_AssessmentHandler: Sendable {
-    /// Creates an instrument, or changes one: with no responses yet it is replaced in place;
-    /// once responses exist a new version is made and stored scores keep their version.
-    func createInstrument(_ request: Lv_Assessment_V1_CreateInstrumentRequest, context: ServerContext) async throws -> Lv_Assessment_V1_CreateInstrumentResponse
-    func getInstrument(_ request: Lv_Assessment_V1_GetInstrumentRequest, context: ServerContext) async throws -> Lv_Assessment_V1_GetInstrumentResponse
-    func listInstruments(_ request: Lv_Assessment_V1_ListInstrumentsRequest, context: ServerContext) async throws -> Lv_Assessment_V1_ListInstrumentsResponse
-    /// Scores and stores one physician's answers. Idempotent on submission_id. The first
-    /// submission of a physician to an instrument counts; another is ALREADY_EXISTS.
-    func submitResponses(_ request: Lv_Assessment_V1_SubmitResponsesRequest, context: ServerContext) async throws -> Lv_Assessment_V1_SubmitResponsesResponse
-    func recordCommitment(_ request: Lv_Assessment_V1_RecordCommitmentRequest, context: ServerContext) async throws -> Lv_Assessment_V1_RecordCommitmentResponse
-    func recordFollowUp(_ request: Lv_Assessment_V1_RecordFollowUpRequest, context: ServerContext) async throws -> Lv_Assessment_V1_RecordFollowUpResponse
-    /// A batch of practice measures; valid ones are stored, each invalid one reported.
-    func recordPracticeMeasures(_ request: Lv_Assessment_V1_RecordPracticeMeasuresRequest, context: ServerContext) async throws -> Lv_Assessment_V1_RecordPracticeMeasuresResponse
-    /// Everything measured for each physician of an activity, paged by NPI.
-    func getOutcomes(_ request: Lv_Assessment_V1_GetOutcomesRequest, context: ServerContext) async throws -> Lv_Assessment_V1_GetOutcomesResponse
+extension Lv.Assessment.V1.Assessment {
+    /// Implement this to serve `Lv.Assessment.V1.Assessment.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        /// Creates an instrument, or changes one: with no responses yet it is replaced in place;
+        /// once responses exist a new version is made and stored scores keep their version.
+        func createInstrument(_ request: Method.CreateInstrument.Input, context: ServerContext) async throws -> Method.CreateInstrument.Output
+        func getInstrument(_ request: Method.GetInstrument.Input, context: ServerContext) async throws -> Method.GetInstrument.Output
+        func listInstruments(_ request: Method.ListInstruments.Input, context: ServerContext) async throws -> Method.ListInstruments.Output
+        /// Scores and stores one physician's answers. Idempotent on submission_id. The first
+        /// submission of a physician to an instrument counts; another is ALREADY_EXISTS.
+        func submitResponses(_ request: Method.SubmitResponses.Input, context: ServerContext) async throws -> Method.SubmitResponses.Output
+        func recordCommitment(_ request: Method.RecordCommitment.Input, context: ServerContext) async throws -> Method.RecordCommitment.Output
+        func recordFollowUp(_ request: Method.RecordFollowUp.Input, context: ServerContext) async throws -> Method.RecordFollowUp.Output
+        /// A batch of practice measures; valid ones are stored, each invalid one reported.
+        func recordPracticeMeasures(_ request: Method.RecordPracticeMeasures.Input, context: ServerContext) async throws -> Method.RecordPracticeMeasures.Output
+        /// Everything measured for each physician of an activity, paged by NPI.
+        func getOutcomes(_ request: Method.GetOutcomes.Input, context: ServerContext) async throws -> Method.GetOutcomes.Output
+    }
+
+    /// Typed calls to `Lv.Assessment.V1.Assessment.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        /// Creates an instrument, or changes one: with no responses yet it is replaced in place;
+        /// once responses exist a new version is made and stored scores keep their version.
+        public func createInstrument(_ request: Method.CreateInstrument.Input, options: CallOptions = CallOptions()) async throws -> Method.CreateInstrument.Output {
+            try await client.call(Method.CreateInstrument.descriptor, request, as: Method.CreateInstrument.Output.self, options: options)
+        }
+
+        public func getInstrument(_ request: Method.GetInstrument.Input, options: CallOptions = CallOptions()) async throws -> Method.GetInstrument.Output {
+            try await client.call(Method.GetInstrument.descriptor, request, as: Method.GetInstrument.Output.self, options: options)
+        }
+
+        public func listInstruments(_ request: Method.ListInstruments.Input, options: CallOptions = CallOptions()) async throws -> Method.ListInstruments.Output {
+            try await client.call(Method.ListInstruments.descriptor, request, as: Method.ListInstruments.Output.self, options: options)
+        }
+
+        /// Scores and stores one physician's answers. Idempotent on submission_id. The first
+        /// submission of a physician to an instrument counts; another is ALREADY_EXISTS.
+        public func submitResponses(_ request: Method.SubmitResponses.Input, options: CallOptions = CallOptions()) async throws -> Method.SubmitResponses.Output {
+            try await client.call(Method.SubmitResponses.descriptor, request, as: Method.SubmitResponses.Output.self, options: options)
+        }
+
+        public func recordCommitment(_ request: Method.RecordCommitment.Input, options: CallOptions = CallOptions()) async throws -> Method.RecordCommitment.Output {
+            try await client.call(Method.RecordCommitment.descriptor, request, as: Method.RecordCommitment.Output.self, options: options)
+        }
+
+        public func recordFollowUp(_ request: Method.RecordFollowUp.Input, options: CallOptions = CallOptions()) async throws -> Method.RecordFollowUp.Output {
+            try await client.call(Method.RecordFollowUp.descriptor, request, as: Method.RecordFollowUp.Output.self, options: options)
+        }
+
+        /// A batch of practice measures; valid ones are stored, each invalid one reported.
+        public func recordPracticeMeasures(_ request: Method.RecordPracticeMeasures.Input, options: CallOptions = CallOptions()) async throws -> Method.RecordPracticeMeasures.Output {
+            try await client.call(Method.RecordPracticeMeasures.descriptor, request, as: Method.RecordPracticeMeasures.Output.self, options: options)
+        }
+
+        /// Everything measured for each physician of an activity, paged by NPI.
+        public func getOutcomes(_ request: Method.GetOutcomes.Input, options: CallOptions = CallOptions()) async throws -> Method.GetOutcomes.Output {
+            try await client.call(Method.GetOutcomes.descriptor, request, as: Method.GetOutcomes.Output.self, options: options)
+        }
+    }
 }
 
-extension Lv_Assessment_V1_AssessmentHandler {
+extension Lv.Assessment.V1.Assessment.ServiceProtocol {
     /// Adds every method of this service to `router`.
     public func register(into router: inout Router) {
-        router.register(Lv_Assessment_V1_AssessmentService.createInstrument) { (request: Lv_Assessment_V1_CreateInstrumentRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.CreateInstrument.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.CreateInstrument.Input, context) in
             try await self.createInstrument(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.getInstrument) { (request: Lv_Assessment_V1_GetInstrumentRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.GetInstrument.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.GetInstrument.Input, context) in
             try await self.getInstrument(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.listInstruments) { (request: Lv_Assessment_V1_ListInstrumentsRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.ListInstruments.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.ListInstruments.Input, context) in
             try await self.listInstruments(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.submitResponses) { (request: Lv_Assessment_V1_SubmitResponsesRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.SubmitResponses.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.SubmitResponses.Input, context) in
             try await self.submitResponses(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.recordCommitment) { (request: Lv_Assessment_V1_RecordCommitmentRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.RecordCommitment.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.RecordCommitment.Input, context) in
             try await self.recordCommitment(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.recordFollowUp) { (request: Lv_Assessment_V1_RecordFollowUpRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.RecordFollowUp.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.RecordFollowUp.Input, context) in
             try await self.recordFollowUp(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.recordPracticeMeasures) { (request: Lv_Assessment_V1_RecordPracticeMeasuresRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.RecordPracticeMeasures.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.RecordPracticeMeasures.Input, context) in
             try await self.recordPracticeMeasures(request, context: context)
         }
-        router.register(Lv_Assessment_V1_AssessmentService.getOutcomes) { (request: Lv_Assessment_V1_GetOutcomesRequest, context) in
+        router.register(Lv.Assessment.V1.Assessment.Method.GetOutcomes.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.GetOutcomes.Input, context) in
             try await self.getOutcomes(request, context: context)
         }
-    }
-}
-
-/// Typed calls to `Lv_Assessment_V1_AssessmentService.name` over an `RPCClient`.
-public struct Lv_Assessment_V1_AssessmentClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    /// Creates an instrument, or changes one: with no responses yet it is replaced in place;
-    /// once responses exist a new version is made and stored scores keep their version.
-    public func createInstrument(_ request: Lv_Assessment_V1_CreateInstrumentRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_CreateInstrumentResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.createInstrument, request, as: Lv_Assessment_V1_CreateInstrumentResponse.self, options: options)
-    }
-
-    public func getInstrument(_ request: Lv_Assessment_V1_GetInstrumentRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_GetInstrumentResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.getInstrument, request, as: Lv_Assessment_V1_GetInstrumentResponse.self, options: options)
-    }
-
-    public func listInstruments(_ request: Lv_Assessment_V1_ListInstrumentsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_ListInstrumentsResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.listInstruments, request, as: Lv_Assessment_V1_ListInstrumentsResponse.self, options: options)
-    }
-
-    /// Scores and stores one physician's answers. Idempotent on submission_id. The first
-    /// submission of a physician to an instrument counts; another is ALREADY_EXISTS.
-    public func submitResponses(_ request: Lv_Assessment_V1_SubmitResponsesRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_SubmitResponsesResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.submitResponses, request, as: Lv_Assessment_V1_SubmitResponsesResponse.self, options: options)
-    }
-
-    public func recordCommitment(_ request: Lv_Assessment_V1_RecordCommitmentRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_RecordCommitmentResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.recordCommitment, request, as: Lv_Assessment_V1_RecordCommitmentResponse.self, options: options)
-    }
-
-    public func recordFollowUp(_ request: Lv_Assessment_V1_RecordFollowUpRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_RecordFollowUpResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.recordFollowUp, request, as: Lv_Assessment_V1_RecordFollowUpResponse.self, options: options)
-    }
-
-    /// A batch of practice measures; valid ones are stored, each invalid one reported.
-    public func recordPracticeMeasures(_ request: Lv_Assessment_V1_RecordPracticeMeasuresRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_RecordPracticeMeasuresResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.recordPracticeMeasures, request, as: Lv_Assessment_V1_RecordPracticeMeasuresResponse.self, options: options)
-    }
-
-    /// Everything measured for each physician of an activity, paged by NPI.
-    public func getOutcomes(_ request: Lv_Assessment_V1_GetOutcomesRequest, options: CallOptions = CallOptions()) async throws -> Lv_Assessment_V1_GetOutcomesResponse {
-        try await client.call(Lv_Assessment_V1_AssessmentService.getOutcomes, request, as: Lv_Assessment_V1_GetOutcomesResponse.self, options: options)
     }
 }

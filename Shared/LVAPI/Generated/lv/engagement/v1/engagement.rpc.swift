@@ -3,63 +3,65 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Engagement_V1_EngagementService.name`; register it with `register(into:)`.
-public protocol Lv_Engagement_V1_EngagementHandler: Sendable {
-    /// Stores a batch of at most 5,000 events. Each event is stored once: an event whose
-    /// (timestamp_ms, event_id) is already stored counts as a duplicate. Valid events are stored
-    /// even when others in the batch are rejected. The answer comes after COMMIT.
-    func recordEvents(_ request: Lv_Engagement_V1_RecordEventsRequest, context: ServerContext) async throws -> Lv_Engagement_V1_RecordEventsResponse
-    /// Declares a poll offered in a session, so "polls answered of offered" can be computed.
-    func definePoll(_ request: Lv_Engagement_V1_DefinePollRequest, context: ServerContext) async throws -> Lv_Engagement_V1_DefinePollResponse
-    /// Per-physician engagement for an activity (or one physician), paged by NPI.
-    func getEngagementSummary(_ request: Lv_Engagement_V1_GetEngagementSummaryRequest, context: ServerContext) async throws -> Lv_Engagement_V1_GetEngagementSummaryResponse
-    /// Stored events, filtered, in (timestamp_ms, event_id) order, paged.
-    func listEvents(_ request: Lv_Engagement_V1_ListEventsRequest, context: ServerContext) async throws -> Lv_Engagement_V1_ListEventsResponse
+extension Lv.Engagement.V1.Engagement {
+    /// Implement this to serve `Lv.Engagement.V1.Engagement.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        /// Stores a batch of at most 5,000 events. Each event is stored once: an event whose
+        /// (timestamp_ms, event_id) is already stored counts as a duplicate. Valid events are stored
+        /// even when others in the batch are rejected. The answer comes after COMMIT.
+        func recordEvents(_ request: Method.RecordEvents.Input, context: ServerContext) async throws -> Method.RecordEvents.Output
+        /// Declares a poll offered in a session, so "polls answered of offered" can be computed.
+        func definePoll(_ request: Method.DefinePoll.Input, context: ServerContext) async throws -> Method.DefinePoll.Output
+        /// Per-physician engagement for an activity (or one physician), paged by NPI.
+        func getEngagementSummary(_ request: Method.GetEngagementSummary.Input, context: ServerContext) async throws -> Method.GetEngagementSummary.Output
+        /// Stored events, filtered, in (timestamp_ms, event_id) order, paged.
+        func listEvents(_ request: Method.ListEvents.Input, context: ServerContext) async throws -> Method.ListEvents.Output
+    }
+
+    /// Typed calls to `Lv.Engagement.V1.Engagement.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        /// Stores a batch of at most 5,000 events. Each event is stored once: an event whose
+        /// (timestamp_ms, event_id) is already stored counts as a duplicate. Valid events are stored
+        /// even when others in the batch are rejected. The answer comes after COMMIT.
+        public func recordEvents(_ request: Method.RecordEvents.Input, options: CallOptions = CallOptions()) async throws -> Method.RecordEvents.Output {
+            try await client.call(Method.RecordEvents.descriptor, request, as: Method.RecordEvents.Output.self, options: options)
+        }
+
+        /// Declares a poll offered in a session, so "polls answered of offered" can be computed.
+        public func definePoll(_ request: Method.DefinePoll.Input, options: CallOptions = CallOptions()) async throws -> Method.DefinePoll.Output {
+            try await client.call(Method.DefinePoll.descriptor, request, as: Method.DefinePoll.Output.self, options: options)
+        }
+
+        /// Per-physician engagement for an activity (or one physician), paged by NPI.
+        public func getEngagementSummary(_ request: Method.GetEngagementSummary.Input, options: CallOptions = CallOptions()) async throws -> Method.GetEngagementSummary.Output {
+            try await client.call(Method.GetEngagementSummary.descriptor, request, as: Method.GetEngagementSummary.Output.self, options: options)
+        }
+
+        /// Stored events, filtered, in (timestamp_ms, event_id) order, paged.
+        public func listEvents(_ request: Method.ListEvents.Input, options: CallOptions = CallOptions()) async throws -> Method.ListEvents.Output {
+            try await client.call(Method.ListEvents.descriptor, request, as: Method.ListEvents.Output.self, options: options)
+        }
+    }
 }
 
-extension Lv_Engagement_V1_EngagementHandler {
+extension Lv.Engagement.V1.Engagement.ServiceProtocol {
     /// Adds every method of this service to `router`.
     public func register(into router: inout Router) {
-        router.register(Lv_Engagement_V1_EngagementService.recordEvents) { (request: Lv_Engagement_V1_RecordEventsRequest, context) in
+        router.register(Lv.Engagement.V1.Engagement.Method.RecordEvents.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.RecordEvents.Input, context) in
             try await self.recordEvents(request, context: context)
         }
-        router.register(Lv_Engagement_V1_EngagementService.definePoll) { (request: Lv_Engagement_V1_DefinePollRequest, context) in
+        router.register(Lv.Engagement.V1.Engagement.Method.DefinePoll.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.DefinePoll.Input, context) in
             try await self.definePoll(request, context: context)
         }
-        router.register(Lv_Engagement_V1_EngagementService.getEngagementSummary) { (request: Lv_Engagement_V1_GetEngagementSummaryRequest, context) in
+        router.register(Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.Input, context) in
             try await self.getEngagementSummary(request, context: context)
         }
-        router.register(Lv_Engagement_V1_EngagementService.listEvents) { (request: Lv_Engagement_V1_ListEventsRequest, context) in
+        router.register(Lv.Engagement.V1.Engagement.Method.ListEvents.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.ListEvents.Input, context) in
             try await self.listEvents(request, context: context)
         }
-    }
-}
-
-/// Typed calls to `Lv_Engagement_V1_EngagementService.name` over an `RPCClient`.
-public struct Lv_Engagement_V1_EngagementClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    /// Stores a batch of at most 5,000 events. Each event is stored once: an event whose
-    /// (timestamp_ms, event_id) is already stored counts as a duplicate. Valid events are stored
-    /// even when others in the batch are rejected. The answer comes after COMMIT.
-    public func recordEvents(_ request: Lv_Engagement_V1_RecordEventsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Engagement_V1_RecordEventsResponse {
-        try await client.call(Lv_Engagement_V1_EngagementService.recordEvents, request, as: Lv_Engagement_V1_RecordEventsResponse.self, options: options)
-    }
-
-    /// Declares a poll offered in a session, so "polls answered of offered" can be computed.
-    public func definePoll(_ request: Lv_Engagement_V1_DefinePollRequest, options: CallOptions = CallOptions()) async throws -> Lv_Engagement_V1_DefinePollResponse {
-        try await client.call(Lv_Engagement_V1_EngagementService.definePoll, request, as: Lv_Engagement_V1_DefinePollResponse.self, options: options)
-    }
-
-    /// Per-physician engagement for an activity (or one physician), paged by NPI.
-    public func getEngagementSummary(_ request: Lv_Engagement_V1_GetEngagementSummaryRequest, options: CallOptions = CallOptions()) async throws -> Lv_Engagement_V1_GetEngagementSummaryResponse {
-        try await client.call(Lv_Engagement_V1_EngagementService.getEngagementSummary, request, as: Lv_Engagement_V1_GetEngagementSummaryResponse.self, options: options)
-    }
-
-    /// Stored events, filtered, in (timestamp_ms, event_id) order, paged.
-    public func listEvents(_ request: Lv_Engagement_V1_ListEventsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Engagement_V1_ListEventsResponse {
-        try await client.call(Lv_Engagement_V1_EngagementService.listEvents, request, as: Lv_Engagement_V1_ListEventsResponse.self, options: options)
     }
 }

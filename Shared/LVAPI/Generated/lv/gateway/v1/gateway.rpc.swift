@@ -3,43 +3,45 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Gateway_V1_GatewayService.name`; register it with `register(into:)`.
-public protocol Lv_Gateway_V1_GatewayHandler: Sendable {
-    func getActivityValidation(_ request: Lv_Gateway_V1_GetActivityValidationRequest, context: ServerContext) async throws -> Lv_Gateway_V1_ActivityValidation
-    func getPhysicianTranscript(_ request: Lv_Gateway_V1_GetPhysicianTranscriptRequest, context: ServerContext) async throws -> Lv_Gateway_V1_PhysicianTranscript
-    func listActivityValidations(_ request: Lv_Gateway_V1_ListActivityValidationsRequest, context: ServerContext) async throws -> Lv_Gateway_V1_ListActivityValidationsResponse
+extension Lv.Gateway.V1.Gateway {
+    /// Implement this to serve `Lv.Gateway.V1.Gateway.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        func getActivityValidation(_ request: Method.GetActivityValidation.Input, context: ServerContext) async throws -> Method.GetActivityValidation.Output
+        func getPhysicianTranscript(_ request: Method.GetPhysicianTranscript.Input, context: ServerContext) async throws -> Method.GetPhysicianTranscript.Output
+        func listActivityValidations(_ request: Method.ListActivityValidations.Input, context: ServerContext) async throws -> Method.ListActivityValidations.Output
+    }
+
+    /// Typed calls to `Lv.Gateway.V1.Gateway.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        public func getActivityValidation(_ request: Method.GetActivityValidation.Input, options: CallOptions = CallOptions()) async throws -> Method.GetActivityValidation.Output {
+            try await client.call(Method.GetActivityValidation.descriptor, request, as: Method.GetActivityValidation.Output.self, options: options)
+        }
+
+        public func getPhysicianTranscript(_ request: Method.GetPhysicianTranscript.Input, options: CallOptions = CallOptions()) async throws -> Method.GetPhysicianTranscript.Output {
+            try await client.call(Method.GetPhysicianTranscript.descriptor, request, as: Method.GetPhysicianTranscript.Output.self, options: options)
+        }
+
+        public func listActivityValidations(_ request: Method.ListActivityValidations.Input, options: CallOptions = CallOptions()) async throws -> Method.ListActivityValidations.Output {
+            try await client.call(Method.ListActivityValidations.descriptor, request, as: Method.ListActivityValidations.Output.self, options: options)
+        }
+    }
 }
 
-extension Lv_Gateway_V1_GatewayHandler {
+extension Lv.Gateway.V1.Gateway.ServiceProtocol {
     /// Adds every method of this service to `router`.
     public func register(into router: inout Router) {
-        router.register(Lv_Gateway_V1_GatewayService.getActivityValidation) { (request: Lv_Gateway_V1_GetActivityValidationRequest, context) in
+        router.register(Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.GetActivityValidation.Input, context) in
             try await self.getActivityValidation(request, context: context)
         }
-        router.register(Lv_Gateway_V1_GatewayService.getPhysicianTranscript) { (request: Lv_Gateway_V1_GetPhysicianTranscriptRequest, context) in
+        router.register(Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.Input, context) in
             try await self.getPhysicianTranscript(request, context: context)
         }
-        router.register(Lv_Gateway_V1_GatewayService.listActivityValidations) { (request: Lv_Gateway_V1_ListActivityValidationsRequest, context) in
+        router.register(Lv.Gateway.V1.Gateway.Method.ListActivityValidations.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.ListActivityValidations.Input, context) in
             try await self.listActivityValidations(request, context: context)
         }
-    }
-}
-
-/// Typed calls to `Lv_Gateway_V1_GatewayService.name` over an `RPCClient`.
-public struct Lv_Gateway_V1_GatewayClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    public func getActivityValidation(_ request: Lv_Gateway_V1_GetActivityValidationRequest, options: CallOptions = CallOptions()) async throws -> Lv_Gateway_V1_ActivityValidation {
-        try await client.call(Lv_Gateway_V1_GatewayService.getActivityValidation, request, as: Lv_Gateway_V1_ActivityValidation.self, options: options)
-    }
-
-    public func getPhysicianTranscript(_ request: Lv_Gateway_V1_GetPhysicianTranscriptRequest, options: CallOptions = CallOptions()) async throws -> Lv_Gateway_V1_PhysicianTranscript {
-        try await client.call(Lv_Gateway_V1_GatewayService.getPhysicianTranscript, request, as: Lv_Gateway_V1_PhysicianTranscript.self, options: options)
-    }
-
-    public func listActivityValidations(_ request: Lv_Gateway_V1_ListActivityValidationsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Gateway_V1_ListActivityValidationsResponse {
-        try await client.call(Lv_Gateway_V1_GatewayService.listActivityValidations, request, as: Lv_Gateway_V1_ListActivityValidationsResponse.self, options: options)
     }
 }

@@ -3,29 +3,31 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Health_V1_HealthService.name`; register it with `register(into:)`.
-public protocol Lv_Health_V1_HealthHandler: Sendable {
-    /// The serving status of one service, or of the server when `service` is empty.
-    func check(_ request: Lv_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Lv_Health_V1_HealthCheckResponse
-}
+extension Lv.Health.V1.Health {
+    /// Implement this to serve `Lv.Health.V1.Health.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        /// The serving status of one service, or of the server when `service` is empty.
+        func check(_ request: Method.Check.Input, context: ServerContext) async throws -> Method.Check.Output
+    }
 
-extension Lv_Health_V1_HealthHandler {
-    /// Adds every method of this service to `router`.
-    public func register(into router: inout Router) {
-        router.register(Lv_Health_V1_HealthService.check) { (request: Lv_Health_V1_HealthCheckRequest, context) in
-            try await self.check(request, context: context)
+    /// Typed calls to `Lv.Health.V1.Health.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        /// The serving status of one service, or of the server when `service` is empty.
+        public func check(_ request: Method.Check.Input, options: CallOptions = CallOptions()) async throws -> Method.Check.Output {
+            try await client.call(Method.Check.descriptor, request, as: Method.Check.Output.self, options: options)
         }
     }
 }
 
-/// Typed calls to `Lv_Health_V1_HealthService.name` over an `RPCClient`.
-public struct Lv_Health_V1_HealthClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    /// The serving status of one service, or of the server when `service` is empty.
-    public func check(_ request: Lv_Health_V1_HealthCheckRequest, options: CallOptions = CallOptions()) async throws -> Lv_Health_V1_HealthCheckResponse {
-        try await client.call(Lv_Health_V1_HealthService.check, request, as: Lv_Health_V1_HealthCheckResponse.self, options: options)
+extension Lv.Health.V1.Health.ServiceProtocol {
+    /// Adds every method of this service to `router`.
+    public func register(into router: inout Router) {
+        router.register(Lv.Health.V1.Health.Method.Check.descriptor) { (request: Lv.Health.V1.Health.Method.Check.Input, context) in
+            try await self.check(request, context: context)
+        }
     }
 }

@@ -3,41 +3,43 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Reflection_V1_ReflectionService.name`; register it with `register(into:)`.
-public protocol Lv_Reflection_V1_ReflectionHandler: Sendable {
-    /// Every service this server answers, with its methods and message names.
-    func listServices(_ request: Lv_Reflection_V1_ListServicesRequest, context: ServerContext) async throws -> Lv_Reflection_V1_ListServicesResponse
-    /// The descriptors of every message, enum and service the server knows (gRPC's server
-    /// reflection serves the same FileDescriptorProtos, one symbol at a time).
-    func getFileDescriptorSet(_ request: Lv_Reflection_V1_GetFileDescriptorSetRequest, context: ServerContext) async throws -> Lv_Reflection_V1_GetFileDescriptorSetResponse
+extension Lv.Reflection.V1.Reflection {
+    /// Implement this to serve `Lv.Reflection.V1.Reflection.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        /// Every service this server answers, with its methods and message names.
+        func listServices(_ request: Method.ListServices.Input, context: ServerContext) async throws -> Method.ListServices.Output
+        /// The descriptors of every message, enum and service the server knows (gRPC's server
+        /// reflection serves the same FileDescriptorProtos, one symbol at a time).
+        func getFileDescriptorSet(_ request: Method.GetFileDescriptorSet.Input, context: ServerContext) async throws -> Method.GetFileDescriptorSet.Output
+    }
+
+    /// Typed calls to `Lv.Reflection.V1.Reflection.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        /// Every service this server answers, with its methods and message names.
+        public func listServices(_ request: Method.ListServices.Input, options: CallOptions = CallOptions()) async throws -> Method.ListServices.Output {
+            try await client.call(Method.ListServices.descriptor, request, as: Method.ListServices.Output.self, options: options)
+        }
+
+        /// The descriptors of every message, enum and service the server knows (gRPC's server
+        /// reflection serves the same FileDescriptorProtos, one symbol at a time).
+        public func getFileDescriptorSet(_ request: Method.GetFileDescriptorSet.Input, options: CallOptions = CallOptions()) async throws -> Method.GetFileDescriptorSet.Output {
+            try await client.call(Method.GetFileDescriptorSet.descriptor, request, as: Method.GetFileDescriptorSet.Output.self, options: options)
+        }
+    }
 }
 
-extension Lv_Reflection_V1_ReflectionHandler {
+extension Lv.Reflection.V1.Reflection.ServiceProtocol {
     /// Adds every method of this service to `router`.
     public func register(into router: inout Router) {
-        router.register(Lv_Reflection_V1_ReflectionService.listServices) { (request: Lv_Reflection_V1_ListServicesRequest, context) in
+        router.register(Lv.Reflection.V1.Reflection.Method.ListServices.descriptor) { (request: Lv.Reflection.V1.Reflection.Method.ListServices.Input, context) in
             try await self.listServices(request, context: context)
         }
-        router.register(Lv_Reflection_V1_ReflectionService.getFileDescriptorSet) { (request: Lv_Reflection_V1_GetFileDescriptorSetRequest, context) in
+        router.register(Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.descriptor) { (request: Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.Input, context) in
             try await self.getFileDescriptorSet(request, context: context)
         }
-    }
-}
-
-/// Typed calls to `Lv_Reflection_V1_ReflectionService.name` over an `RPCClient`.
-public struct Lv_Reflection_V1_ReflectionClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    /// Every service this server answers, with its methods and message names.
-    public func listServices(_ request: Lv_Reflection_V1_ListServicesRequest, options: CallOptions = CallOptions()) async throws -> Lv_Reflection_V1_ListServicesResponse {
-        try await client.call(Lv_Reflection_V1_ReflectionService.listServices, request, as: Lv_Reflection_V1_ListServicesResponse.self, options: options)
-    }
-
-    /// The descriptors of every message, enum and service the server knows (gRPC's server
-    /// reflection serves the same FileDescriptorProtos, one symbol at a time).
-    public func getFileDescriptorSet(_ request: Lv_Reflection_V1_GetFileDescriptorSetRequest, options: CallOptions = CallOptions()) async throws -> Lv_Reflection_V1_GetFileDescriptorSetResponse {
-        try await client.call(Lv_Reflection_V1_ReflectionService.getFileDescriptorSet, request, as: Lv_Reflection_V1_GetFileDescriptorSetResponse.self, options: options)
     }
 }

@@ -3,173 +3,175 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Registration_V1_RegistrationService.name`; register it with `register(into:)`.
-public protocol Lv_Registration_V1_RegistrationHandler: Sendable {
-    /// Registers a physician by NPI. The same NPI with the same data returns the existing
-    /// record (created = false); with different data, ALREADY_EXISTS.
-    func registerPhysician(_ request: Lv_Registration_V1_RegisterPhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_RegisterPhysicianResponse
-    func getPhysician(_ request: Lv_Registration_V1_GetPhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetPhysicianResponse
-    /// Replaces the fields named in update_mask.
-    func updatePhysician(_ request: Lv_Registration_V1_UpdatePhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_UpdatePhysicianResponse
-    func listPhysicians(_ request: Lv_Registration_V1_ListPhysiciansRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListPhysiciansResponse
-    func createActivity(_ request: Lv_Registration_V1_CreateActivityRequest, context: ServerContext) async throws -> Lv_Registration_V1_CreateActivityResponse
-    func getActivity(_ request: Lv_Registration_V1_GetActivityRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetActivityResponse
-    func listActivities(_ request: Lv_Registration_V1_ListActivitiesRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListActivitiesResponse
-    func addSession(_ request: Lv_Registration_V1_AddSessionRequest, context: ServerContext) async throws -> Lv_Registration_V1_AddSessionResponse
-    func listSessions(_ request: Lv_Registration_V1_ListSessionsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListSessionsResponse
-    func enroll(_ request: Lv_Registration_V1_EnrollRequest, context: ServerContext) async throws -> Lv_Registration_V1_EnrollResponse
-    func withdraw(_ request: Lv_Registration_V1_WithdrawRequest, context: ServerContext) async throws -> Lv_Registration_V1_WithdrawResponse
-    func listEnrollments(_ request: Lv_Registration_V1_ListEnrollmentsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListEnrollmentsResponse
-    func checkIn(_ request: Lv_Registration_V1_CheckInRequest, context: ServerContext) async throws -> Lv_Registration_V1_CheckInResponse
-    func checkOut(_ request: Lv_Registration_V1_CheckOutRequest, context: ServerContext) async throws -> Lv_Registration_V1_CheckOutResponse
-    /// Bulk upload of closed intervals after an event; valid ones are stored, invalid ones reported.
-    func recordAttendance(_ request: Lv_Registration_V1_RecordAttendanceRequest, context: ServerContext) async throws -> Lv_Registration_V1_RecordAttendanceResponse
-    func getAttendance(_ request: Lv_Registration_V1_GetAttendanceRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetAttendanceResponse
-    /// One claim per physician per activity, bounded by the activity maximum and by time attended.
-    func claimCredit(_ request: Lv_Registration_V1_ClaimCreditRequest, context: ServerContext) async throws -> Lv_Registration_V1_ClaimCreditResponse
-    func listCredits(_ request: Lv_Registration_V1_ListCreditsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListCreditsResponse
+extension Lv.Registration.V1.Registration {
+    /// Implement this to serve `Lv.Registration.V1.Registration.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        /// Registers a physician by NPI. The same NPI with the same data returns the existing
+        /// record (created = false); with different data, ALREADY_EXISTS.
+        func registerPhysician(_ request: Method.RegisterPhysician.Input, context: ServerContext) async throws -> Method.RegisterPhysician.Output
+        func getPhysician(_ request: Method.GetPhysician.Input, context: ServerContext) async throws -> Method.GetPhysician.Output
+        /// Replaces the fields named in update_mask.
+        func updatePhysician(_ request: Method.UpdatePhysician.Input, context: ServerContext) async throws -> Method.UpdatePhysician.Output
+        func listPhysicians(_ request: Method.ListPhysicians.Input, context: ServerContext) async throws -> Method.ListPhysicians.Output
+        func createActivity(_ request: Method.CreateActivity.Input, context: ServerContext) async throws -> Method.CreateActivity.Output
+        func getActivity(_ request: Method.GetActivity.Input, context: ServerContext) async throws -> Method.GetActivity.Output
+        func listActivities(_ request: Method.ListActivities.Input, context: ServerContext) async throws -> Method.ListActivities.Output
+        func addSession(_ request: Method.AddSession.Input, context: ServerContext) async throws -> Method.AddSession.Output
+        func listSessions(_ request: Method.ListSessions.Input, context: ServerContext) async throws -> Method.ListSessions.Output
+        func enroll(_ request: Method.Enroll.Input, context: ServerContext) async throws -> Method.Enroll.Output
+        func withdraw(_ request: Method.Withdraw.Input, context: ServerContext) async throws -> Method.Withdraw.Output
+        func listEnrollments(_ request: Method.ListEnrollments.Input, context: ServerContext) async throws -> Method.ListEnrollments.Output
+        func checkIn(_ request: Method.CheckIn.Input, context: ServerContext) async throws -> Method.CheckIn.Output
+        func checkOut(_ request: Method.CheckOut.Input, context: ServerContext) async throws -> Method.CheckOut.Output
+        /// Bulk upload of closed intervals after an event; valid ones are stored, invalid ones reported.
+        func recordAttendance(_ request: Method.RecordAttendance.Input, context: ServerContext) async throws -> Method.RecordAttendance.Output
+        func getAttendance(_ request: Method.GetAttendance.Input, context: ServerContext) async throws -> Method.GetAttendance.Output
+        /// One claim per physician per activity, bounded by the activity maximum and by time attended.
+        func claimCredit(_ request: Method.ClaimCredit.Input, context: ServerContext) async throws -> Method.ClaimCredit.Output
+        func listCredits(_ request: Method.ListCredits.Input, context: ServerContext) async throws -> Method.ListCredits.Output
+    }
+
+    /// Typed calls to `Lv.Registration.V1.Registration.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        /// Registers a physician by NPI. The same NPI with the same data returns the existing
+        /// record (created = false); with different data, ALREADY_EXISTS.
+        public func registerPhysician(_ request: Method.RegisterPhysician.Input, options: CallOptions = CallOptions()) async throws -> Method.RegisterPhysician.Output {
+            try await client.call(Method.RegisterPhysician.descriptor, request, as: Method.RegisterPhysician.Output.self, options: options)
+        }
+
+        public func getPhysician(_ request: Method.GetPhysician.Input, options: CallOptions = CallOptions()) async throws -> Method.GetPhysician.Output {
+            try await client.call(Method.GetPhysician.descriptor, request, as: Method.GetPhysician.Output.self, options: options)
+        }
+
+        /// Replaces the fields named in update_mask.
+        public func updatePhysician(_ request: Method.UpdatePhysician.Input, options: CallOptions = CallOptions()) async throws -> Method.UpdatePhysician.Output {
+            try await client.call(Method.UpdatePhysician.descriptor, request, as: Method.UpdatePhysician.Output.self, options: options)
+        }
+
+        public func listPhysicians(_ request: Method.ListPhysicians.Input, options: CallOptions = CallOptions()) async throws -> Method.ListPhysicians.Output {
+            try await client.call(Method.ListPhysicians.descriptor, request, as: Method.ListPhysicians.Output.self, options: options)
+        }
+
+        public func createActivity(_ request: Method.CreateActivity.Input, options: CallOptions = CallOptions()) async throws -> Method.CreateActivity.Output {
+            try await client.call(Method.CreateActivity.descriptor, request, as: Method.CreateActivity.Output.self, options: options)
+        }
+
+        public func getActivity(_ request: Method.GetActivity.Input, options: CallOptions = CallOptions()) async throws -> Method.GetActivity.Output {
+            try await client.call(Method.GetActivity.descriptor, request, as: Method.GetActivity.Output.self, options: options)
+        }
+
+        public func listActivities(_ request: Method.ListActivities.Input, options: CallOptions = CallOptions()) async throws -> Method.ListActivities.Output {
+            try await client.call(Method.ListActivities.descriptor, request, as: Method.ListActivities.Output.self, options: options)
+        }
+
+        public func addSession(_ request: Method.AddSession.Input, options: CallOptions = CallOptions()) async throws -> Method.AddSession.Output {
+            try await client.call(Method.AddSession.descriptor, request, as: Method.AddSession.Output.self, options: options)
+        }
+
+        public func listSessions(_ request: Method.ListSessions.Input, options: CallOptions = CallOptions()) async throws -> Method.ListSessions.Output {
+            try await client.call(Method.ListSessions.descriptor, request, as: Method.ListSessions.Output.self, options: options)
+        }
+
+        public func enroll(_ request: Method.Enroll.Input, options: CallOptions = CallOptions()) async throws -> Method.Enroll.Output {
+            try await client.call(Method.Enroll.descriptor, request, as: Method.Enroll.Output.self, options: options)
+        }
+
+        public func withdraw(_ request: Method.Withdraw.Input, options: CallOptions = CallOptions()) async throws -> Method.Withdraw.Output {
+            try await client.call(Method.Withdraw.descriptor, request, as: Method.Withdraw.Output.self, options: options)
+        }
+
+        public func listEnrollments(_ request: Method.ListEnrollments.Input, options: CallOptions = CallOptions()) async throws -> Method.ListEnrollments.Output {
+            try await client.call(Method.ListEnrollments.descriptor, request, as: Method.ListEnrollments.Output.self, options: options)
+        }
+
+        public func checkIn(_ request: Method.CheckIn.Input, options: CallOptions = CallOptions()) async throws -> Method.CheckIn.Output {
+            try await client.call(Method.CheckIn.descriptor, request, as: Method.CheckIn.Output.self, options: options)
+        }
+
+        public func checkOut(_ request: Method.CheckOut.Input, options: CallOptions = CallOptions()) async throws -> Method.CheckOut.Output {
+            try await client.call(Method.CheckOut.descriptor, request, as: Method.CheckOut.Output.self, options: options)
+        }
+
+        /// Bulk upload of closed intervals after an event; valid ones are stored, invalid ones reported.
+        public func recordAttendance(_ request: Method.RecordAttendance.Input, options: CallOptions = CallOptions()) async throws -> Method.RecordAttendance.Output {
+            try await client.call(Method.RecordAttendance.descriptor, request, as: Method.RecordAttendance.Output.self, options: options)
+        }
+
+        public func getAttendance(_ request: Method.GetAttendance.Input, options: CallOptions = CallOptions()) async throws -> Method.GetAttendance.Output {
+            try await client.call(Method.GetAttendance.descriptor, request, as: Method.GetAttendance.Output.self, options: options)
+        }
+
+        /// One claim per physician per activity, bounded by the activity maximum and by time attended.
+        public func claimCredit(_ request: Method.ClaimCredit.Input, options: CallOptions = CallOptions()) async throws -> Method.ClaimCredit.Output {
+            try await client.call(Method.ClaimCredit.descriptor, request, as: Method.ClaimCredit.Output.self, options: options)
+        }
+
+        public func listCredits(_ request: Method.ListCredits.Input, options: CallOptions = CallOptions()) async throws -> Method.ListCredits.Output {
+            try await client.call(Method.ListCredits.descriptor, request, as: Method.ListCredits.Output.self, options: options)
+        }
+    }
 }
 
-extension Lv_Registration_V1_RegistrationHandler {
+extension Lv.Registration.V1.Registration.ServiceProtocol {
     /// Adds every method of this service to `router`.
     public func register(into router: inout Router) {
-        router.register(Lv_Registration_V1_RegistrationService.registerPhysician) { (request: Lv_Registration_V1_RegisterPhysicianRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.RegisterPhysician.descriptor) { (request: Lv.Registration.V1.Registration.Method.RegisterPhysician.Input, context) in
             try await self.registerPhysician(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.getPhysician) { (request: Lv_Registration_V1_GetPhysicianRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.GetPhysician.descriptor) { (request: Lv.Registration.V1.Registration.Method.GetPhysician.Input, context) in
             try await self.getPhysician(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.updatePhysician) { (request: Lv_Registration_V1_UpdatePhysicianRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.UpdatePhysician.descriptor) { (request: Lv.Registration.V1.Registration.Method.UpdatePhysician.Input, context) in
             try await self.updatePhysician(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.listPhysicians) { (request: Lv_Registration_V1_ListPhysiciansRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.ListPhysicians.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListPhysicians.Input, context) in
             try await self.listPhysicians(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.createActivity) { (request: Lv_Registration_V1_CreateActivityRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.CreateActivity.descriptor) { (request: Lv.Registration.V1.Registration.Method.CreateActivity.Input, context) in
             try await self.createActivity(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.getActivity) { (request: Lv_Registration_V1_GetActivityRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.GetActivity.descriptor) { (request: Lv.Registration.V1.Registration.Method.GetActivity.Input, context) in
             try await self.getActivity(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.listActivities) { (request: Lv_Registration_V1_ListActivitiesRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.ListActivities.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListActivities.Input, context) in
             try await self.listActivities(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.addSession) { (request: Lv_Registration_V1_AddSessionRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.AddSession.descriptor) { (request: Lv.Registration.V1.Registration.Method.AddSession.Input, context) in
             try await self.addSession(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.listSessions) { (request: Lv_Registration_V1_ListSessionsRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.ListSessions.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListSessions.Input, context) in
             try await self.listSessions(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.enroll) { (request: Lv_Registration_V1_EnrollRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.Enroll.descriptor) { (request: Lv.Registration.V1.Registration.Method.Enroll.Input, context) in
             try await self.enroll(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.withdraw) { (request: Lv_Registration_V1_WithdrawRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.Withdraw.descriptor) { (request: Lv.Registration.V1.Registration.Method.Withdraw.Input, context) in
             try await self.withdraw(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.listEnrollments) { (request: Lv_Registration_V1_ListEnrollmentsRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.ListEnrollments.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListEnrollments.Input, context) in
             try await self.listEnrollments(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.checkIn) { (request: Lv_Registration_V1_CheckInRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.CheckIn.descriptor) { (request: Lv.Registration.V1.Registration.Method.CheckIn.Input, context) in
             try await self.checkIn(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.checkOut) { (request: Lv_Registration_V1_CheckOutRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.CheckOut.descriptor) { (request: Lv.Registration.V1.Registration.Method.CheckOut.Input, context) in
             try await self.checkOut(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.recordAttendance) { (request: Lv_Registration_V1_RecordAttendanceRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.RecordAttendance.descriptor) { (request: Lv.Registration.V1.Registration.Method.RecordAttendance.Input, context) in
             try await self.recordAttendance(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.getAttendance) { (request: Lv_Registration_V1_GetAttendanceRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.GetAttendance.descriptor) { (request: Lv.Registration.V1.Registration.Method.GetAttendance.Input, context) in
             try await self.getAttendance(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.claimCredit) { (request: Lv_Registration_V1_ClaimCreditRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.ClaimCredit.descriptor) { (request: Lv.Registration.V1.Registration.Method.ClaimCredit.Input, context) in
             try await self.claimCredit(request, context: context)
         }
-        router.register(Lv_Registration_V1_RegistrationService.listCredits) { (request: Lv_Registration_V1_ListCreditsRequest, context) in
+        router.register(Lv.Registration.V1.Registration.Method.ListCredits.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListCredits.Input, context) in
             try await self.listCredits(request, context: context)
         }
-    }
-}
-
-/// Typed calls to `Lv_Registration_V1_RegistrationService.name` over an `RPCClient`.
-public struct Lv_Registration_V1_RegistrationClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    /// Registers a physician by NPI. The same NPI with the same data returns the existing
-    /// record (created = false); with different data, ALREADY_EXISTS.
-    public func registerPhysician(_ request: Lv_Registration_V1_RegisterPhysicianRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_RegisterPhysicianResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.registerPhysician, request, as: Lv_Registration_V1_RegisterPhysicianResponse.self, options: options)
-    }
-
-    public func getPhysician(_ request: Lv_Registration_V1_GetPhysicianRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_GetPhysicianResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.getPhysician, request, as: Lv_Registration_V1_GetPhysicianResponse.self, options: options)
-    }
-
-    /// Replaces the fields named in update_mask.
-    public func updatePhysician(_ request: Lv_Registration_V1_UpdatePhysicianRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_UpdatePhysicianResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.updatePhysician, request, as: Lv_Registration_V1_UpdatePhysicianResponse.self, options: options)
-    }
-
-    public func listPhysicians(_ request: Lv_Registration_V1_ListPhysiciansRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_ListPhysiciansResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.listPhysicians, request, as: Lv_Registration_V1_ListPhysiciansResponse.self, options: options)
-    }
-
-    public func createActivity(_ request: Lv_Registration_V1_CreateActivityRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_CreateActivityResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.createActivity, request, as: Lv_Registration_V1_CreateActivityResponse.self, options: options)
-    }
-
-    public func getActivity(_ request: Lv_Registration_V1_GetActivityRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_GetActivityResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.getActivity, request, as: Lv_Registration_V1_GetActivityResponse.self, options: options)
-    }
-
-    public func listActivities(_ request: Lv_Registration_V1_ListActivitiesRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_ListActivitiesResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.listActivities, request, as: Lv_Registration_V1_ListActivitiesResponse.self, options: options)
-    }
-
-    public func addSession(_ request: Lv_Registration_V1_AddSessionRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_AddSessionResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.addSession, request, as: Lv_Registration_V1_AddSessionResponse.self, options: options)
-    }
-
-    public func listSessions(_ request: Lv_Registration_V1_ListSessionsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_ListSessionsResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.listSessions, request, as: Lv_Registration_V1_ListSessionsResponse.self, options: options)
-    }
-
-    public func enroll(_ request: Lv_Registration_V1_EnrollRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_EnrollResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.enroll, request, as: Lv_Registration_V1_EnrollResponse.self, options: options)
-    }
-
-    public func withdraw(_ request: Lv_Registration_V1_WithdrawRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_WithdrawResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.withdraw, request, as: Lv_Registration_V1_WithdrawResponse.self, options: options)
-    }
-
-    public func listEnrollments(_ request: Lv_Registration_V1_ListEnrollmentsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_ListEnrollmentsResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.listEnrollments, request, as: Lv_Registration_V1_ListEnrollmentsResponse.self, options: options)
-    }
-
-    public func checkIn(_ request: Lv_Registration_V1_CheckInRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_CheckInResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.checkIn, request, as: Lv_Registration_V1_CheckInResponse.self, options: options)
-    }
-
-    public func checkOut(_ request: Lv_Registration_V1_CheckOutRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_CheckOutResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.checkOut, request, as: Lv_Registration_V1_CheckOutResponse.self, options: options)
-    }
-
-    /// Bulk upload of closed intervals after an event; valid ones are stored, invalid ones reported.
-    public func recordAttendance(_ request: Lv_Registration_V1_RecordAttendanceRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_RecordAttendanceResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.recordAttendance, request, as: Lv_Registration_V1_RecordAttendanceResponse.self, options: options)
-    }
-
-    public func getAttendance(_ request: Lv_Registration_V1_GetAttendanceRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_GetAttendanceResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.getAttendance, request, as: Lv_Registration_V1_GetAttendanceResponse.self, options: options)
-    }
-
-    /// One claim per physician per activity, bounded by the activity maximum and by time attended.
-    public func claimCredit(_ request: Lv_Registration_V1_ClaimCreditRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_ClaimCreditResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.claimCredit, request, as: Lv_Registration_V1_ClaimCreditResponse.self, options: options)
-    }
-
-    public func listCredits(_ request: Lv_Registration_V1_ListCreditsRequest, options: CallOptions = CallOptions()) async throws -> Lv_Registration_V1_ListCreditsResponse {
-        try await client.call(Lv_Registration_V1_RegistrationService.listCredits, request, as: Lv_Registration_V1_ListCreditsResponse.self, options: options)
     }
 }

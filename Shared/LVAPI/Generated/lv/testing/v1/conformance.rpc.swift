@@ -3,27 +3,29 @@
 import LVMessages
 import LVRPC
 
-/// Implement this to serve `Lv_Testing_V1_EchoService.name`; register it with `register(into:)`.
-public protocol Lv_Testing_V1_EchoHandler: Sendable {
-    func echo(_ request: Lv_Testing_V1_EchoRequest, context: ServerContext) async throws -> Lv_Testing_V1_EchoResponse
-}
+extension Lv.Testing.V1.Echo {
+    /// Implement this to serve `Lv.Testing.V1.Echo.name`; register it with `register(into:)`.
+    public protocol ServiceProtocol: Sendable {
+        func echo(_ request: Method.Echo.Input, context: ServerContext) async throws -> Method.Echo.Output
+    }
 
-extension Lv_Testing_V1_EchoHandler {
-    /// Adds every method of this service to `router`.
-    public func register(into router: inout Router) {
-        router.register(Lv_Testing_V1_EchoService.echo) { (request: Lv_Testing_V1_EchoRequest, context) in
-            try await self.echo(request, context: context)
+    /// Typed calls to `Lv.Testing.V1.Echo.name` over an `RPCClient`.
+    public struct Client: Sendable {
+        public let client: RPCClient
+
+        public init(_ client: RPCClient) { self.client = client }
+
+        public func echo(_ request: Method.Echo.Input, options: CallOptions = CallOptions()) async throws -> Method.Echo.Output {
+            try await client.call(Method.Echo.descriptor, request, as: Method.Echo.Output.self, options: options)
         }
     }
 }
 
-/// Typed calls to `Lv_Testing_V1_EchoService.name` over an `RPCClient`.
-public struct Lv_Testing_V1_EchoClient: Sendable {
-    public let client: RPCClient
-
-    public init(_ client: RPCClient) { self.client = client }
-
-    public func echo(_ request: Lv_Testing_V1_EchoRequest, options: CallOptions = CallOptions()) async throws -> Lv_Testing_V1_EchoResponse {
-        try await client.call(Lv_Testing_V1_EchoService.echo, request, as: Lv_Testing_V1_EchoResponse.self, options: options)
+extension Lv.Testing.V1.Echo.ServiceProtocol {
+    /// Adds every method of this service to `router`.
+    public func register(into router: inout Router) {
+        router.register(Lv.Testing.V1.Echo.Method.Echo.descriptor) { (request: Lv.Testing.V1.Echo.Method.Echo.Input, context) in
+            try await self.echo(request, context: context)
+        }
     }
 }

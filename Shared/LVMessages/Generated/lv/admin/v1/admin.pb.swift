@@ -15,6 +15,9 @@ public struct Lv_Admin_V1_BackupRequest: ProtoMessage {
     public typealias CStruct = Lv__Admin__V1__BackupRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__admin__v1__backup_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -43,6 +46,9 @@ public struct Lv_Admin_V1_BackupResponse: ProtoMessage {
     public typealias CStruct = Lv__Admin__V1__BackupResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__admin__v1__backup_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.path = CValue.string(c.path)
@@ -59,11 +65,27 @@ public struct Lv_Admin_V1_BackupResponse: ProtoMessage {
     }
 }
 
-/// The `lv.admin.v1.Admin` service's name and methods, as reflection and routing see them.
-public enum Lv_Admin_V1_AdminService {
-    public static let name = "lv.admin.v1.Admin"
-    public static let backup = MethodDescriptor(
-        service: name, method: "Backup",
-        requestType: "lv.admin.v1.BackupRequest", responseType: "lv.admin.v1.BackupResponse")
-    public static let methods: [MethodDescriptor] = [backup]
+/// The `lv` proto packages' services (grpc-swift-2's shape: `Lv.Health.V1.Health`).
+public enum Lv {}
+extension Lv { public enum Admin {} }
+extension Lv.Admin { public enum V1 {} }
+
+extension Lv.Admin.V1 {
+    /// The `lv.admin.v1.Admin` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Admin {
+        public static let name = "lv.admin.v1.Admin"
+
+        public enum Method {
+            public enum Backup {
+                public typealias Input = Lv_Admin_V1_BackupRequest
+                public typealias Output = Lv_Admin_V1_BackupResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.admin.v1.Admin", method: "Backup",
+                    requestType: "lv.admin.v1.BackupRequest", responseType: "lv.admin.v1.BackupResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [Backup.descriptor]
+        }
+    }
 }

@@ -351,6 +351,9 @@ public struct Lv_Assessment_V1_Item: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__Item
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__item__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.itemId = CValue.string(c.item_id)
@@ -414,6 +417,9 @@ public struct Lv_Assessment_V1_Instrument: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__Instrument
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__instrument__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.instrumentId = CValue.string(c.instrument_id)
@@ -458,6 +464,9 @@ public struct Lv_Assessment_V1_CreateInstrumentRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__CreateInstrumentRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__create_instrument_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -483,6 +492,9 @@ public struct Lv_Assessment_V1_CreateInstrumentResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__CreateInstrumentResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__create_instrument_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.instrument { self.instrument = Lv_Assessment_V1_Instrument(cStruct: p.pointee) }
@@ -509,6 +521,9 @@ public struct Lv_Assessment_V1_GetInstrumentRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__GetInstrumentRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__get_instrument_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.instrumentId = CValue.string(c.instrument_id)
@@ -531,6 +546,9 @@ public struct Lv_Assessment_V1_GetInstrumentResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__GetInstrumentResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__get_instrument_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.instrument { self.instrument = Lv_Assessment_V1_Instrument(cStruct: p.pointee) }
@@ -551,6 +569,9 @@ public struct Lv_Assessment_V1_ListInstrumentsRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__ListInstrumentsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__list_instruments_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -572,6 +593,9 @@ public struct Lv_Assessment_V1_ListInstrumentsResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__ListInstrumentsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__list_instruments_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.instruments = CValue.array(c.instruments, count: c.n_instruments).map { Lv_Assessment_V1_Instrument(cMessage: $0) }
@@ -598,6 +622,9 @@ public struct Lv_Assessment_V1_CriteriaMet: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__CriteriaMet
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__criteria_met__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.met = CValue.array(c.met, count: c.n_met).map { $0 }
@@ -634,6 +661,9 @@ public struct Lv_Assessment_V1_Answer: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__Answer
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__answer__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.itemId = CValue.string(c.item_id)
@@ -691,6 +721,9 @@ public struct Lv_Assessment_V1_ItemScore: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__ItemScore
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__item_score__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.itemId = CValue.string(c.item_id)
@@ -731,6 +764,9 @@ public struct Lv_Assessment_V1_ObjectiveScore: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__ObjectiveScore
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__objective_score__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.objectiveId = CValue.string(c.objective_id)
@@ -771,6 +807,9 @@ public struct Lv_Assessment_V1_ScoredSubmission: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__ScoredSubmission
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__scored_submission__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.submissionId = CValue.string(c.submission_id)
@@ -833,6 +872,9 @@ public struct Lv_Assessment_V1_SubmitResponsesRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__SubmitResponsesRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__submit_responses_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.submissionId = CValue.string(c.submission_id)
@@ -869,6 +911,9 @@ public struct Lv_Assessment_V1_SubmitResponsesResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__SubmitResponsesResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__submit_responses_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.submission { self.submission = Lv_Assessment_V1_ScoredSubmission(cStruct: p.pointee) }
@@ -893,6 +938,9 @@ public struct Lv_Assessment_V1_FollowUp: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__FollowUp
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__follow_up__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.implementation = Lv_Assessment_V1_Implementation(rawValue: Int32(truncatingIfNeeded: c.implementation.rawValue))
@@ -932,6 +980,9 @@ public struct Lv_Assessment_V1_Commitment: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__Commitment
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__commitment__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.commitmentId = CValue.string(c.commitment_id)
@@ -967,6 +1018,9 @@ public struct Lv_Assessment_V1_RecordCommitmentRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__RecordCommitmentRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__record_commitment_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -990,6 +1044,9 @@ public struct Lv_Assessment_V1_RecordCommitmentResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__RecordCommitmentResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__record_commitment_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.commitment { self.commitment = Lv_Assessment_V1_Commitment(cStruct: p.pointee) }
@@ -1013,6 +1070,9 @@ public struct Lv_Assessment_V1_RecordFollowUpRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__RecordFollowUpRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__record_follow_up_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.commitmentId = CValue.string(c.commitment_id)
@@ -1035,6 +1095,9 @@ public struct Lv_Assessment_V1_RecordFollowUpResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__RecordFollowUpResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__record_follow_up_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.commitment { self.commitment = Lv_Assessment_V1_Commitment(cStruct: p.pointee) }
@@ -1066,6 +1129,9 @@ public struct Lv_Assessment_V1_PracticeMeasure: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__PracticeMeasure
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__practice_measure__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1106,6 +1172,9 @@ public struct Lv_Assessment_V1_RecordPracticeMeasuresRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__RecordPracticeMeasuresRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__record_practice_measures_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -1135,6 +1204,9 @@ public struct Lv_Assessment_V1_RecordPracticeMeasuresResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__RecordPracticeMeasuresResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__record_practice_measures_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.accepted = c.accepted
@@ -1173,6 +1245,9 @@ public struct Lv_Assessment_V1_ItemPair: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__ItemPair
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__item_pair__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.itemId = CValue.string(c.item_id)
@@ -1214,6 +1289,9 @@ public struct Lv_Assessment_V1_QuadrantCounts: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__QuadrantCounts
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__quadrant_counts__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.phase = Lv_Assessment_V1_Phase(rawValue: Int32(truncatingIfNeeded: c.phase.rawValue))
@@ -1250,6 +1328,9 @@ public struct Lv_Assessment_V1_MeasureRate: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__MeasureRate
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__measure_rate__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.measureCode = CValue.string(c.measure_code)
@@ -1285,6 +1366,9 @@ public struct Lv_Assessment_V1_PhysicianOutcomes: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__PhysicianOutcomes
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__physician_outcomes__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1345,6 +1429,9 @@ public struct Lv_Assessment_V1_GetOutcomesRequest: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__GetOutcomesRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__get_outcomes_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1374,6 +1461,9 @@ public struct Lv_Assessment_V1_GetOutcomesResponse: ProtoMessage {
     public typealias CStruct = Lv__Assessment__V1__GetOutcomesResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__assessment__v1__get_outcomes_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.physicians = CValue.array(c.physicians, count: c.n_physicians).map { Lv_Assessment_V1_PhysicianOutcomes(cMessage: $0) }
@@ -1391,32 +1481,81 @@ public struct Lv_Assessment_V1_GetOutcomesResponse: ProtoMessage {
     }
 }
 
-/// The `lv.assessment.v1.Assessment` service's name and methods, as reflection and routing see them.
-public enum Lv_Assessment_V1_AssessmentService {
-    public static let name = "lv.assessment.v1.Assessment"
-    public static let createInstrument = MethodDescriptor(
-        service: name, method: "CreateInstrument",
-        requestType: "lv.assessment.v1.CreateInstrumentRequest", responseType: "lv.assessment.v1.CreateInstrumentResponse")
-    public static let getInstrument = MethodDescriptor(
-        service: name, method: "GetInstrument",
-        requestType: "lv.assessment.v1.GetInstrumentRequest", responseType: "lv.assessment.v1.GetInstrumentResponse")
-    public static let listInstruments = MethodDescriptor(
-        service: name, method: "ListInstruments",
-        requestType: "lv.assessment.v1.ListInstrumentsRequest", responseType: "lv.assessment.v1.ListInstrumentsResponse")
-    public static let submitResponses = MethodDescriptor(
-        service: name, method: "SubmitResponses",
-        requestType: "lv.assessment.v1.SubmitResponsesRequest", responseType: "lv.assessment.v1.SubmitResponsesResponse")
-    public static let recordCommitment = MethodDescriptor(
-        service: name, method: "RecordCommitment",
-        requestType: "lv.assessment.v1.RecordCommitmentRequest", responseType: "lv.assessment.v1.RecordCommitmentResponse")
-    public static let recordFollowUp = MethodDescriptor(
-        service: name, method: "RecordFollowUp",
-        requestType: "lv.assessment.v1.RecordFollowUpRequest", responseType: "lv.assessment.v1.RecordFollowUpResponse")
-    public static let recordPracticeMeasures = MethodDescriptor(
-        service: name, method: "RecordPracticeMeasures",
-        requestType: "lv.assessment.v1.RecordPracticeMeasuresRequest", responseType: "lv.assessment.v1.RecordPracticeMeasuresResponse")
-    public static let getOutcomes = MethodDescriptor(
-        service: name, method: "GetOutcomes",
-        requestType: "lv.assessment.v1.GetOutcomesRequest", responseType: "lv.assessment.v1.GetOutcomesResponse")
-    public static let methods: [MethodDescriptor] = [createInstrument, getInstrument, listInstruments, submitResponses, recordCommitment, recordFollowUp, recordPracticeMeasures, getOutcomes]
+extension Lv { public enum Assessment {} }
+extension Lv.Assessment { public enum V1 {} }
+
+extension Lv.Assessment.V1 {
+    /// The `lv.assessment.v1.Assessment` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Assessment {
+        public static let name = "lv.assessment.v1.Assessment"
+
+        public enum Method {
+            public enum CreateInstrument {
+                public typealias Input = Lv_Assessment_V1_CreateInstrumentRequest
+                public typealias Output = Lv_Assessment_V1_CreateInstrumentResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "CreateInstrument",
+                    requestType: "lv.assessment.v1.CreateInstrumentRequest", responseType: "lv.assessment.v1.CreateInstrumentResponse")
+            }
+
+            public enum GetInstrument {
+                public typealias Input = Lv_Assessment_V1_GetInstrumentRequest
+                public typealias Output = Lv_Assessment_V1_GetInstrumentResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "GetInstrument",
+                    requestType: "lv.assessment.v1.GetInstrumentRequest", responseType: "lv.assessment.v1.GetInstrumentResponse")
+            }
+
+            public enum ListInstruments {
+                public typealias Input = Lv_Assessment_V1_ListInstrumentsRequest
+                public typealias Output = Lv_Assessment_V1_ListInstrumentsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "ListInstruments",
+                    requestType: "lv.assessment.v1.ListInstrumentsRequest", responseType: "lv.assessment.v1.ListInstrumentsResponse")
+            }
+
+            public enum SubmitResponses {
+                public typealias Input = Lv_Assessment_V1_SubmitResponsesRequest
+                public typealias Output = Lv_Assessment_V1_SubmitResponsesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "SubmitResponses",
+                    requestType: "lv.assessment.v1.SubmitResponsesRequest", responseType: "lv.assessment.v1.SubmitResponsesResponse")
+            }
+
+            public enum RecordCommitment {
+                public typealias Input = Lv_Assessment_V1_RecordCommitmentRequest
+                public typealias Output = Lv_Assessment_V1_RecordCommitmentResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "RecordCommitment",
+                    requestType: "lv.assessment.v1.RecordCommitmentRequest", responseType: "lv.assessment.v1.RecordCommitmentResponse")
+            }
+
+            public enum RecordFollowUp {
+                public typealias Input = Lv_Assessment_V1_RecordFollowUpRequest
+                public typealias Output = Lv_Assessment_V1_RecordFollowUpResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "RecordFollowUp",
+                    requestType: "lv.assessment.v1.RecordFollowUpRequest", responseType: "lv.assessment.v1.RecordFollowUpResponse")
+            }
+
+            public enum RecordPracticeMeasures {
+                public typealias Input = Lv_Assessment_V1_RecordPracticeMeasuresRequest
+                public typealias Output = Lv_Assessment_V1_RecordPracticeMeasuresResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "RecordPracticeMeasures",
+                    requestType: "lv.assessment.v1.RecordPracticeMeasuresRequest", responseType: "lv.assessment.v1.RecordPracticeMeasuresResponse")
+            }
+
+            public enum GetOutcomes {
+                public typealias Input = Lv_Assessment_V1_GetOutcomesRequest
+                public typealias Output = Lv_Assessment_V1_GetOutcomesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.assessment.v1.Assessment", method: "GetOutcomes",
+                    requestType: "lv.assessment.v1.GetOutcomesRequest", responseType: "lv.assessment.v1.GetOutcomesResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [CreateInstrument.descriptor, GetInstrument.descriptor, ListInstruments.descriptor, SubmitResponses.descriptor, RecordCommitment.descriptor, RecordFollowUp.descriptor, RecordPracticeMeasures.descriptor, GetOutcomes.descriptor]
+        }
+    }
 }

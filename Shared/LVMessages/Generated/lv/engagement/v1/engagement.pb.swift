@@ -95,6 +95,9 @@ public struct Lv_Engagement_V1_Result: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__Result
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__result__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.response = CValue.string(c.response)
@@ -132,6 +135,9 @@ public struct Lv_Engagement_V1_Event: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__Event
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__event__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.eventId = CValue.string(c.event_id)
@@ -166,6 +172,9 @@ public struct Lv_Engagement_V1_RecordEventsRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__RecordEventsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__record_events_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.events = CValue.array(c.events, count: c.n_events).map { Lv_Engagement_V1_Event(cMessage: $0) }
@@ -194,6 +203,9 @@ public struct Lv_Engagement_V1_RecordEventsResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__RecordEventsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__record_events_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.accepted = c.accepted
@@ -226,6 +238,9 @@ public struct Lv_Engagement_V1_DefinePollRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__DefinePollRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__define_poll_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -252,6 +267,9 @@ public struct Lv_Engagement_V1_DefinePollResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__DefinePollResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__define_poll_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.created = (c.created != 0)
@@ -288,6 +306,9 @@ public struct Lv_Engagement_V1_PhysicianEngagement: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__PhysicianEngagement
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__physician_engagement__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -338,6 +359,9 @@ public struct Lv_Engagement_V1_GetEngagementSummaryRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__GetEngagementSummaryRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__get_engagement_summary_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -368,6 +392,9 @@ public struct Lv_Engagement_V1_GetEngagementSummaryResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__GetEngagementSummaryResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__get_engagement_summary_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.physicians = CValue.array(c.physicians, count: c.n_physicians).map { Lv_Engagement_V1_PhysicianEngagement(cMessage: $0) }
@@ -404,6 +431,9 @@ public struct Lv_Engagement_V1_ListEventsRequest: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__ListEventsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__list_events_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -437,6 +467,9 @@ public struct Lv_Engagement_V1_ListEventsResponse: ProtoMessage {
     public typealias CStruct = Lv__Engagement__V1__ListEventsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__engagement__v1__list_events_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.events = CValue.array(c.events, count: c.n_events).map { Lv_Engagement_V1_Event(cMessage: $0) }
@@ -454,20 +487,49 @@ public struct Lv_Engagement_V1_ListEventsResponse: ProtoMessage {
     }
 }
 
-/// The `lv.engagement.v1.Engagement` service's name and methods, as reflection and routing see them.
-public enum Lv_Engagement_V1_EngagementService {
-    public static let name = "lv.engagement.v1.Engagement"
-    public static let recordEvents = MethodDescriptor(
-        service: name, method: "RecordEvents",
-        requestType: "lv.engagement.v1.RecordEventsRequest", responseType: "lv.engagement.v1.RecordEventsResponse")
-    public static let definePoll = MethodDescriptor(
-        service: name, method: "DefinePoll",
-        requestType: "lv.engagement.v1.DefinePollRequest", responseType: "lv.engagement.v1.DefinePollResponse")
-    public static let getEngagementSummary = MethodDescriptor(
-        service: name, method: "GetEngagementSummary",
-        requestType: "lv.engagement.v1.GetEngagementSummaryRequest", responseType: "lv.engagement.v1.GetEngagementSummaryResponse")
-    public static let listEvents = MethodDescriptor(
-        service: name, method: "ListEvents",
-        requestType: "lv.engagement.v1.ListEventsRequest", responseType: "lv.engagement.v1.ListEventsResponse")
-    public static let methods: [MethodDescriptor] = [recordEvents, definePoll, getEngagementSummary, listEvents]
+extension Lv { public enum Engagement {} }
+extension Lv.Engagement { public enum V1 {} }
+
+extension Lv.Engagement.V1 {
+    /// The `lv.engagement.v1.Engagement` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Engagement {
+        public static let name = "lv.engagement.v1.Engagement"
+
+        public enum Method {
+            public enum RecordEvents {
+                public typealias Input = Lv_Engagement_V1_RecordEventsRequest
+                public typealias Output = Lv_Engagement_V1_RecordEventsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "RecordEvents",
+                    requestType: "lv.engagement.v1.RecordEventsRequest", responseType: "lv.engagement.v1.RecordEventsResponse")
+            }
+
+            public enum DefinePoll {
+                public typealias Input = Lv_Engagement_V1_DefinePollRequest
+                public typealias Output = Lv_Engagement_V1_DefinePollResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "DefinePoll",
+                    requestType: "lv.engagement.v1.DefinePollRequest", responseType: "lv.engagement.v1.DefinePollResponse")
+            }
+
+            public enum GetEngagementSummary {
+                public typealias Input = Lv_Engagement_V1_GetEngagementSummaryRequest
+                public typealias Output = Lv_Engagement_V1_GetEngagementSummaryResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "GetEngagementSummary",
+                    requestType: "lv.engagement.v1.GetEngagementSummaryRequest", responseType: "lv.engagement.v1.GetEngagementSummaryResponse")
+            }
+
+            public enum ListEvents {
+                public typealias Input = Lv_Engagement_V1_ListEventsRequest
+                public typealias Output = Lv_Engagement_V1_ListEventsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.engagement.v1.Engagement", method: "ListEvents",
+                    requestType: "lv.engagement.v1.ListEventsRequest", responseType: "lv.engagement.v1.ListEventsResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [RecordEvents.descriptor, DefinePoll.descriptor, GetEngagementSummary.descriptor, ListEvents.descriptor]
+        }
+    }
 }

@@ -157,6 +157,9 @@ public struct Lv_Gateway_V1_Thresholds: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Thresholds
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__thresholds__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.alpha = c.alpha
@@ -185,6 +188,9 @@ public struct Lv_Gateway_V1_ConfidenceInterval: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ConfidenceInterval
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__confidence_interval__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.lower = c.lower
@@ -212,6 +218,9 @@ public struct Lv_Gateway_V1_Estimate: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Estimate
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__estimate__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.value = c.value
@@ -244,6 +253,9 @@ public struct Lv_Gateway_V1_Test: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Test
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__test__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.statistic = c.statistic
@@ -278,6 +290,9 @@ public struct Lv_Gateway_V1_Adjusted: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Adjusted
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__adjusted__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.p = c.p
@@ -318,6 +333,9 @@ public struct Lv_Gateway_V1_Evidence: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Evidence
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__evidence__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.design = Lv_Gateway_V1_Design(rawValue: Int32(truncatingIfNeeded: c.design.rawValue))
@@ -357,6 +375,9 @@ public struct Lv_Gateway_V1_SectionStatus: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__SectionStatus
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__section_status__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.section = CValue.string(c.section)
@@ -386,6 +407,9 @@ public struct Lv_Gateway_V1_Funnel: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Funnel
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__funnel__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.registered = c.registered
@@ -414,6 +438,9 @@ public struct Lv_Gateway_V1_AssessedSteps: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__AssessedSteps
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__assessed_steps__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.prePostAssessed = c.pre_post_assessed
@@ -441,6 +468,9 @@ public struct Lv_Gateway_V1_ChangeFunnel: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ChangeFunnel
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__change_funnel__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.committed = c.committed
@@ -475,6 +505,9 @@ public struct Lv_Gateway_V1_Knowledge: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Knowledge
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__knowledge__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.mean_pre { self.meanPre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
@@ -512,6 +545,9 @@ public struct Lv_Gateway_V1_McNemarResult: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__McNemarResult
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__mc_nemar_result__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.chiSquare = c.chi_square
@@ -548,6 +584,9 @@ public struct Lv_Gateway_V1_McNemarTest: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__McNemarTest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__mc_nemar_test__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.id = CValue.string(c.id)
@@ -593,6 +632,9 @@ public struct Lv_Gateway_V1_Attribution: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Attribution
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__attribution__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.objective_gain { self.objectiveGain = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
@@ -633,6 +675,9 @@ public struct Lv_Gateway_V1_RetentionAtDelay: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__RetentionAtDelay
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__retention_at_delay__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.followUpDays = c.follow_up_days
@@ -669,6 +714,9 @@ public struct Lv_Gateway_V1_Competence: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Competence
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__competence__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.vignette_pre { self.vignettePre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
@@ -698,6 +746,9 @@ public struct Lv_Gateway_V1_BarrierCount: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__BarrierCount
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__barrier_count__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.barrier = CValue.string(c.barrier)
@@ -730,6 +781,9 @@ public struct Lv_Gateway_V1_Commitments: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Commitments
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__commitments__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.commitments = c.commitments
@@ -783,6 +837,9 @@ public struct Lv_Gateway_V1_PracticeChange: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__PracticeChange
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__practice_change__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.measureCode = CValue.string(c.measure_code)
@@ -827,6 +884,9 @@ public struct Lv_Gateway_V1_Confidence: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Confidence
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__confidence__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.misinformation_pre { self.misinformationPre = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
@@ -852,23 +912,64 @@ public struct Lv_Gateway_V1_EngagementVsLearning: ProtoMessage {
     public var test: Lv_Gateway_V1_Test? = nil
     /// Participants with any engagement event.
     public var engaged: UInt32 = 0
+    /// The pairs ρ is computed from, one per participant with both (no identifier), ordered by
+    /// engagement index then gain: what a scatter plot of engagement against learning draws.
+    public var points: [Lv_Gateway_V1_EngagementPoint] = []
 
     public init() {}
 
     public typealias CStruct = Lv__Gateway__V1__EngagementVsLearning
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__engagement_vs_learning__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.rho { self.rho = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
         if let p = c.test { self.test = Lv_Gateway_V1_Test(cStruct: p.pointee) }
         self.engaged = c.engaged
+        self.points = CValue.array(c.points, count: c.n_points).map { Lv_Gateway_V1_EngagementPoint(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         if let value = self.rho { c.rho = try value.cMessage(in: arena) }
         if let value = self.test { c.test = try value.cMessage(in: arena) }
         c.engaged = self.engaged
+        if !self.points.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__EngagementPoint>?.self, count: self.points.count)
+            for (i, item) in self.points.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_points = self.points.count
+            c.points = items
+        }
+    }
+}
+
+public struct Lv_Gateway_V1_EngagementPoint: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.EngagementPoint"
+
+    /// The physician's engagement index, 0-100.
+    public var engagementIndex: Double = 0
+    /// Post-test minus pre-test score, 0-1 scale.
+    public var gain: Double = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__EngagementPoint
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__engagement_point__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.engagementIndex = c.engagement_index
+        self.gain = c.gain
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.engagement_index = self.engagementIndex
+        c.gain = self.gain
     }
 }
 
@@ -894,6 +995,9 @@ public struct Lv_Gateway_V1_MooreLevel: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__MooreLevel
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__moore_level__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.level = CValue.string(c.level)
@@ -937,6 +1041,9 @@ public struct Lv_Gateway_V1_VerdictCount: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__VerdictCount
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__verdict_count__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.verdict = Lv_Gateway_V1_LearningVerdict(rawValue: Int32(truncatingIfNeeded: c.verdict.rawValue))
@@ -972,6 +1079,9 @@ public struct Lv_Gateway_V1_ReliabilityUsed: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ReliabilityUsed
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__reliability_used__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.method = CValue.string(c.method)
@@ -1001,6 +1111,9 @@ public struct Lv_Gateway_V1_ValidationGap: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ValidationGap
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__validation_gap__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.creditedPhysicians = c.credited_physicians
@@ -1060,6 +1173,9 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ActivityValidation
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__activity_validation__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1155,6 +1271,9 @@ public struct Lv_Gateway_V1_GetActivityValidationRequest: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__GetActivityValidationRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__get_activity_validation_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1201,6 +1320,9 @@ public struct Lv_Gateway_V1_TranscriptEntry: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__TranscriptEntry
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__transcript_entry__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1268,6 +1390,9 @@ public struct Lv_Gateway_V1_PhysicianTranscript: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__PhysicianTranscript
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__physician_transcript__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1310,6 +1435,9 @@ public struct Lv_Gateway_V1_GetPhysicianTranscriptRequest: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__GetPhysicianTranscriptRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__get_physician_transcript_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1342,6 +1470,9 @@ public struct Lv_Gateway_V1_ActivityValidationSummary: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ActivityValidationSummary
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__activity_validation_summary__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1387,6 +1518,9 @@ public struct Lv_Gateway_V1_ListActivityValidationsRequest: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ListActivityValidationsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__list_activity_validations_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.pageSize = c.page_size
@@ -1412,6 +1546,9 @@ public struct Lv_Gateway_V1_ListActivityValidationsResponse: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__ListActivityValidationsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__list_activity_validations_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activities = CValue.array(c.activities, count: c.n_activities).map { Lv_Gateway_V1_ActivityValidationSummary(cMessage: $0) }
@@ -1441,6 +1578,9 @@ public struct Lv_Gateway_V1_AbsentSection: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__AbsentSection
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__absent_section__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.section = CValue.string(c.section)
@@ -1468,6 +1608,9 @@ public struct Lv_Gateway_V1_Completeness: ProtoMessage {
     public typealias CStruct = Lv__Gateway__V1__Completeness
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__completeness__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.status = Lv_Gateway_V1_CompletenessStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
@@ -1492,17 +1635,41 @@ public struct Lv_Gateway_V1_Completeness: ProtoMessage {
     }
 }
 
-/// The `lv.gateway.v1.Gateway` service's name and methods, as reflection and routing see them.
-public enum Lv_Gateway_V1_GatewayService {
-    public static let name = "lv.gateway.v1.Gateway"
-    public static let getActivityValidation = MethodDescriptor(
-        service: name, method: "GetActivityValidation",
-        requestType: "lv.gateway.v1.GetActivityValidationRequest", responseType: "lv.gateway.v1.ActivityValidation")
-    public static let getPhysicianTranscript = MethodDescriptor(
-        service: name, method: "GetPhysicianTranscript",
-        requestType: "lv.gateway.v1.GetPhysicianTranscriptRequest", responseType: "lv.gateway.v1.PhysicianTranscript")
-    public static let listActivityValidations = MethodDescriptor(
-        service: name, method: "ListActivityValidations",
-        requestType: "lv.gateway.v1.ListActivityValidationsRequest", responseType: "lv.gateway.v1.ListActivityValidationsResponse")
-    public static let methods: [MethodDescriptor] = [getActivityValidation, getPhysicianTranscript, listActivityValidations]
+extension Lv { public enum Gateway {} }
+extension Lv.Gateway { public enum V1 {} }
+
+extension Lv.Gateway.V1 {
+    /// The `lv.gateway.v1.Gateway` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Gateway {
+        public static let name = "lv.gateway.v1.Gateway"
+
+        public enum Method {
+            public enum GetActivityValidation {
+                public typealias Input = Lv_Gateway_V1_GetActivityValidationRequest
+                public typealias Output = Lv_Gateway_V1_ActivityValidation
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "GetActivityValidation",
+                    requestType: "lv.gateway.v1.GetActivityValidationRequest", responseType: "lv.gateway.v1.ActivityValidation")
+            }
+
+            public enum GetPhysicianTranscript {
+                public typealias Input = Lv_Gateway_V1_GetPhysicianTranscriptRequest
+                public typealias Output = Lv_Gateway_V1_PhysicianTranscript
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "GetPhysicianTranscript",
+                    requestType: "lv.gateway.v1.GetPhysicianTranscriptRequest", responseType: "lv.gateway.v1.PhysicianTranscript")
+            }
+
+            public enum ListActivityValidations {
+                public typealias Input = Lv_Gateway_V1_ListActivityValidationsRequest
+                public typealias Output = Lv_Gateway_V1_ListActivityValidationsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "ListActivityValidations",
+                    requestType: "lv.gateway.v1.ListActivityValidationsRequest", responseType: "lv.gateway.v1.ListActivityValidationsResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [GetActivityValidation.descriptor, GetPhysicianTranscript.descriptor, ListActivityValidations.descriptor]
+        }
+    }
 }

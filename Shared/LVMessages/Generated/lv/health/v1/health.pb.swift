@@ -14,6 +14,9 @@ public struct Lv_Health_V1_HealthCheckRequest: ProtoMessage {
     public typealias CStruct = Lv__Health__V1__HealthCheckRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__health_check_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.service = CValue.string(c.service)
@@ -79,6 +82,9 @@ public struct Lv_Health_V1_HealthCheckResponse: ProtoMessage {
     public typealias CStruct = Lv__Health__V1__HealthCheckResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__health_check_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.status = Lv_Health_V1_HealthCheckResponse.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
@@ -110,6 +116,9 @@ public struct Lv_Health_V1_DependencyHealth: ProtoMessage {
     public typealias CStruct = Lv__Health__V1__DependencyHealth
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__health__v1__dependency_health__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -124,11 +133,25 @@ public struct Lv_Health_V1_DependencyHealth: ProtoMessage {
     }
 }
 
-/// The `lv.health.v1.Health` service's name and methods, as reflection and routing see them.
-public enum Lv_Health_V1_HealthService {
-    public static let name = "lv.health.v1.Health"
-    public static let check = MethodDescriptor(
-        service: name, method: "Check",
-        requestType: "lv.health.v1.HealthCheckRequest", responseType: "lv.health.v1.HealthCheckResponse")
-    public static let methods: [MethodDescriptor] = [check]
+extension Lv { public enum Health {} }
+extension Lv.Health { public enum V1 {} }
+
+extension Lv.Health.V1 {
+    /// The `lv.health.v1.Health` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Health {
+        public static let name = "lv.health.v1.Health"
+
+        public enum Method {
+            public enum Check {
+                public typealias Input = Lv_Health_V1_HealthCheckRequest
+                public typealias Output = Lv_Health_V1_HealthCheckResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.health.v1.Health", method: "Check",
+                    requestType: "lv.health.v1.HealthCheckRequest", responseType: "lv.health.v1.HealthCheckResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [Check.descriptor]
+        }
+    }
 }

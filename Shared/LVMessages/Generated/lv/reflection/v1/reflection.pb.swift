@@ -12,6 +12,9 @@ public struct Lv_Reflection_V1_ListServicesRequest: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__ListServicesRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__list_services_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
     }
@@ -34,6 +37,9 @@ public struct Lv_Reflection_V1_MethodDescriptor: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__MethodDescriptor
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__method_descriptor__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -60,6 +66,9 @@ public struct Lv_Reflection_V1_ServiceDescriptor: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__ServiceDescriptor
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__service_descriptor__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -87,6 +96,9 @@ public struct Lv_Reflection_V1_ListServicesResponse: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__ListServicesResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__list_services_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.services = CValue.array(c.services, count: c.n_services).map { Lv_Reflection_V1_ServiceDescriptor(cMessage: $0) }
@@ -111,6 +123,9 @@ public struct Lv_Reflection_V1_GetFileDescriptorSetRequest: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__GetFileDescriptorSetRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__get_file_descriptor_set_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
     }
@@ -133,6 +148,9 @@ public struct Lv_Reflection_V1_GetFileDescriptorSetResponse: ProtoMessage {
     public typealias CStruct = Lv__Reflection__V1__GetFileDescriptorSetResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__reflection__v1__get_file_descriptor_set_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.fileDescriptorSet = CValue.bytes(c.file_descriptor_set)
@@ -143,14 +161,33 @@ public struct Lv_Reflection_V1_GetFileDescriptorSetResponse: ProtoMessage {
     }
 }
 
-/// The `lv.reflection.v1.Reflection` service's name and methods, as reflection and routing see them.
-public enum Lv_Reflection_V1_ReflectionService {
-    public static let name = "lv.reflection.v1.Reflection"
-    public static let listServices = MethodDescriptor(
-        service: name, method: "ListServices",
-        requestType: "lv.reflection.v1.ListServicesRequest", responseType: "lv.reflection.v1.ListServicesResponse")
-    public static let getFileDescriptorSet = MethodDescriptor(
-        service: name, method: "GetFileDescriptorSet",
-        requestType: "lv.reflection.v1.GetFileDescriptorSetRequest", responseType: "lv.reflection.v1.GetFileDescriptorSetResponse")
-    public static let methods: [MethodDescriptor] = [listServices, getFileDescriptorSet]
+extension Lv { public enum Reflection {} }
+extension Lv.Reflection { public enum V1 {} }
+
+extension Lv.Reflection.V1 {
+    /// The `lv.reflection.v1.Reflection` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Reflection {
+        public static let name = "lv.reflection.v1.Reflection"
+
+        public enum Method {
+            public enum ListServices {
+                public typealias Input = Lv_Reflection_V1_ListServicesRequest
+                public typealias Output = Lv_Reflection_V1_ListServicesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.reflection.v1.Reflection", method: "ListServices",
+                    requestType: "lv.reflection.v1.ListServicesRequest", responseType: "lv.reflection.v1.ListServicesResponse")
+            }
+
+            public enum GetFileDescriptorSet {
+                public typealias Input = Lv_Reflection_V1_GetFileDescriptorSetRequest
+                public typealias Output = Lv_Reflection_V1_GetFileDescriptorSetResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.reflection.v1.Reflection", method: "GetFileDescriptorSet",
+                    requestType: "lv.reflection.v1.GetFileDescriptorSetRequest", responseType: "lv.reflection.v1.GetFileDescriptorSetResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [ListServices.descriptor, GetFileDescriptorSet.descriptor]
+        }
+    }
 }

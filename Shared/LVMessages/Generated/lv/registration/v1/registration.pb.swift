@@ -132,6 +132,9 @@ public struct Lv_Registration_V1_Licence: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__Licence
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__licence__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.state = CValue.string(c.state)
@@ -156,6 +159,9 @@ public struct Lv_Registration_V1_BoardId: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__BoardId
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__board_id__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.board = CValue.string(c.board)
@@ -191,6 +197,9 @@ public struct Lv_Registration_V1_Physician: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__Physician
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__physician__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -242,6 +251,9 @@ public struct Lv_Registration_V1_RegisterPhysicianRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__RegisterPhysicianRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__register_physician_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -265,6 +277,9 @@ public struct Lv_Registration_V1_RegisterPhysicianResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__RegisterPhysicianResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__register_physician_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.physician { self.physician = Lv_Registration_V1_Physician(cStruct: p.pointee) }
@@ -287,6 +302,9 @@ public struct Lv_Registration_V1_GetPhysicianRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__GetPhysicianRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__get_physician_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -307,6 +325,9 @@ public struct Lv_Registration_V1_GetPhysicianResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__GetPhysicianResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__get_physician_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.physician { self.physician = Lv_Registration_V1_Physician(cStruct: p.pointee) }
@@ -331,6 +352,9 @@ public struct Lv_Registration_V1_UpdatePhysicianRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__UpdatePhysicianRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__update_physician_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -360,6 +384,9 @@ public struct Lv_Registration_V1_UpdatePhysicianResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__UpdatePhysicianResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__update_physician_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.physician { self.physician = Lv_Registration_V1_Physician(cStruct: p.pointee) }
@@ -386,6 +413,9 @@ public struct Lv_Registration_V1_ListPhysiciansRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListPhysiciansRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_physicians_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.specialty = CValue.string(c.specialty)
@@ -414,6 +444,9 @@ public struct Lv_Registration_V1_ListPhysiciansResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListPhysiciansResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_physicians_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.physicians = CValue.array(c.physicians, count: c.n_physicians).map { Lv_Registration_V1_Physician(cMessage: $0) }
@@ -443,6 +476,9 @@ public struct Lv_Registration_V1_LearningObjective: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__LearningObjective
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__learning_objective__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.id = CValue.string(c.id)
@@ -468,6 +504,9 @@ public struct Lv_Registration_V1_DesignedToChange: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__DesignedToChange
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__designed_to_change__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.competence = (c.competence != 0)
@@ -504,6 +543,9 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__Activity
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__activity__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -548,6 +590,9 @@ public struct Lv_Registration_V1_CreateActivityRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CreateActivityRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__create_activity_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -571,6 +616,9 @@ public struct Lv_Registration_V1_CreateActivityResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CreateActivityResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__create_activity_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.activity { self.activity = Lv_Registration_V1_Activity(cStruct: p.pointee) }
@@ -593,6 +641,9 @@ public struct Lv_Registration_V1_GetActivityRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__GetActivityRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__get_activity_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -613,6 +664,9 @@ public struct Lv_Registration_V1_GetActivityResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__GetActivityResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__get_activity_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.activity { self.activity = Lv_Registration_V1_Activity(cStruct: p.pointee) }
@@ -634,6 +688,9 @@ public struct Lv_Registration_V1_ListActivitiesRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListActivitiesRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_activities_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.pageSize = c.page_size
@@ -657,6 +714,9 @@ public struct Lv_Registration_V1_ListActivitiesResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListActivitiesResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_activities_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activities = CValue.array(c.activities, count: c.n_activities).map { Lv_Registration_V1_Activity(cMessage: $0) }
@@ -691,6 +751,9 @@ public struct Lv_Registration_V1_Session: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__Session
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__session__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.sessionId = CValue.string(c.session_id)
@@ -727,6 +790,9 @@ public struct Lv_Registration_V1_AddSessionRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__AddSessionRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__add_session_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -750,6 +816,9 @@ public struct Lv_Registration_V1_AddSessionResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__AddSessionResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__add_session_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.session { self.session = Lv_Registration_V1_Session(cStruct: p.pointee) }
@@ -772,6 +841,9 @@ public struct Lv_Registration_V1_ListSessionsRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListSessionsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_sessions_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -792,6 +864,9 @@ public struct Lv_Registration_V1_ListSessionsResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListSessionsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_sessions_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.sessions = CValue.array(c.sessions, count: c.n_sessions).map { Lv_Registration_V1_Session(cMessage: $0) }
@@ -822,6 +897,9 @@ public struct Lv_Registration_V1_Enrollment: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__Enrollment
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__enrollment__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -853,6 +931,9 @@ public struct Lv_Registration_V1_EnrollRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__EnrollRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__enroll_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -880,6 +961,9 @@ public struct Lv_Registration_V1_EnrollResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__EnrollResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__enroll_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.enrollment { self.enrollment = Lv_Registration_V1_Enrollment(cStruct: p.pointee) }
@@ -903,6 +987,9 @@ public struct Lv_Registration_V1_WithdrawRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__WithdrawRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__withdraw_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -925,6 +1012,9 @@ public struct Lv_Registration_V1_WithdrawResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__WithdrawResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__withdraw_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.enrollment { self.enrollment = Lv_Registration_V1_Enrollment(cStruct: p.pointee) }
@@ -950,6 +1040,9 @@ public struct Lv_Registration_V1_ListEnrollmentsRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListEnrollmentsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_enrollments_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -979,6 +1072,9 @@ public struct Lv_Registration_V1_ListEnrollmentsResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListEnrollmentsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_enrollments_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.enrollments = CValue.array(c.enrollments, count: c.n_enrollments).map { Lv_Registration_V1_Enrollment(cMessage: $0) }
@@ -1010,6 +1106,9 @@ public struct Lv_Registration_V1_AttendanceInterval: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__AttendanceInterval
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__attendance_interval__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1038,6 +1137,9 @@ public struct Lv_Registration_V1_CheckInRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CheckInRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__check_in_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1064,6 +1166,9 @@ public struct Lv_Registration_V1_CheckInResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CheckInResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__check_in_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.interval { self.interval = Lv_Registration_V1_AttendanceInterval(cStruct: p.pointee) }
@@ -1088,6 +1193,9 @@ public struct Lv_Registration_V1_CheckOutRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CheckOutRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__check_out_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1114,6 +1222,9 @@ public struct Lv_Registration_V1_CheckOutResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CheckOutResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__check_out_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.interval { self.interval = Lv_Registration_V1_AttendanceInterval(cStruct: p.pointee) }
@@ -1138,6 +1249,9 @@ public struct Lv_Registration_V1_RecordAttendanceRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__RecordAttendanceRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__record_attendance_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -1169,6 +1283,9 @@ public struct Lv_Registration_V1_RecordAttendanceResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__RecordAttendanceResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__record_attendance_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.accepted = c.accepted
@@ -1199,6 +1316,9 @@ public struct Lv_Registration_V1_SessionAttendance: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__SessionAttendance
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__session_attendance__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.sessionId = CValue.string(c.session_id)
@@ -1225,6 +1345,9 @@ public struct Lv_Registration_V1_PhysicianAttendance: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__PhysicianAttendance
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__physician_attendance__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.npi = CValue.string(c.npi)
@@ -1260,6 +1383,9 @@ public struct Lv_Registration_V1_GetAttendanceRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__GetAttendanceRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__get_attendance_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1289,6 +1415,9 @@ public struct Lv_Registration_V1_GetAttendanceResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__GetAttendanceResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__get_attendance_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.physicians = CValue.array(c.physicians, count: c.n_physicians).map { Lv_Registration_V1_PhysicianAttendance(cMessage: $0) }
@@ -1323,6 +1452,9 @@ public struct Lv_Registration_V1_CreditClaim: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__CreditClaim
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__credit_claim__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1357,6 +1489,9 @@ public struct Lv_Registration_V1_ClaimCreditRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ClaimCreditRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__claim_credit_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.requestId = CValue.string(c.request_id)
@@ -1386,6 +1521,9 @@ public struct Lv_Registration_V1_ClaimCreditResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ClaimCreditResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__claim_credit_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         if let p = c.claim { self.claim = Lv_Registration_V1_CreditClaim(cStruct: p.pointee) }
@@ -1412,6 +1550,9 @@ public struct Lv_Registration_V1_ListCreditsRequest: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListCreditsRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_credits_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.activityId = CValue.string(c.activity_id)
@@ -1439,6 +1580,9 @@ public struct Lv_Registration_V1_ListCreditsResponse: ProtoMessage {
     public typealias CStruct = Lv__Registration__V1__ListCreditsResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__list_credits_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.claims = CValue.array(c.claims, count: c.n_claims).map { Lv_Registration_V1_CreditClaim(cMessage: $0) }
@@ -1456,62 +1600,161 @@ public struct Lv_Registration_V1_ListCreditsResponse: ProtoMessage {
     }
 }
 
-/// The `lv.registration.v1.Registration` service's name and methods, as reflection and routing see them.
-public enum Lv_Registration_V1_RegistrationService {
-    public static let name = "lv.registration.v1.Registration"
-    public static let registerPhysician = MethodDescriptor(
-        service: name, method: "RegisterPhysician",
-        requestType: "lv.registration.v1.RegisterPhysicianRequest", responseType: "lv.registration.v1.RegisterPhysicianResponse")
-    public static let getPhysician = MethodDescriptor(
-        service: name, method: "GetPhysician",
-        requestType: "lv.registration.v1.GetPhysicianRequest", responseType: "lv.registration.v1.GetPhysicianResponse")
-    public static let updatePhysician = MethodDescriptor(
-        service: name, method: "UpdatePhysician",
-        requestType: "lv.registration.v1.UpdatePhysicianRequest", responseType: "lv.registration.v1.UpdatePhysicianResponse")
-    public static let listPhysicians = MethodDescriptor(
-        service: name, method: "ListPhysicians",
-        requestType: "lv.registration.v1.ListPhysiciansRequest", responseType: "lv.registration.v1.ListPhysiciansResponse")
-    public static let createActivity = MethodDescriptor(
-        service: name, method: "CreateActivity",
-        requestType: "lv.registration.v1.CreateActivityRequest", responseType: "lv.registration.v1.CreateActivityResponse")
-    public static let getActivity = MethodDescriptor(
-        service: name, method: "GetActivity",
-        requestType: "lv.registration.v1.GetActivityRequest", responseType: "lv.registration.v1.GetActivityResponse")
-    public static let listActivities = MethodDescriptor(
-        service: name, method: "ListActivities",
-        requestType: "lv.registration.v1.ListActivitiesRequest", responseType: "lv.registration.v1.ListActivitiesResponse")
-    public static let addSession = MethodDescriptor(
-        service: name, method: "AddSession",
-        requestType: "lv.registration.v1.AddSessionRequest", responseType: "lv.registration.v1.AddSessionResponse")
-    public static let listSessions = MethodDescriptor(
-        service: name, method: "ListSessions",
-        requestType: "lv.registration.v1.ListSessionsRequest", responseType: "lv.registration.v1.ListSessionsResponse")
-    public static let enroll = MethodDescriptor(
-        service: name, method: "Enroll",
-        requestType: "lv.registration.v1.EnrollRequest", responseType: "lv.registration.v1.EnrollResponse")
-    public static let withdraw = MethodDescriptor(
-        service: name, method: "Withdraw",
-        requestType: "lv.registration.v1.WithdrawRequest", responseType: "lv.registration.v1.WithdrawResponse")
-    public static let listEnrollments = MethodDescriptor(
-        service: name, method: "ListEnrollments",
-        requestType: "lv.registration.v1.ListEnrollmentsRequest", responseType: "lv.registration.v1.ListEnrollmentsResponse")
-    public static let checkIn = MethodDescriptor(
-        service: name, method: "CheckIn",
-        requestType: "lv.registration.v1.CheckInRequest", responseType: "lv.registration.v1.CheckInResponse")
-    public static let checkOut = MethodDescriptor(
-        service: name, method: "CheckOut",
-        requestType: "lv.registration.v1.CheckOutRequest", responseType: "lv.registration.v1.CheckOutResponse")
-    public static let recordAttendance = MethodDescriptor(
-        service: name, method: "RecordAttendance",
-        requestType: "lv.registration.v1.RecordAttendanceRequest", responseType: "lv.registration.v1.RecordAttendanceResponse")
-    public static let getAttendance = MethodDescriptor(
-        service: name, method: "GetAttendance",
-        requestType: "lv.registration.v1.GetAttendanceRequest", responseType: "lv.registration.v1.GetAttendanceResponse")
-    public static let claimCredit = MethodDescriptor(
-        service: name, method: "ClaimCredit",
-        requestType: "lv.registration.v1.ClaimCreditRequest", responseType: "lv.registration.v1.ClaimCreditResponse")
-    public static let listCredits = MethodDescriptor(
-        service: name, method: "ListCredits",
-        requestType: "lv.registration.v1.ListCreditsRequest", responseType: "lv.registration.v1.ListCreditsResponse")
-    public static let methods: [MethodDescriptor] = [registerPhysician, getPhysician, updatePhysician, listPhysicians, createActivity, getActivity, listActivities, addSession, listSessions, enroll, withdraw, listEnrollments, checkIn, checkOut, recordAttendance, getAttendance, claimCredit, listCredits]
+extension Lv { public enum Registration {} }
+extension Lv.Registration { public enum V1 {} }
+
+extension Lv.Registration.V1 {
+    /// The `lv.registration.v1.Registration` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Registration {
+        public static let name = "lv.registration.v1.Registration"
+
+        public enum Method {
+            public enum RegisterPhysician {
+                public typealias Input = Lv_Registration_V1_RegisterPhysicianRequest
+                public typealias Output = Lv_Registration_V1_RegisterPhysicianResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "RegisterPhysician",
+                    requestType: "lv.registration.v1.RegisterPhysicianRequest", responseType: "lv.registration.v1.RegisterPhysicianResponse")
+            }
+
+            public enum GetPhysician {
+                public typealias Input = Lv_Registration_V1_GetPhysicianRequest
+                public typealias Output = Lv_Registration_V1_GetPhysicianResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "GetPhysician",
+                    requestType: "lv.registration.v1.GetPhysicianRequest", responseType: "lv.registration.v1.GetPhysicianResponse")
+            }
+
+            public enum UpdatePhysician {
+                public typealias Input = Lv_Registration_V1_UpdatePhysicianRequest
+                public typealias Output = Lv_Registration_V1_UpdatePhysicianResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "UpdatePhysician",
+                    requestType: "lv.registration.v1.UpdatePhysicianRequest", responseType: "lv.registration.v1.UpdatePhysicianResponse")
+            }
+
+            public enum ListPhysicians {
+                public typealias Input = Lv_Registration_V1_ListPhysiciansRequest
+                public typealias Output = Lv_Registration_V1_ListPhysiciansResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListPhysicians",
+                    requestType: "lv.registration.v1.ListPhysiciansRequest", responseType: "lv.registration.v1.ListPhysiciansResponse")
+            }
+
+            public enum CreateActivity {
+                public typealias Input = Lv_Registration_V1_CreateActivityRequest
+                public typealias Output = Lv_Registration_V1_CreateActivityResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "CreateActivity",
+                    requestType: "lv.registration.v1.CreateActivityRequest", responseType: "lv.registration.v1.CreateActivityResponse")
+            }
+
+            public enum GetActivity {
+                public typealias Input = Lv_Registration_V1_GetActivityRequest
+                public typealias Output = Lv_Registration_V1_GetActivityResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "GetActivity",
+                    requestType: "lv.registration.v1.GetActivityRequest", responseType: "lv.registration.v1.GetActivityResponse")
+            }
+
+            public enum ListActivities {
+                public typealias Input = Lv_Registration_V1_ListActivitiesRequest
+                public typealias Output = Lv_Registration_V1_ListActivitiesResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListActivities",
+                    requestType: "lv.registration.v1.ListActivitiesRequest", responseType: "lv.registration.v1.ListActivitiesResponse")
+            }
+
+            public enum AddSession {
+                public typealias Input = Lv_Registration_V1_AddSessionRequest
+                public typealias Output = Lv_Registration_V1_AddSessionResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "AddSession",
+                    requestType: "lv.registration.v1.AddSessionRequest", responseType: "lv.registration.v1.AddSessionResponse")
+            }
+
+            public enum ListSessions {
+                public typealias Input = Lv_Registration_V1_ListSessionsRequest
+                public typealias Output = Lv_Registration_V1_ListSessionsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListSessions",
+                    requestType: "lv.registration.v1.ListSessionsRequest", responseType: "lv.registration.v1.ListSessionsResponse")
+            }
+
+            public enum Enroll {
+                public typealias Input = Lv_Registration_V1_EnrollRequest
+                public typealias Output = Lv_Registration_V1_EnrollResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "Enroll",
+                    requestType: "lv.registration.v1.EnrollRequest", responseType: "lv.registration.v1.EnrollResponse")
+            }
+
+            public enum Withdraw {
+                public typealias Input = Lv_Registration_V1_WithdrawRequest
+                public typealias Output = Lv_Registration_V1_WithdrawResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "Withdraw",
+                    requestType: "lv.registration.v1.WithdrawRequest", responseType: "lv.registration.v1.WithdrawResponse")
+            }
+
+            public enum ListEnrollments {
+                public typealias Input = Lv_Registration_V1_ListEnrollmentsRequest
+                public typealias Output = Lv_Registration_V1_ListEnrollmentsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListEnrollments",
+                    requestType: "lv.registration.v1.ListEnrollmentsRequest", responseType: "lv.registration.v1.ListEnrollmentsResponse")
+            }
+
+            public enum CheckIn {
+                public typealias Input = Lv_Registration_V1_CheckInRequest
+                public typealias Output = Lv_Registration_V1_CheckInResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "CheckIn",
+                    requestType: "lv.registration.v1.CheckInRequest", responseType: "lv.registration.v1.CheckInResponse")
+            }
+
+            public enum CheckOut {
+                public typealias Input = Lv_Registration_V1_CheckOutRequest
+                public typealias Output = Lv_Registration_V1_CheckOutResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "CheckOut",
+                    requestType: "lv.registration.v1.CheckOutRequest", responseType: "lv.registration.v1.CheckOutResponse")
+            }
+
+            public enum RecordAttendance {
+                public typealias Input = Lv_Registration_V1_RecordAttendanceRequest
+                public typealias Output = Lv_Registration_V1_RecordAttendanceResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "RecordAttendance",
+                    requestType: "lv.registration.v1.RecordAttendanceRequest", responseType: "lv.registration.v1.RecordAttendanceResponse")
+            }
+
+            public enum GetAttendance {
+                public typealias Input = Lv_Registration_V1_GetAttendanceRequest
+                public typealias Output = Lv_Registration_V1_GetAttendanceResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "GetAttendance",
+                    requestType: "lv.registration.v1.GetAttendanceRequest", responseType: "lv.registration.v1.GetAttendanceResponse")
+            }
+
+            public enum ClaimCredit {
+                public typealias Input = Lv_Registration_V1_ClaimCreditRequest
+                public typealias Output = Lv_Registration_V1_ClaimCreditResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ClaimCredit",
+                    requestType: "lv.registration.v1.ClaimCreditRequest", responseType: "lv.registration.v1.ClaimCreditResponse")
+            }
+
+            public enum ListCredits {
+                public typealias Input = Lv_Registration_V1_ListCreditsRequest
+                public typealias Output = Lv_Registration_V1_ListCreditsResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.registration.v1.Registration", method: "ListCredits",
+                    requestType: "lv.registration.v1.ListCreditsRequest", responseType: "lv.registration.v1.ListCreditsResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [RegisterPhysician.descriptor, GetPhysician.descriptor, UpdatePhysician.descriptor, ListPhysicians.descriptor, CreateActivity.descriptor, GetActivity.descriptor, ListActivities.descriptor, AddSession.descriptor, ListSessions.descriptor, Enroll.descriptor, Withdraw.descriptor, ListEnrollments.descriptor, CheckIn.descriptor, CheckOut.descriptor, RecordAttendance.descriptor, GetAttendance.descriptor, ClaimCredit.descriptor, ListCredits.descriptor]
+        }
+    }
 }

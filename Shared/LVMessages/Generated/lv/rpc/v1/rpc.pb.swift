@@ -112,6 +112,9 @@ public struct Lv_Rpc_V1_FieldViolation: ProtoMessage {
     public typealias CStruct = Lv__Rpc__V1__FieldViolation
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__rpc__v1__field_violation__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.field = CValue.string(c.field)
@@ -144,6 +147,9 @@ public struct Lv_Rpc_V1_Status: ProtoMessage {
     public typealias CStruct = Lv__Rpc__V1__Status
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__rpc__v1__status__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.code = Lv_Rpc_V1_StatusCode(rawValue: Int32(truncatingIfNeeded: c.code.rawValue))
@@ -187,6 +193,9 @@ public struct Lv_Rpc_V1_FrameMeta: ProtoMessage {
     public typealias CStruct = Lv__Rpc__V1__FrameMeta
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__rpc__v1__frame_meta__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.method = CValue.string(c.method)
@@ -241,6 +250,9 @@ public struct Lv_Rpc_V1_Hello: ProtoMessage {
     public typealias CStruct = Lv__Rpc__V1__Hello
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__rpc__v1__hello__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.protocolVersion = c.protocol_version
@@ -282,6 +294,9 @@ public struct Lv_Rpc_V1_HelloAck: ProtoMessage {
     public typealias CStruct = Lv__Rpc__V1__HelloAck
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__rpc__v1__hello_ack__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.protocolVersion = c.protocol_version
@@ -314,6 +329,9 @@ public struct Lv_Rpc_V1_GoAway: ProtoMessage {
     public typealias CStruct = Lv__Rpc__V1__GoAway
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__rpc__v1__go_away__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.lastStreamId = c.last_stream_id

@@ -56,6 +56,9 @@ public struct Lv_Testing_V1_Leaf: ProtoMessage {
     public typealias CStruct = Lv__Testing__V1__Leaf
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__leaf__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.name = CValue.string(c.name)
@@ -157,6 +160,9 @@ public struct Lv_Testing_V1_Everything: ProtoMessage {
         public typealias CStruct = Lv__Testing__V1__Everything__Nested
         public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__everything__nested__init(c) }
         nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+        public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+            try body(&c.pointee.base)
+        }
 
         public init(cStruct c: CStruct) {
             self.kind = Lv_Testing_V1_Everything.Nested.Kind(rawValue: Int32(truncatingIfNeeded: c.kind.rawValue))
@@ -177,6 +183,9 @@ public struct Lv_Testing_V1_Everything: ProtoMessage {
     public typealias CStruct = Lv__Testing__V1__Everything
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__everything__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.fDouble = c.f_double
@@ -353,6 +362,9 @@ public struct Lv_Testing_V1_Tree: ProtoMessage {
     public typealias CStruct = Lv__Testing__V1__Tree
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__tree__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.label = CValue.string(c.label)
@@ -385,6 +397,9 @@ public struct Lv_Testing_V1_EchoRequest: ProtoMessage {
     public typealias CStruct = Lv__Testing__V1__EchoRequest
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__echo_request__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.text = CValue.string(c.text)
@@ -415,6 +430,9 @@ public struct Lv_Testing_V1_EchoResponse: ProtoMessage {
     public typealias CStruct = Lv__Testing__V1__EchoResponse
     public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__testing__v1__echo_response__init(c) }
     nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
 
     public init(cStruct c: CStruct) {
         self.text = CValue.string(c.text)
@@ -444,11 +462,25 @@ public struct Lv_Testing_V1_EchoResponse: ProtoMessage {
     }
 }
 
-/// The `lv.testing.v1.Echo` service's name and methods, as reflection and routing see them.
-public enum Lv_Testing_V1_EchoService {
-    public static let name = "lv.testing.v1.Echo"
-    public static let echo = MethodDescriptor(
-        service: name, method: "Echo",
-        requestType: "lv.testing.v1.EchoRequest", responseType: "lv.testing.v1.EchoResponse")
-    public static let methods: [MethodDescriptor] = [echo]
+extension Lv { public enum Testing {} }
+extension Lv.Testing { public enum V1 {} }
+
+extension Lv.Testing.V1 {
+    /// The `lv.testing.v1.Echo` service: its name and methods, as reflection and routing see them; its
+    /// `ServiceProtocol` and typed `Client` are in LVAPI.
+    public enum Echo {
+        public static let name = "lv.testing.v1.Echo"
+
+        public enum Method {
+            public enum Echo {
+                public typealias Input = Lv_Testing_V1_EchoRequest
+                public typealias Output = Lv_Testing_V1_EchoResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.testing.v1.Echo", method: "Echo",
+                    requestType: "lv.testing.v1.EchoRequest", responseType: "lv.testing.v1.EchoResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [Echo.descriptor]
+        }
+    }
 }

@@ -952,6 +952,51 @@ void   lv__gateway__v1__engagement_vs_learning__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__engagement_vs_learning__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__engagement_point__init
+                     (Lv__Gateway__V1__EngagementPoint         *message)
+{
+  static const Lv__Gateway__V1__EngagementPoint init_value = LV__GATEWAY__V1__ENGAGEMENT_POINT__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__engagement_point__get_packed_size
+                     (const Lv__Gateway__V1__EngagementPoint *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__engagement_point__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__engagement_point__pack
+                     (const Lv__Gateway__V1__EngagementPoint *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__engagement_point__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__engagement_point__pack_to_buffer
+                     (const Lv__Gateway__V1__EngagementPoint *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__engagement_point__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__EngagementPoint *
+       lv__gateway__v1__engagement_point__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__EngagementPoint *)
+     protobuf_c_message_unpack (&lv__gateway__v1__engagement_point__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__engagement_point__free_unpacked
+                     (Lv__Gateway__V1__EngagementPoint *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__engagement_point__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__gateway__v1__moore_level__init
                      (Lv__Gateway__V1__MooreLevel         *message)
 {
@@ -3423,7 +3468,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__confidence__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__confidence__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__field_descriptors[3] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__field_descriptors[4] =
 {
   {
     "rho",
@@ -3461,9 +3506,22 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_vs_learning__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "points",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__EngagementVsLearning, n_points),
+    offsetof(Lv__Gateway__V1__EngagementVsLearning, points),
+    &lv__gateway__v1__engagement_point__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__gateway__v1__engagement_vs_learning__field_indices_by_name[] = {
   2,   /* field[2] = engaged */
+  3,   /* field[3] = points */
   0,   /* field[0] = rho */
   1,   /* field[1] = test */
 };
@@ -3471,7 +3529,7 @@ static const ProtobufCIntRange lv__gateway__v1__engagement_vs_learning__number_r
 {
   { 1, 0 },
   { 3, 1 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descriptor =
 {
@@ -3481,11 +3539,62 @@ const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descri
   "Lv__Gateway__V1__EngagementVsLearning",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__EngagementVsLearning),
-  3,
+  4,
   lv__gateway__v1__engagement_vs_learning__field_descriptors,
   lv__gateway__v1__engagement_vs_learning__field_indices_by_name,
   2,  lv__gateway__v1__engagement_vs_learning__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__engagement_vs_learning__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__engagement_point__field_descriptors[2] =
+{
+  {
+    "engagement_index",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__EngagementPoint, engagement_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gain",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__EngagementPoint, gain),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__engagement_point__field_indices_by_name[] = {
+  0,   /* field[0] = engagement_index */
+  1,   /* field[1] = gain */
+};
+static const ProtobufCIntRange lv__gateway__v1__engagement_point__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__engagement_point__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.EngagementPoint",
+  "EngagementPoint",
+  "Lv__Gateway__V1__EngagementPoint",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__EngagementPoint),
+  2,
+  lv__gateway__v1__engagement_point__field_descriptors,
+  lv__gateway__v1__engagement_point__field_indices_by_name,
+  1,  lv__gateway__v1__engagement_point__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__engagement_point__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lv__gateway__v1__moore_level__field_descriptors[7] =

@@ -37,6 +37,7 @@ typedef struct Lv__Gateway__V1__Commitments Lv__Gateway__V1__Commitments;
 typedef struct Lv__Gateway__V1__PracticeChange Lv__Gateway__V1__PracticeChange;
 typedef struct Lv__Gateway__V1__Confidence Lv__Gateway__V1__Confidence;
 typedef struct Lv__Gateway__V1__EngagementVsLearning Lv__Gateway__V1__EngagementVsLearning;
+typedef struct Lv__Gateway__V1__EngagementPoint Lv__Gateway__V1__EngagementPoint;
 typedef struct Lv__Gateway__V1__MooreLevel Lv__Gateway__V1__MooreLevel;
 typedef struct Lv__Gateway__V1__VerdictCount Lv__Gateway__V1__VerdictCount;
 typedef struct Lv__Gateway__V1__ReliabilityUsed Lv__Gateway__V1__ReliabilityUsed;
@@ -596,10 +597,33 @@ struct  Lv__Gateway__V1__EngagementVsLearning
    * Participants with any engagement event.
    */
   uint32_t engaged;
+  /*
+   * The pairs ρ is computed from, one per participant with both (no identifier), ordered by
+   * engagement index then gain: what a scatter plot of engagement against learning draws.
+   */
+  size_t n_points;
+  Lv__Gateway__V1__EngagementPoint **points;
 };
 #define LV__GATEWAY__V1__ENGAGEMENT_VS_LEARNING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__engagement_vs_learning__descriptor) \
-    , NULL, NULL, 0 }
+    , NULL, NULL, 0, 0,NULL }
+
+
+struct  Lv__Gateway__V1__EngagementPoint
+{
+  ProtobufCMessage base;
+  /*
+   * The physician's engagement index, 0-100.
+   */
+  double engagement_index;
+  /*
+   * Post-test minus pre-test score, 0-1 scale.
+   */
+  double gain;
+};
+#define LV__GATEWAY__V1__ENGAGEMENT_POINT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__engagement_point__descriptor) \
+    , 0, 0 }
 
 
 struct  Lv__Gateway__V1__MooreLevel
@@ -1331,6 +1355,25 @@ Lv__Gateway__V1__EngagementVsLearning *
 void   lv__gateway__v1__engagement_vs_learning__free_unpacked
                      (Lv__Gateway__V1__EngagementVsLearning *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__EngagementPoint methods */
+void   lv__gateway__v1__engagement_point__init
+                     (Lv__Gateway__V1__EngagementPoint         *message);
+size_t lv__gateway__v1__engagement_point__get_packed_size
+                     (const Lv__Gateway__V1__EngagementPoint   *message);
+size_t lv__gateway__v1__engagement_point__pack
+                     (const Lv__Gateway__V1__EngagementPoint   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__engagement_point__pack_to_buffer
+                     (const Lv__Gateway__V1__EngagementPoint   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__EngagementPoint *
+       lv__gateway__v1__engagement_point__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__engagement_point__free_unpacked
+                     (Lv__Gateway__V1__EngagementPoint *message,
+                      ProtobufCAllocator *allocator);
 /* Lv__Gateway__V1__MooreLevel methods */
 void   lv__gateway__v1__moore_level__init
                      (Lv__Gateway__V1__MooreLevel         *message);
@@ -1662,6 +1705,9 @@ typedef void (*Lv__Gateway__V1__Confidence_Closure)
 typedef void (*Lv__Gateway__V1__EngagementVsLearning_Closure)
                  (const Lv__Gateway__V1__EngagementVsLearning *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__EngagementPoint_Closure)
+                 (const Lv__Gateway__V1__EngagementPoint *message,
+                  void *closure_data);
 typedef void (*Lv__Gateway__V1__MooreLevel_Closure)
                  (const Lv__Gateway__V1__MooreLevel *message,
                   void *closure_data);
@@ -1773,6 +1819,7 @@ extern const ProtobufCMessageDescriptor lv__gateway__v1__commitments__descriptor
 extern const ProtobufCMessageDescriptor lv__gateway__v1__practice_change__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__confidence__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__engagement_vs_learning__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__engagement_point__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__moore_level__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__verdict_count__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__reliability_used__descriptor;

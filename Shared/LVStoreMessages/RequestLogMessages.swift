@@ -1,5 +1,5 @@
+import LVDomain
 import LVMessages
-import LVRPC
 import LVStore
 
 extension RequestLog {
@@ -14,7 +14,7 @@ extension RequestLog {
             }
             return (try Response(serializedBytes: bytes), replayed)
         } catch let reused as Reused {
-            throw RPCError.invalidArgument(field: "request_id", rule: "idempotency",
+            throw DomainError.invalidArgument(field: "request_id", rule: "idempotency",
                 "request id '\(reused.requestID)' was already used for a different \(reused.method) request")
         }
     }
