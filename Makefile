@@ -50,10 +50,10 @@ test-swift: build
 test-python: build
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) -m pytest -q Tests/python
 
-## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed). LV_WITHOUT_WEB leaves
-## lv-web (and Hummingbird) out of this build.
+## The codec and framing tests under AddressSanitizer (every protobuf-c allocation freed). LV_CORE_ONLY leaves
+## everything but the codec, runtime and store (BoringSSL, Hummingbird, the services) out of this build.
 asan: deps
-	LV_WITHOUT_WEB=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
+	LV_CORE_ONLY=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp $(SWIFT) test --scratch-path .build-asan --sanitize=address --filter 'LVMessagesTests|ProtocolVectorTests|FrameDecoderTests'
 
 ## Module boundaries: lvctl, lv-load and the simulator link no server module and no SQLite; LVDomain
 ## depends on neither LVRPC nor LVStore (the manifest, and the built lvctl through nm and ldd).
@@ -63,7 +63,7 @@ check-deps: build
 ## The codec, framing, protocol/runtime (in-process servers, clients, drain, CANCEL) and store tests under
 ## ThreadSanitizer, in their own scratch path; any data race fails the run (halt_on_error).
 tsan: deps
-	LV_WITHOUT_WEB=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
+	LV_CORE_ONLY=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
 		$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter 'LVMessagesTests|LVRPCTests|LVStoreTests'
 
 ## The Moore-level rules' operating characteristics at 2,000 replicates per scenario (make test runs 200),

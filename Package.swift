@@ -219,9 +219,10 @@ let package = Package(
     ]
 )
 
-// lv-web: the only targets that depend on Hummingbird. `LV_WITHOUT_WEB=1` (make asan) leaves them
-// out, so the sanitizer builds never compile Hummingbird or its dependencies.
-if Context.environment["LV_WITHOUT_WEB"] == nil {
+// lv-web: the only targets that depend on Hummingbird. `LV_WITHOUT_WEB=1` (or LV_CORE_ONLY=1) leaves
+// them out, so the sanitizer builds never compile Hummingbird or its dependencies.
+let coreOnly = Context.environment["LV_CORE_ONLY"] != nil
+if Context.environment["LV_WITHOUT_WEB"] == nil && !coreOnly {
     package.products.append(.executable(name: "lv-web", targets: ["lv-web"]))
     package.dependencies += [
         // No default traits (swift-configuration, full Foundation).
@@ -245,4 +246,25 @@ if Context.environment["LV_WITHOUT_WEB"] == nil {
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/lv-web", swiftSettings: swiftSettings),
     ]
+}
+
+// `LV_CORE_ONLY=1` (make asan, make tsan): only the codec, the runtime and the store with their test
+// targets and what those depend on. `swift test` builds every test target whatever --filter says, so
+// without this the sanitizer builds would compile BoringSSL (LVTLS), the services and lv-web too.
+if coreOnly {
+    let coreTests = ["LVMessagesTests", "LVRPCTests", "LVStoreTests"]
+    let byName = Dictionary(uniqueKeysWithValues: package.targets.map { ($0.name, $0) })
+    var keep = Set<String>()
+    var queue = coreTests
+    while let name = queue.popLast() {
+        guard keep.insert(name).inserted, let target = byName[name] else { continue }
+        for dependency in target.dependencies {
+            switch dependency {
+            case .targetItem(let name, _), .byNameItem(let name, _): queue.append(name)
+            default: break
+            }
+        }
+    }
+    package.targets = package.targets.filter { keep.contains($0.name) }
+    package.products = []
 }
