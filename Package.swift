@@ -69,7 +69,7 @@ let package = Package(
         // Credentials (key file, salted SHA-256), the method → scope table, per-key limits and the
         // hash-chained audit log; plugs into LVRPC's authenticator hook and interceptors. No TLS here.
         .target(name: "LVSecurity", dependencies: [
-            "LVRPC", "LVMessages", "CProtobufC",
+            "LVRPC", "LVMessages", "LVJSON", "CProtobufC",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

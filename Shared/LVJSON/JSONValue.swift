@@ -103,6 +103,13 @@ extension JSONValue {
         }
     }
 
+    /// `s` as a JSON string literal (quotes and escapes included).
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        quote(s, into: &out)
+        return out
+    }
+
     static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {

@@ -235,30 +235,6 @@ public enum AuditChain {
     }
 }
 
-/// JSON text for audit fields (no Foundation encoder on the hot path).
-enum JSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-}
-
 /// The `npi` and `activity_id` string fields of an encoded request, at any depth, read with the
 /// request's protoc-c descriptor. Tolerates malformed bytes (a denied call was never decoded).
 enum AuditSubjects {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import LVJSON
 import LVMessages
 import LVRPC
 import NIOCore
@@ -112,13 +113,13 @@ struct SecurityInterceptor: ServerInterceptor {
         guard policy.audit != .none, let audit = security.audit else { return }
         let subjects = AuditSubjects.extract(request.payload, descriptor: policy.request)
         let p = context.principal
-        var fields = "\"ts_ms\":\(Self.nowMillis()),\"service\":\(JSON.string(security.serviceName))"
-        fields += ",\"key\":\(JSON.string(p?.name ?? "")),\"key_id\":\(JSON.string(p?.keyID ?? ""))"
-        fields += ",\"roles\":[\((p?.roles ?? []).map(JSON.string).joined(separator: ","))]"
-        fields += ",\"peer\":\(JSON.string(context.peer)),\"method\":\(JSON.string(policy.method))"
-        fields += ",\"kind\":\"\(policy.audit.rawValue)\",\"request_id\":\(JSON.string(context.requestID))"
-        fields += ",\"activity\":\(JSON.string(subjects.activity)),\"npis\":[\(subjects.npis.map(JSON.string).joined(separator: ","))]"
-        fields += ",\"npi_count\":\(subjects.npiCount),\"outcome\":\(JSON.string(outcome))"
+        var fields = "\"ts_ms\":\(Self.nowMillis()),\"service\":\(JSONValue.quoted(security.serviceName))"
+        fields += ",\"key\":\(JSONValue.quoted(p?.name ?? "")),\"key_id\":\(JSONValue.quoted(p?.keyID ?? ""))"
+        fields += ",\"roles\":[\((p?.roles ?? []).map(JSONValue.quoted).joined(separator: ","))]"
+        fields += ",\"peer\":\(JSONValue.quoted(context.peer)),\"method\":\(JSONValue.quoted(policy.method))"
+        fields += ",\"kind\":\"\(policy.audit.rawValue)\",\"request_id\":\(JSONValue.quoted(context.requestID))"
+        fields += ",\"activity\":\(JSONValue.quoted(subjects.activity)),\"npis\":[\(subjects.npis.map(JSONValue.quoted).joined(separator: ","))]"
+        fields += ",\"npi_count\":\(subjects.npiCount),\"outcome\":\(JSONValue.quoted(outcome))"
         do {
             try await audit.append(fields: fields)
         } catch {
