@@ -272,14 +272,19 @@ public final class AssessmentStore: Sendable {
 
     // MARK: outcomes
 
-    /// Everything measured for the physicians of an activity, paged by NPI.
+    /// Everything measured for the physicians of an activity, paged by NPI. The page's NPIs come
+    /// from a merge of the three tables' (activity_id, npi) indexes, each read from `after` on and
+    /// stopped at the page's end, so a page costs its own rows whatever the page's position
+    /// (the union was once built over the whole activity and filtered by `after` per page: paging
+    /// through N physicians read N²/page-size index entries).
     public func outcomes(activityID: String, npi: String, pageSize: Int, after: String, omitItemScores: Bool) async throws -> ([PhysicianOutcomes], next: String) {
         try await database.read { c in
             var npis: [String] = []
             try c.prepare("""
-                SELECT npi FROM (SELECT npi FROM submission WHERE activity_id = ?1 UNION SELECT npi FROM commitment WHERE activity_id = ?1
-                                 UNION SELECT npi FROM measure WHERE activity_id = ?1)
-                WHERE npi > ?2 AND (?3 = '' OR npi = ?3) ORDER BY npi LIMIT ?4
+                SELECT npi FROM submission WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
+                UNION SELECT npi FROM commitment WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
+                UNION SELECT npi FROM measure WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
+                ORDER BY npi LIMIT ?4
                 """).query([.text(activityID), .text(after), .text(npi), .integer(Int64(pageSize + 1))]) { npis.append($0.text(0)) }
             let page = Array(npis.prefix(pageSize))
             let submissions = try c.prepare("SELECT body FROM submission WHERE activity_id = ? AND npi = ? ORDER BY submitted_ms")
