@@ -607,7 +607,9 @@ public final class RegistrationStore: Sendable {
     /// Claims by activity and/or physician, ordered by (activity, NPI); `after` is "activity\tnpi".
     public func listCredits(activityID: String, npi: String, pageSize: Int, after: String) async throws -> ([CreditClaim], next: String) {
         let parts = after.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        let (afterActivity, afterNPI) = parts.count == 2 ? (parts[0], parts[1]) : ("", "")
+        let (givenActivity, afterNPI) = parts.count == 2 ? (parts[0], parts[1]) : ("", "")
+        // An activity's first page starts at its own claims, not at the first claim of the table.
+        let afterActivity = givenActivity.isEmpty ? activityID : givenActivity
         return try await database.read { c in
             var claims: [CreditClaim] = []
             try c.prepare("""
