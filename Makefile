@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PYTHON ?= python3
 
-.PHONY: all deps build test test-swift test-python test-web test-deploy asan tsan check-deps fuzz fuzz-long fuzz-replay demo proto bench dist deploy-check clean validate
+.PHONY: all deps build test test-swift test-python test-web test-deploy asan tsan check-deps fuzz fuzz-long fuzz-replay demo proto bench bench-ingest sweep dist deploy-check clean validate
 
 all: build
 
@@ -113,6 +113,23 @@ proto: deps
 bench: deps
 	scripts/bench.sh
 	scripts/bench-baselines.sh
+	scripts/bench-ingest.sh
+
+## Engagement ingest (synchronous=FULL, time-ordered then random ids, RUNS runs each) against raw C SQLite inserting the
+## same rows the same way (Benchmarks/RawSQLite), in the same run: events/s, the ratio, and each run's load average.
+bench-ingest: deps
+	scripts/bench-ingest.sh
+
+## The gateway view at 500, 2,000, 10,000 and 50,000 participants (a fifth as many comparison physicians): the view's
+## time, where it went by backend method, each service's peak RSS (docs/BENCHMARKS.md "Cost grows as").
+## SWEEP_SIZES="500 2000" make sweep for fewer points.
+sweep: deps
+	$(SWIFT) build -c release --product lv-registration
+	$(SWIFT) build -c release --product lv-engagement
+	$(SWIFT) build -c release --product lv-assessment
+	$(SWIFT) build -c release --product lv-gateway
+	$(SWIFT) build -c release --product lvctl
+	LV_BIN_DIR=$$($(SWIFT) build -c release --show-bin-path) $(PYTHON) scripts/bench-sweep.py $(SWEEP_SIZES)
 
 ## The relocatable release: dist/lv-<version>-linux-<arch>.tar.gz (static Swift runtime; .build-dist/).
 dist: deps
