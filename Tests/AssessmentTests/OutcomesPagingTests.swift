@@ -68,7 +68,11 @@ struct OutcomesPagingTests {
             var q = Lv_Assessment_V1_GetOutcomesRequest()
             (q.activityId, q.pageSize) = ("act-1", size)
             var seen: [PhysicianOutcomes] = []
+            var pages = 0
             repeat {
+                pages += 1
+                // A cursor that does not advance would page forever: more pages than physicians is a failure.
+                guard pages <= expected.count + 1 else { Issue.record("paging does not end (page size \(size))"); break }
                 let page = try await s.getOutcomes(q, context: context)
                 #expect(page.physicians.count <= Int(size))
                 seen += page.physicians

@@ -150,7 +150,11 @@ struct SummaryPagingTests {
         var q = Lv_Engagement_V1_GetEngagementSummaryRequest()
         (q.activityId, q.npi, q.scheduledMinutes, q.pageSize) = ("act-1", npi, 120, pageSize)
         var out: [PhysicianEngagement] = []
+        var pages = 0
         repeat {
+            pages += 1
+            // A cursor that does not advance would page forever: more pages than physicians is a failure.
+            guard pages <= 1000 else { Issue.record("paging does not end"); break }
             let page = try await s.getEngagementSummary(q, context: context)
             #expect(page.physicians.count <= Int(pageSize))
             out += page.physicians
