@@ -201,5 +201,24 @@ struct SummaryPagingTests {
         #expect(after == byNPI.keys.sorted().map {
             referenceSummary(npi: $0, events: byNPI[$0]!, definedPolls: ["poll-1", "poll-2"], scheduledMinutes: 120)
         })
+
+        // An event arriving between two pages of one read shows on the later page: the kept list is dropped.
+        var q = Lv_Engagement_V1_GetEngagementSummaryRequest()
+        (q.activityId, q.scheduledMinutes, q.pageSize) = ("act-1", 120, 100)
+        let first = try await s.getEngagementSummary(q, context: context)
+        let later = byNPI.keys.sorted()[200]
+        #expect(!first.physicians.map(\.npi).contains(later))
+        r.events = [event("late-2", .rated, at: t0 + 4 * minute, npi: later, rating: 5)]
+        #expect(try await s.recordEvents(r, context: context).accepted == 1)
+        byNPI[later]! += r.events
+        q.pageToken = first.nextPageToken
+        var rest: [PhysicianEngagement] = []
+        repeat {
+            let page = try await s.getEngagementSummary(q, context: context)
+            rest += page.physicians
+            q.pageToken = page.nextPageToken
+        } while !q.pageToken.isEmpty
+        #expect(rest.first { $0.npi == later } ==
+                referenceSummary(npi: later, events: byNPI[later]!, definedPolls: ["poll-1", "poll-2"], scheduledMinutes: 120))
     }
 }
