@@ -218,7 +218,16 @@ struct AssessmentServiceTests {
         #expect(try await s.recordFollowUp(fu, context: context).commitment?.followUp?.implementation == .partially)
         f.implementation = .fully
         fu.followUp = f
-        await #expect(throws: RPCError.self) { _ = try await s.recordFollowUp(fu, context: context) }
+        // A second, different follow-up: the store's DomainError, converted as the router does.
+        do {
+            _ = try await s.recordFollowUp(fu, context: context)
+            Issue.record("a second follow-up was accepted")
+        } catch {
+            #expect(error is DomainError)
+            let status = RPCError.from(error)
+            #expect(status.code == .alreadyExists)
+            #expect(status.violations.map { "\($0.field)/\($0.rule)" } == ["commitment_id/one-follow-up"])
+        }
 
         func measure(_ phase: Lv_Assessment_V1_MeasurePhase, _ num: UInt32, _ den: UInt32, start: String = "2026-01-01") -> PracticeMeasure {
             var m = PracticeMeasure()
