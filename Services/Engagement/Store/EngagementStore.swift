@@ -1,7 +1,6 @@
 import EngagementDomain
 import LVAPI
 import LVMessages
-import LVRPC
 import LVStore
 import Synchronization
 
