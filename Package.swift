@@ -33,6 +33,8 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // libpq (libpq-dev): only LVStorePostgres uses it, never LVStore, LVRPC or the sanitizer builds.
+        .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // C shims for LVStore: sqlite3_config (variadic in C) for process-wide SQLite settings; naming the store's threads.
         .target(name: "CSQLiteConfig", dependencies: ["CSQLite"], path: "Shared/CSQLiteConfig"),
         // The git commit and build date `make dist` bakes in (-Xcc -D…); see BuildInfo.swift.
@@ -66,6 +68,9 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Shared/LVStore", swiftSettings: swiftSettings),
+        // PostgreSQL backend for LVStore (libpq, synchronous on the store's own threads): the high-availability option.
+        .target(name: "LVStorePostgres", dependencies: ["LVStore", "CLibPQ"], path: "Shared/LVStorePostgres",
+                swiftSettings: swiftSettings),
         // Credentials (key file, salted SHA-256), the method → scope table, per-key limits and the
         // hash-chained audit log; plugs into LVRPC's authenticator hook and interceptors. No TLS here.
         .target(name: "LVSecurity", dependencies: [
@@ -84,7 +89,7 @@ let package = Package(
         ], path: "Shared/LVTLS", swiftSettings: swiftSettings),
         // What every service executable shares: flags, logging, metrics endpoint, lifecycle.
         .target(name: "LVService", dependencies: [
-            "LVRPC", "LVAPI", "LVStore", "LVSecurity", "LVTLS",
+            "LVRPC", "LVAPI", "LVStore", "LVStorePostgres", "LVSecurity", "LVTLS",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -186,7 +191,7 @@ let package = Package(
 
         // Helpers shared by the test targets (handler fuzzing over the committed corpus); tests only.
         .target(name: "LVTestSupport", dependencies: [
-            "LVRPC",
+            "LVRPC", "LVStore", "LVStorePostgres",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Tests/LVTestSupport", swiftSettings: swiftSettings),
@@ -203,6 +208,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/LVSecurityTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
+        // The PostgreSQL backend: dialect translation always; against a server when LV_TEST_DATABASE
+        // names one (make test-postgres): group commit, savepoints, lost connections, timeouts.
+        .testTarget(name: "LVStorePostgresTests", dependencies: ["LVStore", "LVStorePostgres", "LVTestSupport"],
+                    path: "Tests/LVStorePostgresTests"),
         .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "EngagementDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
         .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "AssessmentDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],

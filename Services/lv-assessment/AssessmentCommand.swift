@@ -16,9 +16,9 @@ struct AssessmentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7403)
-        let path = try settings.databasePath("assessment.sqlite")
+        let backend = try settings.databaseBackend("assessment.sqlite")
         let database = settings.database
-        let store = try await ServiceRunner.openStore { try AssessmentStore(path: path, options: database) }
+        let store = try await ServiceRunner.openStore { try AssessmentStore(backend: backend, options: database) }
         var router = Router()
         AssessmentService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)

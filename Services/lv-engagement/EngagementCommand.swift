@@ -16,9 +16,9 @@ struct EngagementCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7402)
-        let path = try settings.databasePath("engagement.sqlite")
+        let backend = try settings.databaseBackend("engagement.sqlite")
         let database = settings.database
-        let store = try await ServiceRunner.openStore { try EngagementStore(path: path, options: database) }
+        let store = try await ServiceRunner.openStore { try EngagementStore(backend: backend, options: database) }
         var router = Router()
         EngagementService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)

@@ -16,9 +16,9 @@ struct RegistrationCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7401)
-        let path = try settings.databasePath("registration.sqlite")
+        let backend = try settings.databaseBackend("registration.sqlite")
         let database = settings.database
-        let store = try await ServiceRunner.openStore { try RegistrationStore(path: path, options: database) }
+        let store = try await ServiceRunner.openStore { try RegistrationStore(backend: backend, options: database) }
         var router = Router()
         RegistrationService(store: store).register(into: &router)
         AdminService(database: store.database).register(into: &router)

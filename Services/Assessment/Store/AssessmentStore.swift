@@ -61,15 +61,20 @@ public final class AssessmentStore: Sendable {
         """ + RequestLog.schema),
     ]
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: Self.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: Self.migrations, options: options)
     }
 
     public func close() { database.close() }
 
     // MARK: instruments
 
-    static func instrument(_ c: SQLiteConnection, id: String, version: UInt32) throws -> Instrument? {
+    static func instrument(_ c: any StoreConnection, id: String, version: UInt32) throws -> Instrument? {
         var body: [UInt8]?
         let sql = version == 0
             ? "SELECT body FROM instrument WHERE instrument_id = ?1 ORDER BY version DESC LIMIT 1"
@@ -104,7 +109,11 @@ public final class AssessmentStore: Sendable {
                     next.version = 1
                 }
                 next.createdMs = now
-                try c.prepare("INSERT OR REPLACE INTO instrument (instrument_id, version, activity_id, body, created_ms) VALUES (?, ?, ?, ?, ?)")
+                try c.prepare("""
+                    INSERT INTO instrument (instrument_id, version, activity_id, body, created_ms) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (instrument_id, version) DO UPDATE SET activity_id = excluded.activity_id, body = excluded.body,
+                      created_ms = excluded.created_ms
+                    """)
                     .run([.text(next.instrumentId), .integer(Int64(next.version)), .text(next.activityId),
                           .blob(try next.serializedBytes()), .integer(now)])
                 response.instrument = next
@@ -278,7 +287,7 @@ public final class AssessmentStore: Sendable {
             var npis: [String] = []
             try c.prepare("""
                 SELECT npi FROM (SELECT npi FROM submission WHERE activity_id = ?1 UNION SELECT npi FROM commitment WHERE activity_id = ?1
-                                 UNION SELECT npi FROM measure WHERE activity_id = ?1)
+                                 UNION SELECT npi FROM measure WHERE activity_id = ?1) AS u
                 WHERE npi > ?2 AND (?3 = '' OR npi = ?3) ORDER BY npi LIMIT ?4
                 """).query([.text(activityID), .text(after), .text(npi), .integer(Int64(pageSize + 1))]) { npis.append($0.text(0)) }
             let page = Array(npis.prefix(pageSize))

@@ -43,8 +43,13 @@ public final class EngagementStore: Sendable {
         """),
     ]
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: Self.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: Self.migrations, options: options)
     }
 
     public func close() { database.close() }
@@ -85,7 +90,7 @@ public final class EngagementStore: Sendable {
         }
     }
 
-    static func readEvent(_ row: SQLiteStatement) -> Event {
+    static func readEvent(_ row: any StoreStatement) -> Event {
         var e = Event()
         e.timestampMs = row.int(0)
         e.eventId = row.text(1)
