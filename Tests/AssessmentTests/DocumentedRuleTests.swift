@@ -17,7 +17,7 @@ struct AssessmentDocumentedRuleTests {
     func service() throws -> AssessmentService {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("asm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return AssessmentService(store: try AssessmentStore(path: dir.appendingPathComponent("a.sqlite").path), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("a.sqlite").path)), clock: { 1_795_701_600_000 })
     }
 
     func create(_ s: AssessmentService, _ i: Instrument, id: String) async throws -> Lv_Assessment_V1_CreateInstrumentResponse {

@@ -17,7 +17,7 @@ struct AssessmentHostileInputTests {
     func service() throws -> AssessmentService {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("asm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return AssessmentService(store: try AssessmentStore(path: dir.appendingPathComponent("a.sqlite").path), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("a.sqlite").path)), clock: { 1_795_701_600_000 })
     }
 
     func expectInvalid(_ field: String, rule: String? = nil, _ body: () async throws -> Void) async {

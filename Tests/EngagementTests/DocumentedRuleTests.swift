@@ -1,3 +1,4 @@
+import LVTestSupport
 import Engagement
 import EngagementDomain
 import Foundation
@@ -16,7 +17,7 @@ struct EngagementDocumentedRuleTests {
     func service() throws -> EngagementService {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eng-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return EngagementService(store: try EngagementStore(path: dir.appendingPathComponent("e.sqlite").path), clock: { t0 + 10 * 3_600_000 })
+        return EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("e.sqlite").path)), clock: { t0 + 10 * 3_600_000 })
     }
 
     @Test("a played media runs at most 3 h: to a pause 4 h later, for a 5 h duration, or to the next play 3 h 1 min later")

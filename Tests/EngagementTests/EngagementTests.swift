@@ -1,3 +1,4 @@
+import LVTestSupport
 import Foundation
 import Logging
 import LVDomain
@@ -115,7 +116,7 @@ struct EngagementServiceTests {
     func service() throws -> EngagementService {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eng-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return EngagementService(store: try EngagementStore(path: dir.appendingPathComponent("e.sqlite").path), clock: { t0 + 3_600_000 })
+        return EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("e.sqlite").path)), clock: { t0 + 3_600_000 })
     }
 
     @Test("a batch stores its valid events, reports each invalid one, and a retry stores nothing twice")
