@@ -80,7 +80,7 @@ class Cluster:
                 "--listen-peer-urls", f"http://127.0.0.1:{self.etcd_peer[i]}",
                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.etcd_peer[i]}",
                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
-                "--heartbeat-interval", "100", "--election-timeout", "1000"],
+                "--heartbeat-interval", "100", "--election-timeout", "1000", "--enable-v2=true"],
                 stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, ETCD_UNSUPPORTED_ARCH="")))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -93,18 +93,22 @@ class Cluster:
         raise RuntimeError("etcd did not become healthy (see etcd*.log)")
 
     def config(self, i):
-        hosts = ", ".join(f"127.0.0.1:{c}" for c in self.etcd_client)
+        hosts = ",".join(f"127.0.0.1:{c}" for c in self.etcd_client)
         data = os.path.join(self.root, f"pg{i}")
         return f"""scope: lvfailover
 name: pg{i}
 log:
-  level: WARNING
+  level: INFO
   dir: {self.root}/patroni{i}
 restapi:
   listen: 127.0.0.1:{self.rest_ports[i]}
   connect_address: 127.0.0.1:{self.rest_ports[i]}
-etcd3:
-  hosts: [{hosts}]
+# The etcd v2 API: this Patroni (3.0.2, Debian 12) renews its leader key through etcd3 with an
+# unconditional put, so a primary resumed after SIGSTOP overwrote the promoted node's key and took
+# the cluster back (measured here: the promoted node's acknowledged writes were rewound away).
+# Through the v2 API the renewal is a compare-and-swap on the holder's name.
+etcd:
+  hosts: {hosts}
 bootstrap:
   dcs:
     ttl: 8
@@ -113,6 +117,11 @@ bootstrap:
     primary_start_timeout: 0
     maximum_lag_on_failover: 1048576
     synchronous_mode: true
+    # No COMMIT is acknowledged without a synchronous standby, even when none is left: a primary
+    # that ran alone and then lost its lock (a loaded host, a slow etcd) would take acknowledged
+    # writes with it. Measured without it: a promoted primary ran alone while the old one was
+    # stopped and the third node was rejoining, then lost the leader lock to the old one.
+    synchronous_mode_strict: true
     postgresql:
       use_pg_rewind: true
       use_slots: true
@@ -168,21 +177,26 @@ postgresql:
                 continue
         return []
 
-    def healthy(self):
-        """(leader name, sync standby name) when there is a running leader and a streaming sync standby."""
+    def healthy(self, all_members=True):
+        """(leader name, sync standby name) when there is a running leader and a streaming sync
+        standby, and (all_members) the third node is a running replica too: each failover starts
+        from a whole cluster, so the promoted node has a standby of its own."""
         m = self.members()
         leader = [x["name"] for x in m if x.get("role") == "leader" and x.get("state") == "running"]
         sync = [x["name"] for x in m if x.get("role") == "sync_standby" and x.get("state") in ("running", "streaming")]
-        return (leader[0], sync[0]) if leader and sync else None
+        replicas = [x["name"] for x in m if x.get("role") in ("replica", "sync_standby") and x.get("state") in ("running", "streaming")]
+        if not leader or (all_members and (not sync or len(replicas) < 2)):
+            return None
+        return (leader[0], sync[0] if sync else None)
 
-    def wait_healthy(self, timeout):
+    def wait_healthy(self, timeout, all_members=True):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            h = self.healthy()
+            h = self.healthy(all_members)
             if h:
                 return h
             time.sleep(0.25)
-        raise RuntimeError(f"no leader with a sync standby within {timeout} s: {self.members()}")
+        raise RuntimeError(f"no whole cluster (leader, sync standby, replica) within {timeout} s: {self.members()}")
 
     def node_pids(self, i):
         """The Patroni process of node i and every PostgreSQL process of its data directory."""
@@ -203,10 +217,14 @@ postgresql:
 
     def stop(self):
         for p in self.patroni.values():
-            try:
-                p.send_signal(signal.SIGTERM)
-            except Exception:
-                pass
+            # runuser does not pass SIGTERM on to Patroni: signal Patroni itself (it stops postgres).
+            children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True).stdout.split()
+            for pid in [int(x) for x in children] + [p.pid]:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         for p in self.patroni.values():
             try:
                 p.wait(timeout=20)
@@ -393,7 +411,7 @@ def main():
 
         writers._stop_deadline = time.monotonic() + 30
         writers.stop()
-        leader, _ = cluster.wait_healthy(180)
+        leader, _ = cluster.wait_healthy(180, all_members=False)
         li = int(leader[2:])
         rows = cluster.psql(li, "SELECT event_id, count(*) FROM event GROUP BY event_id", db="lv").splitlines()
         counts = {}

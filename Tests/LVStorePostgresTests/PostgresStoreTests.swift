@@ -111,8 +111,9 @@ struct PostgresStoreTests {
             return c.changes
         }
         #expect(changed == 0)
-        #expect(db.writerStatistics.writes == 181)
-        #expect(db.writerStatistics.commits < 181)
+        // Every write went through the writer (the refused ones too), grouped into fewer transactions.
+        #expect(db.writerStatistics.writes == 201)
+        #expect(db.writerStatistics.commits < 201)
     }
 
     @Test("a connection dropped while idle is replaced before the next batch: the write succeeds")
@@ -123,7 +124,7 @@ struct PostgresStoreTests {
         let first = try await db.write { c in try c.scalarInt("SELECT pg_backend_pid()")! }
         let admin = try PostgresConnection(conninfo: url, queryTimeoutMs: 10_000)
         defer { admin.close() }
-        #expect(try admin.scalarInt("SELECT count(*) FROM (SELECT pg_terminate_backend(?)) t", [.integer(first)]) == 1)
+        #expect(try admin.scalarInt("SELECT count(*) FROM (SELECT pg_terminate_backend(CAST(? AS INTEGER))) t", [.integer(first)]) == 1)
         let second = try await db.write { c in
             try c.prepare("INSERT INTO item (id, value) VALUES (?, ?)").run([.text("after"), .integer(1)])
             return try c.scalarInt("SELECT pg_backend_pid()")!
