@@ -105,7 +105,7 @@ restapi:
   connect_address: 127.0.0.1:{self.rest_ports[i]}
 # The etcd v2 API: this Patroni (3.0.2, Debian 12) renews its leader key through etcd3 with an
 # unconditional put, so a primary resumed after SIGSTOP overwrote the promoted node's key and took
-# the cluster back (measured here: the promoted node's acknowledged writes were rewound away).
+# the cluster back (seen here: the promoted node's acknowledged writes were rewound away).
 # Through the v2 API the renewal is a compare-and-swap on the holder's name.
 etcd:
   hosts: {hosts}
@@ -118,9 +118,8 @@ bootstrap:
     maximum_lag_on_failover: 1048576
     synchronous_mode: true
     # No COMMIT is acknowledged without a synchronous standby, even when none is left: a primary
-    # that ran alone and then lost its lock (a loaded host, a slow etcd) would take acknowledged
-    # writes with it. Measured without it: a promoted primary ran alone while the old one was
-    # stopped and the third node was rejoining, then lost the leader lock to the old one.
+    # that ran alone and then lost its lock would take acknowledged writes with it (seen in a run
+    # without it, together with the etcd3 takeover described below; docs/OPERATIONS.md).
     synchronous_mode_strict: true
     postgresql:
       use_pg_rewind: true
