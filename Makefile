@@ -43,9 +43,10 @@ test: build
 test-postgres: build
 	$(PYTHON) scripts/pg-throwaway.py run -- $(SWIFT) test --no-parallel --filter 'LVStorePostgresTests|RegistrationTests|EngagementTests|AssessmentTests'
 
-## Failover: 3 etcd + 3 PostgreSQL under Patroni (synchronous_mode) on loopback, lv-engagement writing
-## through a multi-host URL, 10 failovers (SIGKILL of the primary's postgres; every 5th a SIGSTOPped node);
-## fails if an acknowledged event is lost or duplicated. Skips, saying why, without root or the packages.
+## Failover: 3 etcd + 3 PostgreSQL under Patroni (synchronous_mode) on loopback, lv-engagement and
+## lv-registration writing through a multi-host URL, 10 failovers (SIGKILL of the primary's postgres; every
+## 5th a SIGSTOPped node); fails if an acknowledged event or registration is lost or duplicated (~3-4 min).
+## Skips, saying why, without root or the packages.
 failover: build
 	scripts/install-deps.sh --failover
 	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) scripts/failover.py

@@ -5,13 +5,15 @@ Three etcd members and three PostgreSQL 15 nodes under Patroni (synchronous_mode
 loopback ports in a temporary directory; lv-engagement (the real executable, LV_BIN_DIR) on a
 multi-host URL with target_session_attrs=read-write; writer threads send RecordEvents batches
 continuously through the Python client (clients/python), each batch retried with the same events
-until acknowledged. Then FAILOVERS times: wait until the cluster has a leader and a streaming sync
+until acknowledged; and lv-registration on the same cluster (its own database) with a thread
+registering physicians, each request resent with the same request id until answered. Then FAILOVERS times: wait until the cluster has a leader and a streaming sync
 standby, take the leader down — SIGKILL of its postmaster (Patroni with primary_start_timeout 0
 fails over at once) or, every STOP_EVERY-th time, SIGSTOP of the whole node (Patroni and
 PostgreSQL: a node cut off; the leader key expires after ttl, the sync standby is promoted; the
 node is resumed afterwards and rejoins through pg_rewind) — and measure the write outage (last
 acknowledgement before to first after). At the end every acknowledged event is looked up on the
-final primary: acked / found / lost / duplicated.
+final primary: acked / found / lost / duplicated, for events and for registrations (a retry of a
+registration that did commit must be replayed from the request log, never ALREADY_EXISTS).
 
 Prints one line per failover and a summary; exits 1 if any acknowledged event is lost or
 duplicated, 0 otherwise. Skips (exit 0, "SKIP: reason") where it cannot run: not root, or
@@ -319,6 +321,67 @@ class Writers:
             return sum(1 for x in self.ack_times if x > t)
 
 
+def npi(n):
+    """A valid NPI: Luhn check digit over 80840 + nine digits."""
+    nine = f"{300000000 + n:09d}"
+    total = 0
+    for i, d in enumerate(reversed([int(c) for c in "80840" + nine])):
+        if i % 2 == 0:
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return nine + str((10 - total % 10) % 10)
+
+
+class Registrations:
+    """One thread registering physicians, each RegisterPhysician resent with the same request id
+    until answered: a retry of a create that did commit must be answered from the request log
+    (replayed), never ALREADY_EXISTS, and the physician must exist exactly once."""
+
+    def __init__(self, address):
+        import lvrpc
+        from lv.registration.v1 import registration_pb2 as reg
+        self.lvrpc, self.reg, self.address = lvrpc, reg, address
+        self.acked = set()
+        self.already_exists = 0
+        self.failed = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=60)
+
+    def run(self):
+        client, n = None, 0
+        while not self.stopping.is_set():
+            number = npi(n)
+            deadline = None
+            while True:
+                try:
+                    if client is None:
+                        client = self.lvrpc.connect(self.address)
+                    self.lvrpc.RegistrationClient(client).register_physician(
+                        request_id=f"reg-{n}", physician=self.reg.Physician(
+                            npi=number, given_name="Failover", family_name="Test", specialty="Internal Medicine"),
+                        timeout=5, retries=0)
+                    self.acked.add(number)
+                    break
+                except Exception as e:
+                    if getattr(e, "name", "") == "ALREADY_EXISTS":
+                        self.already_exists += 1
+                        break
+                    self.failed += 1
+                    time.sleep(0.05)
+                    if self.stopping.is_set():
+                        deadline = deadline or time.monotonic() + 30
+                        if time.monotonic() > deadline:
+                            return
+            n += 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--failovers", type=int, default=int(os.environ.get("LV_FAILOVERS", "10")))
@@ -345,7 +408,9 @@ def main():
     shutil.chown(root, "postgres", "postgres")
     cluster = Cluster(root)
     service = None
+    services = []
     writers = None
+    registrations = None
     began = time.monotonic()
     try:
         cluster.start_etcd()
@@ -363,10 +428,23 @@ def main():
         if "ready" not in line:
             raise RuntimeError(f"lv-engagement did not start: {line!r} (see {root}/lv-engagement.log)")
         address = line.split("rpc=")[1].split()[0]
+        registration_bin = os.path.join(bin_dir, "lv-registration")
+        cluster.psql(li, "CREATE DATABASE lv_reg")
+        registration_service = subprocess.Popen(
+            [registration_bin, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", os.path.join(root, "var-reg"),
+             "--database", url.replace("/lv?", "/lv_reg?"), "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(root, "lv-registration.log"), "w"), text=True)
+        services.append(registration_service)
+        line = registration_service.stdout.readline()
+        if "ready" not in line:
+            raise RuntimeError(f"lv-registration did not start: {line!r} (see {root}/lv-registration.log)")
+        registration_address = line.split("rpc=")[1].split()[0]
         print(f"cluster up in {time.monotonic() - began:.1f} s: leader {leader}, sync standby {sync}; lv-engagement at {address}", flush=True)
 
         writers = Writers(address, args.writers, args.batch)
         writers.start()
+        registrations = Registrations(registration_address)
+        registrations.start()
         outages = []
         for n in range(1, args.failovers + 1):
             leader, sync = cluster.wait_healthy(180)
@@ -410,6 +488,7 @@ def main():
 
         writers._stop_deadline = time.monotonic() + 30
         writers.stop()
+        registrations.stop()
         leader, _ = cluster.wait_healthy(180, all_members=False)
         li = int(leader[2:])
         rows = cluster.psql(li, "SELECT event_id, count(*) FROM event GROUP BY event_id", db="lv").splitlines()
@@ -426,17 +505,32 @@ def main():
               f"failed attempts retried {writers.attempts_failed}; "
               f"write outage s: min {min(outages):.2f} median {sorted(outages)[len(outages) // 2]:.2f} max {max(outages):.2f}; "
               f"total {time.monotonic() - began:.0f} s", flush=True)
-        return 0 if lost == 0 and duplicated == 0 and len(acked) > 0 else 1
+        rows = cluster.psql(li, "SELECT npi, count(*) FROM physician GROUP BY npi", db="lv_reg").splitlines()
+        physicians = {}
+        for r in rows:
+            n, c = r.split("|")
+            physicians[n] = int(c)
+        reg_found = sum(1 for n in registrations.acked if n in physicians)
+        reg_lost = len(registrations.acked) - reg_found
+        reg_duplicated = sum(1 for c in physicians.values() if c > 1)
+        print(f"registrations: acked {len(registrations.acked)}, found {reg_found}, lost {reg_lost}, duplicated {reg_duplicated}, "
+              f"retries answered ALREADY_EXISTS instead of replayed {registrations.already_exists}; "
+              f"failed attempts retried {registrations.failed}", flush=True)
+        ok = lost == 0 and duplicated == 0 and len(acked) > 0
+        ok = ok and reg_lost == 0 and reg_duplicated == 0 and registrations.already_exists == 0 and len(registrations.acked) > 0
+        return 0 if ok else 1
     finally:
         if writers is not None and not writers.stopping.is_set():
             writers._stop_deadline = time.monotonic()
             writers.stopping.set()
-        if service is not None:
-            service.send_signal(signal.SIGTERM)
+        if registrations is not None:
+            registrations.stopping.set()
+        for svc in ([service] if service is not None else []) + services:
+            svc.send_signal(signal.SIGTERM)
             try:
-                service.wait(timeout=20)
+                svc.wait(timeout=20)
             except Exception:
-                service.kill()
+                svc.kill()
         cluster.stop()
         if args.keep:
             print(f"kept {root}")
