@@ -40,8 +40,11 @@ test: build
 ## The store and service suites again on PostgreSQL 15 (LV_TEST_DATABASE): a throwaway server on a free
 ## loopback port in a temporary directory, run as the postgres user when we are root, removed afterwards
 ## (scripts/pg-throwaway.py). The PostgreSQL backend's own tests (LVStorePostgresTests) skip without it.
+## Then backup and restore: pg_basebackup during ingest plus the WAL archive, restored on a new server, every
+## acknowledged event there (scripts/pg-backup-test.py, ~45 s).
 test-postgres: build
 	$(PYTHON) scripts/pg-throwaway.py run -- $(SWIFT) test --no-parallel --filter 'LVStorePostgresTests|RegistrationTests|EngagementTests|AssessmentTests'
+	LV_BIN_DIR=$$($(SWIFT) build --show-bin-path) $(PYTHON) scripts/pg-backup-test.py
 
 ## Failover: 3 etcd + 3 PostgreSQL under Patroni (synchronous_mode) on loopback, lv-engagement and
 ## lv-registration writing through a multi-host URL, 10 failovers (SIGKILL of the primary's postgres; every
