@@ -89,7 +89,7 @@ let package = Package(
         ], path: "Shared/LVTLS", swiftSettings: swiftSettings),
         // What every service executable shares: flags, logging, metrics endpoint, lifecycle.
         .target(name: "LVService", dependencies: [
-            "LVRPC", "LVAPI", "LVStore", "LVStorePostgres", "LVSecurity", "LVTLS",
+            "LVRPC", "LVAPI", "LVStore", "LVSecurity", "LVTLS",
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -117,7 +117,7 @@ let package = Package(
         // Registration: SQLite store (Store/), the service handler.
         .target(name: "Registration", dependencies: ["RegistrationDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
                 path: "Services/Registration", exclude: ["Domain"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
+        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "LVStorePostgres", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
         // Engagement's rules: event rules, summaries, the xAPI mapping (pure; lvctl links them).
         .target(name: "EngagementDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
@@ -125,7 +125,7 @@ let package = Package(
         // Engagement: SQLite store (Store/), the handler.
         .target(name: "Engagement", dependencies: ["EngagementDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
                 path: "Services/Engagement", exclude: ["Domain"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "Engagement"],
+        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "LVStorePostgres", "Engagement"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
         // Assessment's rules: instruments, scoring, measures (pure; lvctl links them).
         .target(name: "AssessmentDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
@@ -133,7 +133,7 @@ let package = Package(
         // Assessment: SQLite store (Store/), the handler.
         .target(name: "Assessment", dependencies: ["AssessmentDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
                 path: "Services/Assessment", exclude: ["Domain"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "Assessment"],
+        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "LVStorePostgres", "Assessment"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
         // The validation view and its report rendering: plain computation over LVStatistics (lvctl links it).
         .target(name: "GatewayDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStatistics"],

@@ -22,6 +22,9 @@ RULES = [
     ("LVDomain", {"LVRPC", "LVStore", "CSQLite", "LVStorePostgres", "CLibPQ"}),
     # The PostgreSQL backend is its own target: LVStore (and so the sanitizer builds) never needs libpq.
     ("LVStore", {"LVStorePostgres", "CLibPQ"}),
+    # Only the services with data link libpq; the gateway has none.
+    ("lv-gateway", {"LVStorePostgres", "CLibPQ"}),
+    ("LVService", {"LVStorePostgres", "CLibPQ"}),
 ]
 
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import LVRPC
 import Assessment
 import LVService
+import LVStorePostgres
 
 /// `lv-assessment`: instruments, responses, commitments and practice measures (Moore levels 3-6).
 @main
@@ -16,7 +17,7 @@ struct AssessmentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7403)
-        let backend = try settings.databaseBackend("assessment.sqlite")
+        let backend = try settings.databaseBackend("assessment.sqlite", postgres: { PostgresBackend(url: $0) })
         let database = settings.database
         let store = try await ServiceRunner.openStore { try AssessmentStore(backend: backend, options: database) }
         var router = Router()

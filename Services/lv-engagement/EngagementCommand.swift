@@ -2,6 +2,7 @@ import ArgumentParser
 import LVRPC
 import Engagement
 import LVService
+import LVStorePostgres
 
 /// `lv-engagement`: the engagement event stream (Moore levels 1-2).
 @main
@@ -16,7 +17,7 @@ struct EngagementCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7402)
-        let backend = try settings.databaseBackend("engagement.sqlite")
+        let backend = try settings.databaseBackend("engagement.sqlite", postgres: { PostgresBackend(url: $0) })
         let database = settings.database
         let store = try await ServiceRunner.openStore { try EngagementStore(backend: backend, options: database) }
         var router = Router()

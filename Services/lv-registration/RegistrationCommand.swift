@@ -1,6 +1,7 @@
 import ArgumentParser
 import LVRPC
 import LVService
+import LVStorePostgres
 import Registration
 
 /// `lv-registration`: physicians, activities, sessions, enrollment, attendance and credit (Moore level 1).
@@ -16,7 +17,7 @@ struct RegistrationCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.resolve(defaultPort: 7401)
-        let backend = try settings.databaseBackend("registration.sqlite")
+        let backend = try settings.databaseBackend("registration.sqlite", postgres: { PostgresBackend(url: $0) })
         let database = settings.database
         let store = try await ServiceRunner.openStore { try RegistrationStore(backend: backend, options: database) }
         var router = Router()

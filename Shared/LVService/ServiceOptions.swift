@@ -5,7 +5,6 @@ import Glibc
 import ArgumentParser
 import Foundation
 import LVStore
-import LVStorePostgres
 import LVRPC
 import NIOCore
 
@@ -209,13 +208,16 @@ public struct ServiceSettings: Sendable {
     /// The configuration file read (for the executable's own keys), if any.
     public var configFile: ConfigFile?
 
-    /// The backend `--database` names, or SQLite at `<data-dir>/<file>` (the default).
-    public func databaseBackend(_ file: String) throws -> any DatabaseBackend {
+    /// The backend `--database` names, or SQLite at `<data-dir>/<file>` (the default). `postgres`
+    /// makes the PostgreSQL backend from a URL (`PostgresBackend.init(url:)` from LVStorePostgres,
+    /// which only the executables with data link, so the gateway and lv-web never load libpq).
+    public func databaseBackend(_ file: String, postgres: (String) -> any DatabaseBackend) throws -> any DatabaseBackend {
         if let location = databaseLocation, !location.isEmpty {
-            guard location.hasPrefix("sqlite:") || location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") else {
+            if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") { return postgres(location) }
+            guard location.hasPrefix("sqlite:") else {
                 throw ValidationError("--database: expected sqlite:PATH or postgres://…, got '\(location.prefix(16))…'")
             }
-            return DatabaseLocation.backend(location)
+            return SQLiteBackend(path: String(location.dropFirst("sqlite:".count)))
         }
         return SQLiteBackend(path: try databasePath(file))
     }

@@ -76,12 +76,3 @@ public struct PostgresBackend: DatabaseBackend {
         return applied
     }
 }
-
-/// `--database`: `sqlite:PATH`, a bare path, or `postgres://…` / `postgresql://…`.
-public enum DatabaseLocation {
-    public static func backend(_ text: String) -> any DatabaseBackend {
-        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") { return PostgresBackend(url: text) }
-        if text.hasPrefix("sqlite:") { return SQLiteBackend(path: String(text.dropFirst("sqlite:".count))) }
-        return SQLiteBackend(path: text)
-    }
-}
