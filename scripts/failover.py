@@ -419,6 +419,14 @@ def main():
         leader, sync = cluster.wait_healthy(120)
         li = int(leader[2:])
         cluster.psql(li, "CREATE DATABASE lv")
+        cluster.psql(li, "CREATE DATABASE lv_reg")
+        # libpq stops at a host that refuses the connection itself ("database does not exist"), so
+        # the databases must have reached the standbys before the services connect.
+        deadline = time.monotonic() + 60
+        while any(cluster.psql(i, "SELECT count(*) FROM pg_database WHERE datname IN ('lv', 'lv_reg')") != "2" for i in range(3)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the databases did not reach every standby within 60 s")
+            time.sleep(0.2)
         hosts = ",".join(f"127.0.0.1:{p}" for p in cluster.pg_ports)
         url = f"postgres://postgres@{hosts}/lv?target_session_attrs=read-write&connect_timeout=2&lv_query_timeout_ms=3000"
         service = subprocess.Popen([engagement, "--listen", "127.0.0.1:0", "--metrics-listen", "off",
@@ -429,7 +437,6 @@ def main():
             raise RuntimeError(f"lv-engagement did not start: {line!r} (see {root}/lv-engagement.log)")
         address = line.split("rpc=")[1].split()[0]
         registration_bin = os.path.join(bin_dir, "lv-registration")
-        cluster.psql(li, "CREATE DATABASE lv_reg")
         registration_service = subprocess.Popen(
             [registration_bin, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", os.path.join(root, "var-reg"),
              "--database", url.replace("/lv?", "/lv_reg?"), "--log-level", "warning"],
