@@ -1,7 +1,7 @@
 import Foundation
 import LVStore
 import LVStorePostgres
-import LVTestSupport
+import LVStoreTestSupport
 import Testing
 
 @Suite("PostgreSQL dialect")

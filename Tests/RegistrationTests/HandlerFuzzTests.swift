@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Foundation
 import Logging
 import LVAPI
