@@ -2,6 +2,7 @@ import ArgumentParser
 import Assessment
 import LVRPC
 import LVService
+import LVStorePostgres
 
 /// `lv-assessment`: instruments, responses, commitments and practice measures (Moore levels 3-6).
 @main
@@ -14,7 +15,8 @@ struct AssessmentCommand: AsyncParsableCommand {
     func run() async throws {
         try await ServiceRunner.runWithStore(
             "lv-assessment", options: options, defaultPort: DefaultPorts.assessment, databaseFile: "assessment.sqlite",
-            open: { try AssessmentStore(path: $0, options: $1) }, database: \.database
+            postgres: { PostgresBackend(url: $0) },
+            open: { try AssessmentStore(backend: $0, options: $1) }, database: \.database
         ) { store, router in
             AssessmentService(store: store).register(into: &router)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engagement
 import LVRPC
 import LVService
+import LVStorePostgres
 
 /// `lv-engagement`: the engagement event stream (Moore levels 1-2).
 @main
@@ -14,7 +15,8 @@ struct EngagementCommand: AsyncParsableCommand {
     func run() async throws {
         try await ServiceRunner.runWithStore(
             "lv-engagement", options: options, defaultPort: DefaultPorts.engagement, databaseFile: "engagement.sqlite",
-            open: { try EngagementStore(path: $0, options: $1) }, database: \.database
+            postgres: { PostgresBackend(url: $0) },
+            open: { try EngagementStore(backend: $0, options: $1) }, database: \.database
         ) { store, router in
             EngagementService(store: store).register(into: &router)
         }

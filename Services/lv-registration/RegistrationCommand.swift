@@ -1,6 +1,7 @@
 import ArgumentParser
 import LVRPC
 import LVService
+import LVStorePostgres
 import Registration
 
 /// `lv-registration`: physicians, activities, sessions, enrollment, attendance and credit (Moore level 1).
@@ -14,7 +15,8 @@ struct RegistrationCommand: AsyncParsableCommand {
     func run() async throws {
         try await ServiceRunner.runWithStore(
             "lv-registration", options: options, defaultPort: DefaultPorts.registration, databaseFile: "registration.sqlite",
-            open: { try RegistrationStore(path: $0, options: $1) }, database: \.database
+            postgres: { PostgresBackend(url: $0) },
+            open: { try RegistrationStore(backend: $0, options: $1) }, database: \.database
         ) { store, router in
             RegistrationService(store: store).register(into: &router)
         }

@@ -13,19 +13,21 @@ extension ServiceRunner {
     }
 
     /// The whole run of a service over one SQLite store (lv-registration, lv-engagement,
-    /// lv-assessment): its settings with `defaultPort`, the store opened off the cooperative pool at
-    /// `<data-dir>/<databaseFile>`, the handlers `register` adds plus `AdminService` (backup), and
+    /// lv-assessment): its settings with `defaultPort`, the store opened off the cooperative pool on
+    /// `--database` (`postgres` makes the PostgreSQL backend; LVStorePostgres is linked by the
+    /// executables only) or SQLite at `<data-dir>/<databaseFile>`, the handlers `register` adds plus `AdminService` (backup), and
     /// the database among the owned resources, so it closes after the server has drained.
     public static func runWithStore<Store: Sendable>(
         _ name: String, options: ServiceOptions, defaultPort: Int, databaseFile: String,
-        open: @escaping @Sendable (_ path: String, _ options: DatabaseOptions) throws -> Store,
+        postgres: (String) -> any DatabaseBackend,
+        open: @escaping @Sendable (_ backend: any DatabaseBackend, _ options: DatabaseOptions) throws -> Store,
         database: (Store) -> Database,
         register: (Store, inout Router) -> Void
     ) async throws {
         let settings = try options.resolve(defaultPort: defaultPort)
-        let path = try settings.databasePath(databaseFile)
+        let backend = try settings.databaseBackend(databaseFile, postgres: postgres)
         let databaseOptions = settings.database
-        let store = try await openStore { try open(path, databaseOptions) }
+        let store = try await openStore { try open(backend, databaseOptions) }
         var router = Router()
         register(store, &router)
         AdminService(database: database(store)).register(into: &router)

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Assessment
 import AssessmentDomain
 import Foundation
@@ -14,7 +15,7 @@ struct AssessmentDocumentedRuleTests {
     let context = ServerContext.test
 
     func service() throws -> AssessmentService {
-        return AssessmentService(store: try AssessmentStore(path: temporaryStorePath("asm", file: "a.sqlite")), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: temporaryStorePath("asm", file: "a.sqlite"))), clock: { 1_795_701_600_000 })
     }
 
     func create(_ s: AssessmentService, _ i: Instrument, id: String) async throws -> Lv_Assessment_V1_CreateInstrumentResponse {

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Assessment
 import AssessmentDomain
 import Foundation
@@ -14,7 +15,7 @@ struct AssessmentHostileInputTests {
     let context = ServerContext.test
 
     func service() throws -> AssessmentService {
-        return AssessmentService(store: try AssessmentStore(path: temporaryStorePath("asm", file: "a.sqlite")), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: temporaryStorePath("asm", file: "a.sqlite"))), clock: { 1_795_701_600_000 })
     }
 
     func expectInvalid(_ field: String, rule: String? = nil, _ body: () async throws -> Void) async {

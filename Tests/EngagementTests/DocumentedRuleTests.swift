@@ -1,3 +1,5 @@
+import LVStoreTestSupport
+import LVTestSupport
 import Engagement
 import EngagementDomain
 import Foundation
@@ -14,7 +16,7 @@ struct EngagementDocumentedRuleTests {
     let context = ServerContext.test
 
     func service() throws -> EngagementService {
-        return EngagementService(store: try EngagementStore(path: temporaryStorePath("eng", file: "e.sqlite")), clock: { t0 + 10 * 3_600_000 })
+        return EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: temporaryStorePath("eng", file: "e.sqlite"))), clock: { t0 + 10 * 3_600_000 })
     }
 
     @Test("a played media runs at most 3 h: to a pause 4 h later, for a 5 h duration, or to the next play 3 h 1 min later")

@@ -1,3 +1,5 @@
+import LVStoreTestSupport
+import LVTestSupport
 import Foundation
 import Logging
 import LVDomain
@@ -113,7 +115,7 @@ struct EngagementServiceTests {
     let context = ServerContext.test
 
     func service() throws -> EngagementService {
-        return EngagementService(store: try EngagementStore(path: temporaryStorePath("eng", file: "e.sqlite")), clock: { t0 + 3_600_000 })
+        return EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: temporaryStorePath("eng", file: "e.sqlite"))), clock: { t0 + 3_600_000 })
     }
 
     @Test("a batch stores its valid events, reports each invalid one, and a retry stores nothing twice")

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Foundation
 import LVDomain
 import Logging
@@ -45,7 +46,7 @@ struct Fixture {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let now = NIOLockedValueBox(t0)
         self.now = now
-        service = RegistrationService(store: try RegistrationStore(path: dir.appendingPathComponent("r.sqlite").path),
+        service = RegistrationService(store: try RegistrationStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("r.sqlite").path)),
                                       clock: { now.withLockedValue { $0 } })
     }
 

@@ -60,15 +60,20 @@ public final class AssessmentStore: Sendable {
         """ + RequestLog.schema),
     ]
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: Self.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: Self.migrations, options: options)
     }
 
     public func close() { database.close() }
 
     // MARK: instruments
 
-    static func instrument(_ c: SQLiteConnection, id: String, version: UInt32) throws -> Instrument? {
+    static func instrument(_ c: any StoreConnection, id: String, version: UInt32) throws -> Instrument? {
         var body: [UInt8]?
         let sql = version == 0
             ? "SELECT body FROM instrument WHERE instrument_id = ?1 ORDER BY version DESC LIMIT 1"
@@ -103,7 +108,11 @@ public final class AssessmentStore: Sendable {
                     next.version = 1
                 }
                 next.createdMs = now
-                try c.prepare("INSERT OR REPLACE INTO instrument (instrument_id, version, activity_id, body, created_ms) VALUES (?, ?, ?, ?, ?)")
+                try c.prepare("""
+                    INSERT INTO instrument (instrument_id, version, activity_id, body, created_ms) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (instrument_id, version) DO UPDATE SET activity_id = excluded.activity_id, body = excluded.body,
+                      created_ms = excluded.created_ms
+                    """)
                     .run([.text(next.instrumentId), .integer(Int64(next.version)), .text(next.activityId),
                           .blob(try next.serializedBytes()), .integer(now)])
                 response.instrument = next

@@ -46,8 +46,13 @@ public final class EngagementStore: Sendable {
         """),
     ]
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: Self.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: Self.migrations, options: options)
     }
 
     public func close() { database.close() }
@@ -100,7 +105,7 @@ public final class EngagementStore: Sendable {
         return created
     }
 
-    static func readEvent(_ row: SQLiteStatement) -> Event {
+    static func readEvent(_ row: any StoreStatement) -> Event {
         var e = Event()
         e.timestampMs = row.int(0)
         e.eventId = row.text(1)
@@ -144,7 +149,7 @@ public final class EngagementStore: Sendable {
     }
 
     /// Every summary of an activity (or of one physician in it), sorted by NPI, and the polls defined.
-    static func computeSummaries(_ c: SQLiteConnection, activityID: String, npi: String, scheduledMinutes: Int) throws
+    static func computeSummaries(_ c: any StoreConnection, activityID: String, npi: String, scheduledMinutes: Int) throws
         -> ([PhysicianEngagement], Int) {
         var polls: Set<String> = []
         try c.prepare("SELECT poll_id FROM poll WHERE activity_id = ?").query([.text(activityID)]) { polls.insert($0.text(0)) }

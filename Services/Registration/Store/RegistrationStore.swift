@@ -17,15 +17,20 @@ public typealias PhysicianAttendance = Lv_Registration_V1_PhysicianAttendance
 public final class RegistrationStore: Sendable {
     public let database: Database
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: RegistrationSchema.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: RegistrationSchema.migrations, options: options)
     }
 
     public func close() { database.close() }
 
     // MARK: physicians
 
-    static func physician(_ c: SQLiteConnection, npi: String) throws -> Physician? {
+    static func physician(_ c: any StoreConnection, npi: String) throws -> Physician? {
         var p: Physician?
         try c.prepare("SELECT given_name, family_name, specialty, birth_month, birth_day, email, created_ms, updated_ms FROM physician WHERE npi = ?")
             .query([.text(npi)]) { row in
@@ -57,12 +62,12 @@ public final class RegistrationStore: Sendable {
         return physician
     }
 
-    static func requirePhysician(_ c: SQLiteConnection, npi: String, field: String = "npi") throws -> Physician {
+    static func requirePhysician(_ c: any StoreConnection, npi: String, field: String = "npi") throws -> Physician {
         guard let p = try physician(c, npi: npi) else { throw RPCError(.notFound, "\(field): no physician with NPI \(npi)") }
         return p
     }
 
-    static func writePhysician(_ c: SQLiteConnection, _ p: Physician, replace: Bool) throws {
+    static func writePhysician(_ c: any StoreConnection, _ p: Physician, replace: Bool) throws {
         try c.prepare("""
             INSERT INTO physician (npi, given_name, family_name, specialty, birth_month, birth_day, email, created_ms, updated_ms)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -152,7 +157,7 @@ public final class RegistrationStore: Sendable {
 
     // MARK: activities and sessions
 
-    static func activity(_ c: SQLiteConnection, id: String) throws -> Activity? {
+    static func activity(_ c: any StoreConnection, id: String) throws -> Activity? {
         var a: Activity?
         try c.prepare("""
             SELECT title, type, start_date, end_date, max_credits, target_moore_level, dtc_competence, dtc_performance,
@@ -184,7 +189,7 @@ public final class RegistrationStore: Sendable {
         return activity
     }
 
-    static func requireActivity(_ c: SQLiteConnection, id: String, field: String = "activity_id") throws -> Activity {
+    static func requireActivity(_ c: any StoreConnection, id: String, field: String = "activity_id") throws -> Activity {
         guard let a = try activity(c, id: id) else { throw RPCError(.notFound, "\(field): no activity '\(id)'") }
         return a
     }
@@ -236,7 +241,7 @@ public final class RegistrationStore: Sendable {
         }
     }
 
-    static func sessions(_ c: SQLiteConnection, activityID: String) throws -> [Session] {
+    static func sessions(_ c: any StoreConnection, activityID: String) throws -> [Session] {
         var sessions: [Session] = []
         try c.prepare("SELECT session_id, title, start_ms, end_ms FROM session WHERE activity_id = ? ORDER BY start_ms, session_id")
             .query([.text(activityID)]) { row in
@@ -255,7 +260,7 @@ public final class RegistrationStore: Sendable {
         return sessions
     }
 
-    static func session(_ c: SQLiteConnection, id: String) throws -> Session? {
+    static func session(_ c: any StoreConnection, id: String) throws -> Session? {
         var s: Session?
         try c.prepare("SELECT activity_id, title, start_ms, end_ms FROM session WHERE session_id = ?").query([.text(id)]) { row in
             var x = Session()
@@ -307,7 +312,7 @@ public final class RegistrationStore: Sendable {
 
     // MARK: enrollment
 
-    static func enrollment(_ c: SQLiteConnection, activityID: String, npi: String) throws -> Enrollment? {
+    static func enrollment(_ c: any StoreConnection, activityID: String, npi: String) throws -> Enrollment? {
         var e: Enrollment?
         try c.prepare("SELECT cohort, enrolled_ms, withdrawn_ms FROM enrollment WHERE activity_id = ? AND npi = ?")
             .query([.text(activityID), .text(npi)]) { row in
@@ -323,7 +328,7 @@ public final class RegistrationStore: Sendable {
     }
 
     /// The physician must be enrolled in the activity as a participant, and not withdrawn.
-    static func requireParticipant(_ c: SQLiteConnection, activityID: String, npi: String) throws {
+    static func requireParticipant(_ c: any StoreConnection, activityID: String, npi: String) throws {
         guard let e = try enrollment(c, activityID: activityID, npi: npi), e.withdrawnMs == 0 else {
             throw RPCError(.failedPrecondition, "npi: physician \(npi) is not enrolled in activity \(activityID)",
                            violations: [violation("npi", "not-enrolled", "enroll the physician as a participant first")])
@@ -412,7 +417,7 @@ public final class RegistrationStore: Sendable {
     // MARK: attendance
 
     /// Checks that an attendance record may be written; returns the session.
-    static func checkAttendance(_ c: SQLiteConnection, npi: String, sessionID: String, times: [Int64]) throws -> Session {
+    static func checkAttendance(_ c: any StoreConnection, npi: String, sessionID: String, times: [Int64]) throws -> Session {
         _ = try requirePhysician(c, npi: npi)
         guard let session = try session(c, id: sessionID) else { throw RPCError(.notFound, "session_id: no session '\(sessionID)'") }
         try requireParticipant(c, activityID: session.activityId, npi: npi)
@@ -424,7 +429,7 @@ public final class RegistrationStore: Sendable {
         return session
     }
 
-    static func intervals(_ c: SQLiteConnection, npi: String, sessionID: String, now: Int64) throws -> [(start: Int64, end: Int64)] {
+    static func intervals(_ c: any StoreConnection, npi: String, sessionID: String, now: Int64) throws -> [(start: Int64, end: Int64)] {
         var out: [(Int64, Int64)] = []
         try c.prepare("SELECT check_in_ms, coalesce(check_out_ms, ?) FROM attendance WHERE npi = ? AND session_id = ?")
             .query([.integer(now), .text(npi), .text(sessionID)]) { out.append(($0.int(0), $0.int(1))) }
@@ -529,7 +534,7 @@ public final class RegistrationStore: Sendable {
         }
     }
 
-    static func physicianAttendance(_ c: SQLiteConnection, npi: String, sessions: [Session], now: Int64) throws -> PhysicianAttendance {
+    static func physicianAttendance(_ c: any StoreConnection, npi: String, sessions: [Session], now: Int64) throws -> PhysicianAttendance {
         var a = PhysicianAttendance()
         a.npi = npi
         for s in sessions {
@@ -548,7 +553,7 @@ public final class RegistrationStore: Sendable {
 
     // MARK: credit
 
-    static func claim(_ c: SQLiteConnection, activityID: String, npi: String) throws -> CreditClaim? {
+    static func claim(_ c: any StoreConnection, activityID: String, npi: String) throws -> CreditClaim? {
         var claim: CreditClaim?
         try c.prepare("SELECT credits, claimed_ms, minutes_attended FROM credit WHERE activity_id = ? AND npi = ?")
             .query([.text(activityID), .text(npi)]) { row in
