@@ -180,7 +180,7 @@ public struct CMESimulation: Sendable {
                     let u = random.uniform()
                     f.implementation = u < 0.35 ? .fully : (u < 0.75 ? .partially : .not)
                     if f.implementation != .fully { f.barriers = [["prior authorization", "patient cost", "time", "formulary"][Int(random.uniform() * 4)]] }
-                    f.respondedMs = c.startMs + 45 * 86_400_000
+                    f.respondedMs = course.startMs + 45 * 86_400_000
                     followUp = f
                 }
                 answers[answers.count - 1].4 = [followUp]
@@ -230,7 +230,7 @@ public struct CMESimulation: Sendable {
             return o
         }
         var d = Lv_Registration_V1_DesignedToChange()
-        (d.competence, d.performance, d.patientOutcomes) = course.designed
+        (d.competence, d.performance, d.patientOutcomes) = (course.designed.competence, course.designed.performance, course.designed.patientOutcomes)
         a.designedToChange = d
         a.creditOffers = course.credits.map { t, max, uan in
             var o = Lv_Registration_V1_CreditOffer()
@@ -313,8 +313,8 @@ public struct CMESimulation: Sendable {
         var minutes = 0
         for (k, i) in plan.sessions.enumerated() where i < course.sessions.count {
             let start = sessionStarts[i], length = course.sessions[i].minutes
-            let checkIn = start + Int64(k == 0 ? min(p.lateMinutes, length / 2) : 0) * 60_000
-            let checkOut = start + Int64(length - (k == plan.sessions.count - 1 ? min(p.earlyLeaveMinutes, length / 2) : 0)) * 60_000
+            let checkIn = start + Int64(k == 0 ? min(p.lateMinutes, length - 10) : 0) * 60_000
+            let checkOut = max(checkIn + 5 * 60_000, start + Int64(length - (k == plan.sessions.count - 1 ? min(p.earlyLeaveMinutes, length - 10) : 0)) * 60_000)
             var ci = Lv_Registration_V1_CheckInRequest()
             (ci.npi, ci.sessionId, ci.atMs) = (npi, sessionID(i), checkIn)
             _ = try await registration.checkIn(ci)
@@ -322,7 +322,8 @@ public struct CMESimulation: Sendable {
             (co.npi, co.sessionId, co.atMs) = (npi, sessionID(i), checkOut)
             minutes += Int(try await registration.checkOut(co).sessionMinutes)
         }
-        guard plan.claim, let (type, maximum) = Self.creditType(plan.profession, course) else { return false }
+        guard plan.claim, let offer = Self.creditType(plan.profession, course) else { return false }
+        let (type, maximum) = offer
         let supported = course.sessions.isEmpty ? maximum : min(maximum, CreditRules.earned(minutes: minutes))
         let credits = supported - Double(plan.shortfallQuarters) * CreditRules.step
         guard credits > 0 else { return false }
@@ -361,8 +362,8 @@ public struct CMESimulation: Sendable {
         }
         for (k, i) in attended.enumerated() {
             let start = sessionStarts[i], length = course.sessions[i].minutes
-            let from = start + Int64(k == 0 ? min(p.lateMinutes, length / 2) : 0) * 60_000
-            let to = start + Int64(length - (k == attended.count - 1 ? min(p.earlyLeaveMinutes, length / 2) : 0)) * 60_000
+            let from = start + Int64(k == 0 ? min(p.lateMinutes, length - 10) : 0) * 60_000
+            let to = max(from + 5 * 60_000, start + Int64(length - (k == attended.count - 1 ? min(p.earlyLeaveMinutes, length - 10) : 0)) * 60_000)
             var t = from + 60_000
             while t <= to { add(.heartbeat, t, session: i); t += 60_000 }
             if random.chance(0.5 * (1 - p.engagement)) {
