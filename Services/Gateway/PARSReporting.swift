@@ -9,7 +9,7 @@ import RegistrationDomain
 /// scores) from assessment, and the evidenced Moore levels from the gateway's own view; the files
 /// are built by `PARSExport` and `MOCRules` (RegistrationDomain), docs/REGISTRATION.md "PARS".
 extension GatewayService {
-    public func exportPARS(_ request: Lv_Gateway_V1_ExportPARSRequest, context: ServerContext) async throws -> Lv_Gateway_V1_ExportPARSResponse {
+    public func exportPars(_ request: Lv_Gateway_V1_ExportPARSRequest, context: ServerContext) async throws -> Lv_Gateway_V1_ExportPARSResponse {
         var v = Violations()
         v.require(!request.activityId.isEmpty, "activity_id", "required", "the activity to export")
         RegistrationRules.key(request.activityId, "activity_id", &v)

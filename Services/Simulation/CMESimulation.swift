@@ -439,7 +439,9 @@ public struct CMESimulation: Sendable {
             var r = Lv_Assessment_V1_SubmitResponsesRequest()
             (r.submissionId, r.instrumentId, r.npi) = ("\(c.activityID)-\(suffix)-\(npi)", "\(c.activityID)-\(suffix)", npi)
             var met = Lv_Assessment_V1_CriteriaMet()
-            met.met = (0..<UInt32(course.vignette.criteria.count)).filter { k in random.chance(logistic(p.ability - 0.3 * Double(k) + gain)) }.map(UInt32.init)
+            let criteria: [Int] = Array(0..<course.vignette.criteria.count)
+            let kept: [Int] = criteria.filter { (k: Int) -> Bool in random.chance(logistic(p.ability - 0.3 * Double(k) + gain)) }
+            met.met = kept.map { UInt32($0) }
             var a = Lv_Assessment_V1_Answer()
             (a.itemId, a.value) = ("case-1", .criteria(met))
             r.answers = [a]

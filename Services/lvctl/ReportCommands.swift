@@ -246,7 +246,7 @@ struct PARSReport: AsyncParsableCommand {
         let r = try await connection.withGateway { g in
             var q = Lv_Gateway_V1_ExportPARSRequest()
             q.activityId = activity
-            return try await g.exportPARS(q, options: connection.target.callOptions)
+            return try await g.exportPars(q, options: connection.target.callOptions)
         }
         if let output { try r.learnerFile.write(toFile: output, atomically: true, encoding: .utf8) }
         if let activityOutput { try r.activityFile.write(toFile: activityOutput, atomically: true, encoding: .utf8) }
