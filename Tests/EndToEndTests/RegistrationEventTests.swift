@@ -40,7 +40,7 @@ struct RegistrationEventTests {
         #expect([0, 1, 4, 12, 10, 21].map(Self.handMinutes) == [60, 118, 82, 86, 60, 118])
     }
 
-    @Test("create an activity from JSON, register 50 physicians, enroll, check in and out, claim credit, export PARS")
+    @Test("create an activity from JSON, register 50 physicians, enroll, check in and out, claim credit")
     func wholeEvent() async throws {
         let service = try RunningService("lv-registration")
         let addr = "127.0.0.1:\(service.port)"
