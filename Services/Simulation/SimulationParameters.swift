@@ -187,7 +187,7 @@ public struct Course: Sendable {
     /// Diabetes grand rounds: a regularly scheduled series, four monthly one-hour sessions.
     public static let diabetesSeries = Course(
         key: "diabetes-rss", title: "Diabetes grand rounds (regularly scheduled series)", type: .regularlyScheduledSeries,
-        startDate: "2026-09-03", endDate: "2026-12-03", startMs: 1_788_454_800_000, // 2026-09-03T17:00Z
+        startDate: "2026-07-02", endDate: "2026-10-01", startMs: 1_783_011_600_000, // 2026-07-02T17:00Z; sessions Jul 2, Jul 30, Sep 3, Oct 1
         sessions: [.init(title: "GLP-1 receptor agonists beyond glucose", objectives: ["obj-dm-glp1"], offsetMs: 0, minutes: 60),
                    .init(title: "Insulin titration", objectives: ["obj-dm-insulin"], offsetMs: 28 * day, minutes: 60),
                    .init(title: "Kidney protection", objectives: ["obj-dm-glp1"], offsetMs: 63 * day, minutes: 60),
