@@ -166,39 +166,42 @@ let package = Package(
         // The web view: pages as plain functions of the gateway's messages (HTML, inline SVG, CSV,
         // escaping, sessions and CSRF tokens); no server, no Hummingbird, testable alone.
         .target(name: "WebPages", dependencies: ["GatewayDomain", "LVAPI", "LVMessages"], path: "Services/WebPages", swiftSettings: swiftSettings),
+        // The replay mode (files given as arguments) the fuzz targets share; no dependencies.
+        .target(name: "LVFuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings),
         // libFuzzer target for the wire pre-check and protobuf-c decode of every message (make fuzz);
         // built without -DLV_FUZZ it replays corpus files given as arguments.
-        .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
+        .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages", "LVFuzzSupport"], path: "Fuzz/Codec",
                           swiftSettings: swiftSettings),
         // libFuzzer target for the frame decoder (reads split anywhere, body budget returned); replays without -DLV_FUZZ.
         .executableTarget(name: "lv-fuzz-frames", dependencies: [
-            "LVRPC",
+            "LVRPC", "LVFuzzSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], path: "Fuzz/Frames", swiftSettings: swiftSettings),
         // libFuzzer target for every registration, engagement and assessment handler on temporary stores
         // (never INTERNAL or UNKNOWN); replays without -DLV_FUZZ.
         .executableTarget(name: "lv-fuzz-handlers", dependencies: [
-            "LVRPC", "LVAPI", "LVMessages", "Registration", "Engagement", "Assessment",
+            "LVRPC", "LVAPI", "LVMessages", "Registration", "Engagement", "Assessment", "LVFuzzSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Fuzz/Handlers", swiftSettings: swiftSettings),
 
-        // Helpers shared by the test targets (handler fuzzing over the committed corpus); tests only.
+        // Helpers shared by the test targets (handler fuzzing over the committed corpus, the raw frame peer); tests only.
         .target(name: "LVTestSupport", dependencies: [
-            "LVRPC",
+            "LVRPC", "LVMessages",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/LVTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "LVMessagesTests", dependencies: ["LVMessages"], path: "Tests/LVMessagesTests"),
         .testTarget(name: "LVJSONTests", dependencies: ["LVJSON", "LVMessages", "LVRPC"], path: "Tests/LVJSONTests"),
         .testTarget(name: "LVRPCTests", dependencies: [
-            "LVRPC", "LVAPI",
+            "LVRPC", "LVAPI", "LVTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVSecurityTests", dependencies: [
-            "LVSecurity", "LVTLS", "LVRPC", "LVAPI", "LVMessages",
+            "LVSecurity", "LVTLS", "LVRPC", "LVAPI", "LVMessages", "LVTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/LVSecurityTests"),
@@ -214,6 +217,7 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["WebPages", "GatewayDomain", "LVMessages"], path: "Tests/WebTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
             "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "RegistrationDomain", "Simulation", "Gateway", "GatewayDomain", "LVSecurity", "LVTLS",
+            "LVTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]

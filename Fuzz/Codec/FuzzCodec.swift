@@ -1,3 +1,4 @@
+import LVFuzzSupport
 import LVMessages
 
 // libFuzzer target (issue #12): the wire pre-check with the request budget, then protobuf-c's
@@ -197,14 +198,6 @@ public func fuzzEntry(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
 #else
 @main
 struct Replay {
-    static func main() throws {
-        var n = 0
-        for path in CommandLine.arguments.dropFirst() {
-            let bytes = try readFile(path)
-            bytes.withUnsafeBytes { fuzzOne($0) }
-            n += 1
-        }
-        print("lv-fuzz-codec: replayed \(n) inputs")
-    }
+    static func main() throws { try FuzzReplay.run("lv-fuzz-codec", fuzzOne) }
 }
 #endif

@@ -11,13 +11,13 @@ import RegistrationDomain
 struct RegistrationCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registration",
-        abstract: "Physicians, activities, enrollment, attendance and credit (lv-registration, default 127.0.0.1:7401).",
+        abstract: "Physicians, activities, enrollment, attendance and credit (lv-registration, default \(DefaultPorts.loopback(DefaultPorts.registration))).",
         subcommands: [CreateActivity.self, Register.self, Enroll.self, ListCommand.self])
 }
 
 /// Connection flags defaulting to the registration service's port.
 struct RegistrationConnection: ParsableArguments {
-    @Option(name: .customLong("addr"), help: "Registration address HOST:PORT (env LV_REGISTRATION_ADDR; default 127.0.0.1:7401).")
+    @Option(name: .customLong("addr"), help: "Registration address HOST:PORT (env LV_REGISTRATION_ADDR; default \(DefaultPorts.loopback(DefaultPorts.registration))).")
     var address: String?
 
     @Option(help: "Seconds to wait for each answer.")
@@ -29,7 +29,7 @@ struct RegistrationConnection: ParsableArguments {
     @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     func withClient<R>(_ body: (Lv.Registration.V1.Registration.Client) async throws -> R) async throws -> R {
-        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401",
+        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? DefaultPorts.loopback(DefaultPorts.registration),
                                   timeout: timeout)
         return try await target.withClient { client in
             do {

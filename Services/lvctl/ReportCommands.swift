@@ -28,7 +28,7 @@ func exitIfPartial(_ partial: Bool, _ what: String) throws {
 }
 
 struct GatewayConnection: ParsableArguments {
-    @Option(name: .customLong("addr"), help: "lv-gateway address (env LV_GATEWAY_ADDR; default 127.0.0.1:7400).")
+    @Option(name: .customLong("addr"), help: "lv-gateway address (env LV_GATEWAY_ADDR; default \(DefaultPorts.loopback(DefaultPorts.gateway))).")
     var address: String?
     @Option(help: "Seconds the gateway may take.")
     var timeout: Int = 20
@@ -37,7 +37,7 @@ struct GatewayConnection: ParsableArguments {
     @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     var target: ServerTarget {
-        ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
+        ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? DefaultPorts.loopback(DefaultPorts.gateway), timeout: timeout)
     }
 
     func withGateway<R>(_ body: (Lv.Gateway.V1.Gateway.Client) async throws -> R) async throws -> R {
@@ -165,9 +165,9 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Drive a realistic simulated CME activity through the running services (seeded, reproducible).")
 
-    @Option(name: .customLong("registration-addr")) var registration = "127.0.0.1:7401"
-    @Option(name: .customLong("engagement-addr")) var engagement = "127.0.0.1:7402"
-    @Option(name: .customLong("assessment-addr")) var assessment = "127.0.0.1:7403"
+    @Option(name: .customLong("registration-addr")) var registration = DefaultPorts.loopback(DefaultPorts.registration)
+    @Option(name: .customLong("engagement-addr")) var engagement = DefaultPorts.loopback(DefaultPorts.engagement)
+    @Option(name: .customLong("assessment-addr")) var assessment = DefaultPorts.loopback(DefaultPorts.assessment)
     @Option var activity = "sim-hf-2026"
     @Option var participants = 120
     @Option var comparison = 40

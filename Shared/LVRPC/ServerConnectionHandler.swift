@@ -14,7 +14,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     struct Configuration: Sendable {
         var serverName: String
-        var limits: FrameLimits
         var maxConcurrentStreams: Int
         var idleTimeout: TimeAmount?
         /// Returns nil to accept the HELLO credential, or the reason to refuse it.
@@ -302,7 +301,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let eventLoop = context!.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let handler = route.handler
-        let request = ServerRequest(payload: frame.payload)
+        let request = frame.payload
         let task = Task {
             let result: Result<any ProtoMessage, any Error>
             do {

@@ -129,7 +129,7 @@ public struct ServiceOptions: ParsableArguments {
         let listen = string(listenFlag, env: "LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
         let (host, port): (String, Int)
         do { (host, port) = try parseHostPort(listen) } catch { throw ValidationError("--listen: \(error)") }
-        let metricsText = string(metricsListenFlag, env: "LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + 2000)"
+        let metricsText = string(metricsListenFlag, env: "LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + DefaultPorts.metricsOffset)"
         var metrics: (String, Int)?
         if metricsText != "off" {
             do { metrics = try parseHostPort(metricsText) } catch { throw ValidationError("--metrics-listen: \(error)") }

@@ -4,6 +4,7 @@ import LVMessages
 import LVRPC
 import LVSecurity
 import LVTLS
+import LVTestSupport
 import NIOCore
 import Simulation
 import Testing
@@ -55,17 +56,7 @@ final class SecurityFixture: @unchecked Sendable {
 
     /// ca.crt/ca.key, server.crt/key (IP 127.0.0.1, localhost), client.crt/key (signed by ca), other-ca.crt.
     func makeCertificates() throws {
-        func openssl(_ args: [String]) throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            p.currentDirectoryURL = dir
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw RPCError(.internal, "openssl \(args.joined(separator: " ")) failed") }
-        }
+        func openssl(_ args: [String]) throws { try LVTestSupport.openssl(args, in: dir) }
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         for ca in ["ca", "other-ca"] {
             try openssl(["req", "-x509"] + ec + ["-keyout", "\(ca).key", "-out", "\(ca).crt", "-days", "2", "-subj", "/CN=lv-test-\(ca)"])

@@ -38,8 +38,7 @@ let t0: Int64 = 1_795_694_400_000 // 2026-11-26T12:00:00Z
 struct Fixture {
     let service: RegistrationService
     let now: NIOLockedValueBox<Int64>
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     init() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reg-\(UUID().uuidString)")

@@ -48,7 +48,7 @@ for npi in 8000000009 8000000017 8000000025; do
 done
 if [[ -x $bin/lv-web ]]; then
   echo "== the web view (lv-web) =="
-  echo "open http://${LV_HOST:-127.0.0.1}:7410/ and sign in with any API key (loopback accepts any key until credentials land);"
+  echo "open http://${LV_HOST:-127.0.0.1}:$("$lvctl" ports | awk '$1 == "lv-web" { print $2 }')/ and sign in with any API key (loopback accepts any key until credentials land);"
   echo "physician view: the same key with NPI 8000000009. Outcomes report as PDF:"
   echo "  $lvctl report activity sim-hf-2026 --pdf outcomes-sim-hf-2026.pdf"
   if [[ -z ${LV_DEMO_KEEP:-} ]]; then

@@ -1,7 +1,6 @@
 import EngagementDomain
 import LVAPI
 import LVMessages
-import LVRPC
 import LVStore
 
 /// The engagement database. Events are keyed by (timestamp_ms, event_id): a retry resends the

@@ -41,19 +41,19 @@ extension Lv.Gateway.V1.Gateway {
 }
 
 extension Lv.Gateway.V1.Gateway.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.GetActivityValidation.Input, context) in
-            try await self.getActivityValidation(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.GetActivityValidation.Input>, context) in
+            ServerResponse(message: try await self.getActivityValidation(try request.message, context: context))
         }
-        router.register(Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.Input, context) in
-            try await self.getPhysicianTranscript(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.Input>, context) in
+            ServerResponse(message: try await self.getPhysicianTranscript(try request.message, context: context))
         }
-        router.register(Lv.Gateway.V1.Gateway.Method.ListActivityValidations.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.ListActivityValidations.Input, context) in
-            try await self.listActivityValidations(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.ListActivityValidations.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.ListActivityValidations.Input>, context) in
+            ServerResponse(message: try await self.listActivityValidations(try request.message, context: context))
         }
-        router.register(Lv.Gateway.V1.Gateway.Method.ExportPARS.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.ExportPARS.Input, context) in
-            try await self.exportPars(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.ExportPARS.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.ExportPARS.Input>, context) in
+            ServerResponse(message: try await self.exportPars(try request.message, context: context))
         }
     }
 }

@@ -1,0 +1,34 @@
+import ArgumentParser
+import LVRPC
+import LVStore
+
+extension ServiceRunner {
+    /// The command configuration of a service executable `name` ("lv-engagement"): its abstract,
+    /// the discussion every service shares (health, reflection, the ready line, SIGTERM) and the version line.
+    public static func commandConfiguration(_ name: String, abstract: String) -> CommandConfiguration {
+        CommandConfiguration(
+            commandName: name, abstract: abstract,
+            discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints '\(name) ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.",
+            version: BuildInfo.versionLine(name))
+    }
+
+    /// The whole run of a service over one SQLite store (lv-registration, lv-engagement,
+    /// lv-assessment): its settings with `defaultPort`, the store opened off the cooperative pool at
+    /// `<data-dir>/<databaseFile>`, the handlers `register` adds plus `AdminService` (backup), and
+    /// the database among the owned resources, so it closes after the server has drained.
+    public static func runWithStore<Store: Sendable>(
+        _ name: String, options: ServiceOptions, defaultPort: Int, databaseFile: String,
+        open: @escaping @Sendable (_ path: String, _ options: DatabaseOptions) throws -> Store,
+        database: (Store) -> Database,
+        register: (Store, inout Router) -> Void
+    ) async throws {
+        let settings = try options.resolve(defaultPort: defaultPort)
+        let path = try settings.databasePath(databaseFile)
+        let databaseOptions = settings.database
+        let store = try await openStore { try open(path, databaseOptions) }
+        var router = Router()
+        register(store, &router)
+        AdminService(database: database(store)).register(into: &router)
+        try await run(name: name, settings: settings, router: router, resources: [.database(database(store))])
+    }
+}
