@@ -139,7 +139,7 @@ let package = Package(
         .target(name: "GatewayDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStatistics"],
                 path: "Services/Gateway/Domain", swiftSettings: swiftSettings),
         // Gateway: the fan-out handler, backend health.
-        .target(name: "Gateway", dependencies: ["GatewayDomain", "LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
+        .target(name: "Gateway", dependencies: ["GatewayDomain", "RegistrationDomain", "LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Metrics", package: "swift-metrics"),
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -167,6 +167,12 @@ let appended: [any ProtoMessage.Type] = [
     Lv_Reflection_V1_GetFileDescriptorSetRequest.self,
     Lv_Reflection_V1_GetFileDescriptorSetResponse.self,
     Lv_Gateway_V1_EngagementPoint.self,
+    Lv_Gateway_V1_ExportPARSRequest.self,
+    Lv_Gateway_V1_ExportPARSResponse.self,
+    Lv_Gateway_V1_MissedItem.self,
+    Lv_Gateway_V1_MocResult.self,
+    Lv_Registration_V1_CreditOffer.self,
+    Lv_Registration_V1_MocOffer.self,
 ]
 
 func decodeAll<M: ProtoMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) {

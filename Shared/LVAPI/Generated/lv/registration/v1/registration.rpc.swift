@@ -26,7 +26,7 @@ extension Lv.Registration.V1.Registration {
         /// Bulk upload of closed intervals after an event; valid ones are stored, invalid ones reported.
         func recordAttendance(_ request: Method.RecordAttendance.Input, context: ServerContext) async throws -> Method.RecordAttendance.Output
         func getAttendance(_ request: Method.GetAttendance.Input, context: ServerContext) async throws -> Method.GetAttendance.Output
-        /// One claim per physician per activity, bounded by the activity maximum and by time attended.
+        /// One claim per learner, activity and credit type, bounded by the offer's maximum and by time attended.
         func claimCredit(_ request: Method.ClaimCredit.Input, context: ServerContext) async throws -> Method.ClaimCredit.Output
         func listCredits(_ request: Method.ListCredits.Input, context: ServerContext) async throws -> Method.ListCredits.Output
     }
@@ -105,7 +105,7 @@ extension Lv.Registration.V1.Registration {
             try await client.call(Method.GetAttendance.descriptor, request, as: Method.GetAttendance.Output.self, options: options)
         }
 
-        /// One claim per physician per activity, bounded by the activity maximum and by time attended.
+        /// One claim per learner, activity and credit type, bounded by the offer's maximum and by time attended.
         public func claimCredit(_ request: Method.ClaimCredit.Input, options: CallOptions = CallOptions()) async throws -> Method.ClaimCredit.Output {
             try await client.call(Method.ClaimCredit.descriptor, request, as: Method.ClaimCredit.Output.self, options: options)
         }
