@@ -280,7 +280,8 @@ struct PARSReport: AsyncParsableCommand {
         for m in r.moc where !m.passed {
             // Feedback for the learner: the items missed, with the objective each tests (no names: NPI only).
             let missed = m.missed.map { "\($0.itemId) (\($0.objectiveId): \($0.objectiveText))" }.joined(separator: "; ")
-            printError("  MOC \(m.board) \(m.npi): \(m.assessed ? "score \(Int((m.score * 100).rounded()))% < \(Int((m.passingScore * 100).rounded()))%" : "no post-test"); missed: \(missed)")
+            let result = m.assessed ? "score \(Int((m.score * 100).rounded()))% < \(Int((m.passingScore * 100).rounded()))%" : "no post-test"
+            printError("  MOC \(m.board) \(m.npi): \(result)" + (missed.isEmpty ? "" : "; missed: \(missed)"))
         }
     }
 }
