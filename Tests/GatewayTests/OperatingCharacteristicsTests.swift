@@ -99,6 +99,74 @@ struct OperatingCharacteristicsTests {
     }
 }
 
+/// The planning comparison's per-objective verdicts under the same simulation: obj-a (6
+/// declarative, 6 procedural items, the vignette, PROC-1 and OUT-1 mapped) wants level 4, obj-b
+/// (6 declarative items) 3A. Ten tests in one Holm family.
+@Suite("operating characteristics of the per-objective planning verdicts", .serialized)
+struct PlanningOperatingCharacteristicsTests {
+    static let planned: Lv_Registration_V1_Activity = {
+        var a = Lv_Registration_V1_Activity()
+        a.activityId = "sim"
+        a.objectives = [("obj-a", "4", ["PROC-1", "OUT-1"]), ("obj-b", "3A", [])].map { id, level, measures in
+            var o = Lv_Registration_V1_LearningObjective()
+            (o.id, o.text, o.desiredLevel, o.measureCodes) = (id, id, level, measures)
+            return o
+        }
+        var p = Lv_Registration_V1_Planning()
+        (p.practiceGap, p.evidenceSources, p.targetProfessions) = ("gap", [.literature], [.physician])
+        a.planning = p
+        return a
+    }()
+
+    /// Replicates in which any objective was claimed at any level ("any"), and in which each
+    /// objective's desired level was met ("obj-a", "obj-b"); two threads of their own.
+    static func claims(_ s: SimulatedActivity.Scenario, seed: UInt64) async throws -> [String: Double] {
+        let n = OperatingCharacteristicsTests.replicates
+        let counts: [String: Int] = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                let tally = Tally()
+                DispatchQueue.concurrentPerform(iterations: 2) { w in
+                    var counts: [String: Int] = [:]
+                    do {
+                        for r in stride(from: w, to: n, by: 2) {
+                            var input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
+                            (input.activity, input.learners) = (planned, [:])
+                            let plan = ValidationView.build(input, thresholds: Thresholds(), now: 0).planning!
+                            if plan.objectives.contains(where: { $0.levels.contains(where: \.evidenced) }) { counts["any", default: 0] += 1 }
+                            for o in plan.objectives where o.desiredMet { counts[o.objectiveId, default: 0] += 1 }
+                            if plan.familySize != 10 { counts["family-size-wrong", default: 0] += 1 }
+                        }
+                        tally.add(counts)
+                    } catch {
+                        tally.fail(error)
+                    }
+                }
+                continuation.resume(with: tally.result)
+            }
+        }
+        #expect(counts["family-size-wrong"] == nil, "the family is not every objective × level test")
+        return Dictionary(uniqueKeysWithValues: ["any", "obj-a", "obj-b"].map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
+    }
+
+    @Test("nothing learned, drift and a secular practice trend in both cohorts: any objective claimed at any level in at most alpha of replicates")
+    func familyWiseFalseClaims() async throws {
+        var s = SimulatedActivity.Scenario(name: "no learning, drift +0.4, practice trend +5, patient trend +2 (120 + 40)")
+        (s.practiceTrend, s.patientTrend) = (0.05, 0.02)
+        let rates = try await Self.claims(s, seed: 4_242)
+        print("planning, false claims (\(OperatingCharacteristicsTests.replicates) replicates): any objective at any level \(fixed(rates["any"]!, 3))")
+        #expect(rates["any"]! <= OperatingCharacteristicsTests.bound)
+    }
+
+    @Test("a moderate true effect: each objective's desired level is found (power reported; ≥ 0.8 for 3A)")
+    func power() async throws {
+        var s = SimulatedActivity.Scenario(name: "moderate true effect")
+        (s.learning, s.satisfaction, s.practiceEffect, s.patientEffect) = (0.55, 0.7, 0.06, 0.03)
+        let rates = try await Self.claims(s, seed: 4_343)
+        print("planning, power (\(OperatingCharacteristicsTests.replicates) replicates): obj-b desired 3A met \(fixed(rates["obj-b"]!, 3)), obj-a desired 4 met \(fixed(rates["obj-a"]!, 3)), any claim \(fixed(rates["any"]!, 3))")
+        #expect(rates["obj-b"]! >= 0.8)
+    }
+}
+
 /// Counts from the worker threads, under a lock.
 final class Tally: @unchecked Sendable {
     private let lock = NSLock()
