@@ -28,9 +28,11 @@ struct OperatingCharacteristicsTests {
                     var counts: [String: Int] = [:]
                     do {
                         for r in stride(from: w, to: n, by: 2) {
-                            let input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
+                            var input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
+                            (input.activity, input.learners) = (PlanningOC.planned, [:])
                             let v = ValidationView.build(input, thresholds: Thresholds(), now: 0)
                             for l in v.levels where l.evidenced { counts[l.level, default: 0] += 1 }
+                            PlanningOC.count(v, into: &counts)
                         }
                         tally.add(counts)
                     } catch {
@@ -40,7 +42,7 @@ struct OperatingCharacteristicsTests {
                 continuation.resume(with: tally.result)
             }
         }
-        return Dictionary(uniqueKeysWithValues: learningLevels.map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
+        return Dictionary(uniqueKeysWithValues: (learningLevels + ["plan-any", "plan-obj-a", "plan-obj-b", "plan-family"]).map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
     }
 
     /// α plus three Monte Carlo standard errors.
@@ -77,6 +79,10 @@ struct OperatingCharacteristicsTests {
         for level in Self.learningLevels {
             #expect(rates[level]! <= Self.bound, "level \(level) claimed in \(fixed(100 * rates[level]!, 1))% of null replicates of '\(s.name)' (bound \(fixed(100 * Self.bound, 1))%)")
         }
+        // The planning table: any of its six tests claimed (family-wise), Holm across objectives and levels.
+        print("planning, any objective claimed at any level (\(Self.replicates) replicates): \(s.name): \(fixed(rates["plan-any"]!, 3))")
+        #expect(rates["plan-any"]! <= Self.bound, "the planning table claimed something in \(fixed(100 * rates["plan-any"]!, 1))% of null replicates of '\(s.name)'")
+        #expect(rates["plan-family"] == 0)
     }
 
     @Test("a moderate true effect (d ≈ 0.5, 120 participants, 40 comparison) is found at 3A with power ≥ 0.8")
@@ -96,14 +102,19 @@ struct OperatingCharacteristicsTests {
         let rates = try await Self.claimRates(s, seed: 77)
         print("power (\(Self.replicates) replicates, mean g \(fixed(g, 2))): " + Self.row(s.name, rates))
         #expect(rates["3A"]! >= 0.8)
+        // Per objective, with 6 items instead of the ladder's 12 and Holm over six tests, power is lower: reported, and
+        // asserted only to lie far above the null's rate (a verdict that never fires, or ignores Holm's family, fails here or above).
+        print("planning, power (\(Self.replicates) replicates): obj-b desired 3A met \(fixed(rates["plan-obj-b"]!, 3)), obj-a desired 4 met \(fixed(rates["plan-obj-a"]!, 3)), any claim \(fixed(rates["plan-any"]!, 3))")
+        #expect(rates["plan-obj-b"]! >= 0.3 && rates["plan-obj-a"]! >= 0.3)
+        #expect(rates["plan-family"] == 0)
     }
 }
 
-/// The planning comparison's per-objective verdicts under the same simulation: obj-a (6
-/// declarative, 6 procedural items, the vignette, PROC-1 and OUT-1 mapped) wants level 4, obj-b
-/// (6 declarative items) 3A. Ten tests in one Holm family.
-@Suite("operating characteristics of the per-objective planning verdicts", .serialized)
-struct PlanningOperatingCharacteristicsTests {
+/// The planning comparison's per-objective verdicts, measured on the same replicates as the
+/// ladder (no extra simulation): obj-a (6 declarative and 6 procedural items, the vignette,
+/// PROC-1 and OUT-1 mapped) wants level 4, obj-b (6 declarative items) 3A — up to six tests in
+/// one Holm family.
+enum PlanningOC {
     static let planned: Lv_Registration_V1_Activity = {
         var a = Lv_Registration_V1_Activity()
         a.activityId = "sim"
@@ -118,52 +129,17 @@ struct PlanningOperatingCharacteristicsTests {
         return a
     }()
 
-    /// Replicates in which any objective was claimed at any level ("any"), and in which each
-    /// objective's desired level was met ("obj-a", "obj-b"); two threads of their own.
-    static func claims(_ s: SimulatedActivity.Scenario, seed: UInt64) async throws -> [String: Double] {
-        let n = OperatingCharacteristicsTests.replicates
-        let counts: [String: Int] = try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let tally = Tally()
-                DispatchQueue.concurrentPerform(iterations: 2) { w in
-                    var counts: [String: Int] = [:]
-                    do {
-                        for r in stride(from: w, to: n, by: 2) {
-                            var input = try SimulatedActivity.inputs(s, seed: seed &* 1_000_003 &+ UInt64(r))
-                            (input.activity, input.learners) = (planned, [:])
-                            let plan = ValidationView.build(input, thresholds: Thresholds(), now: 0).planning!
-                            if plan.objectives.contains(where: { $0.levels.contains(where: \.evidenced) }) { counts["any", default: 0] += 1 }
-                            for o in plan.objectives where o.desiredMet { counts[o.objectiveId, default: 0] += 1 }
-                            if plan.familySize != 10 { counts["family-size-wrong", default: 0] += 1 }
-                        }
-                        tally.add(counts)
-                    } catch {
-                        tally.fail(error)
-                    }
-                }
-                continuation.resume(with: tally.result)
-            }
+    /// "plan-any": any objective claimed at any level; "plan-obj-a", "plan-obj-b": the objective's desired level met;
+    /// "plan-family": the Holm family was not every test run.
+    static func count(_ v: ActivityValidation, into counts: inout [String: Int]) {
+        guard let plan = v.planning else { counts["plan-family", default: 0] += 1; return }
+        if plan.objectives.contains(where: { $0.levels.contains(where: \.evidenced) }) { counts["plan-any", default: 0] += 1 }
+        for o in plan.objectives where o.desiredMet { counts["plan-\(o.objectiveId)", default: 0] += 1 }
+        // Every test run is in the family, and there are at most six (fewer where a level cannot be tested).
+        let run = plan.objectives.reduce(0) { $0 + $1.levels.reduce(0) { $0 + $1.evidence.count } }
+        if plan.familySize != run || run > 6 || plan.objectives.flatMap({ $0.levels.flatMap(\.evidence) }).contains(where: { $0.adjusted?.familySize != plan.familySize }) {
+            counts["plan-family", default: 0] += 1
         }
-        #expect(counts["family-size-wrong"] == nil, "the family is not every objective × level test")
-        return Dictionary(uniqueKeysWithValues: ["any", "obj-a", "obj-b"].map { ($0, Double(counts[$0] ?? 0) / Double(n)) })
-    }
-
-    @Test("nothing learned, drift and a secular practice trend in both cohorts: any objective claimed at any level in at most alpha of replicates")
-    func familyWiseFalseClaims() async throws {
-        var s = SimulatedActivity.Scenario(name: "no learning, drift +0.4, practice trend +5, patient trend +2 (120 + 40)")
-        (s.practiceTrend, s.patientTrend) = (0.05, 0.02)
-        let rates = try await Self.claims(s, seed: 4_242)
-        print("planning, false claims (\(OperatingCharacteristicsTests.replicates) replicates): any objective at any level \(fixed(rates["any"]!, 3))")
-        #expect(rates["any"]! <= OperatingCharacteristicsTests.bound)
-    }
-
-    @Test("a moderate true effect: each objective's desired level is found (power reported; ≥ 0.8 for 3A)")
-    func power() async throws {
-        var s = SimulatedActivity.Scenario(name: "moderate true effect")
-        (s.learning, s.satisfaction, s.practiceEffect, s.patientEffect) = (0.55, 0.7, 0.06, 0.03)
-        let rates = try await Self.claims(s, seed: 4_343)
-        print("planning, power (\(OperatingCharacteristicsTests.replicates) replicates): obj-b desired 3A met \(fixed(rates["obj-b"]!, 3)), obj-a desired 4 met \(fixed(rates["obj-a"]!, 3)), any claim \(fixed(rates["any"]!, 3))")
-        #expect(rates["obj-b"]! >= 0.8)
     }
 }
 

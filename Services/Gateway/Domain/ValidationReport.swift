@@ -141,10 +141,11 @@ public enum ValidationReport {
         line("  practice gap: \(plan.practiceGap.split(separator: "\n").joined(separator: " / "))")
         line("  evidence: \(plan.evidenceSources.map(label).joined(separator: ", "))\(plan.evidenceDetail.isEmpty ? "" : " — \(plan.evidenceDetail)")")
         line("  audience: \(plan.targetProfessions.map(label).joined(separator: ", "))\(plan.specialties.isEmpty ? "" : "; " + plan.specialties.joined(separator: ", "))")
-        line("  objective          desired  evidenced  met")
+        let width = max(18, plan.objectives.map(\.objectiveId.count).max() ?? 0)
+        line("  \("objective".padding(toLength: width, withPad: " ", startingAt: 0)) desired  evidenced  met")
         for o in plan.objectives {
             let met = o.desiredLevel.isEmpty ? "—" : o.desiredMet ? "yes" : "no"
-            line("  \(o.objectiveId.padding(toLength: 18, withPad: " ", startingAt: 0)) \((o.desiredLevel.isEmpty ? "—" : o.desiredLevel).padding(toLength: 8, withPad: " ", startingAt: 0)) \((o.evidencedLevel.isEmpty ? "—" : o.evidencedLevel).padding(toLength: 10, withPad: " ", startingAt: 0)) \(met)")
+            line("  \(o.objectiveId.padding(toLength: width, withPad: " ", startingAt: 0)) \((o.desiredLevel.isEmpty ? "—" : o.desiredLevel).padding(toLength: 8, withPad: " ", startingAt: 0)) \((o.evidencedLevel.isEmpty ? "—" : o.evidencedLevel).padding(toLength: 10, withPad: " ", startingAt: 0)) \(met)")
             line("    \(o.reason)")
         }
         line("  Knowledge change by group (descriptive, no level claimed; shown where n ≥ \(plan.subgroupMinimumN))")
