@@ -61,7 +61,7 @@ public enum Completeness {
         case planning
         case planningBreakdown = "planning.by_profession, planning.by_specialty"
 
-        /// Named absent only when the activity has a planning record (most have none).
+        /// Named absent only when the activity has a planning record (most have none) or could not be read.
         var onlyWhenPlanned: Bool { self == .planning || self == .planningBreakdown }
 
         public var needs: Set<SourceData> {
@@ -155,7 +155,10 @@ public enum Completeness {
         var c = Lv_Gateway_V1_Completeness()
         c.status = missing.isEmpty ? .complete : .partial
         c.missingSources = missingSources(missing)
-        for section in Section.allCases where !section.onlyWhenPlanned || v.planning != nil {
+        // The planning sections are named when the activity has a plan, or when the activity itself
+        // could not be read (whether it has one is then unknown).
+        let planned = v.planning != nil || missing[.activity] != nil
+        for section in Section.allCases where !section.onlyWhenPlanned || planned {
             guard let why = reason(for: section.needs, missing: missing) else { continue }
             section.clear(&v)
             c.absent.append(absent(section.rawValue, why))

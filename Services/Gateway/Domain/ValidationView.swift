@@ -124,9 +124,11 @@ public enum ValidationView {
             v.practice = practice(cohorts, thresholds: th)
             v.confidence = confidence(participants)
             v.changeFunnel = changeFunnel(participants)
-            if let activity = input.activity {
-                v.planning = PlanningView.build(activity, cohorts: cohorts, learners: input.learners, thresholds: th)
-            }
+        }
+        // Built whenever the activity has a plan; `Completeness.apply` takes it out (named absent)
+        // when the cohorts or outcomes it needs could not be read.
+        if let activity = input.activity {
+            v.planning = PlanningView.build(activity, cohorts: cohorts, learners: input.learners, thresholds: th)
         }
         if registrationRead, input.engagement != nil {
             var evl = Lv_Gateway_V1_EngagementVsLearning()
