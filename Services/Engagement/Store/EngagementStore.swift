@@ -133,11 +133,14 @@ public final class EngagementStore: Sendable {
     /// physicians, not the events). A whole-activity first page computes every physician's summary
     /// and keeps them (`SummaryCache`) so the following pages are slices of that list, not
     /// another pass each: paging through N physicians costs one pass, not N / page size passes.
-    /// Any insert or poll definition for the activity invalidates the list.
+    /// Any insert or poll definition for the activity invalidates the list, after its COMMIT and
+    /// before it is acknowledged, so a read that starts after an acknowledged write never gets a
+    /// list without it; a first page is served from the kept list too while it is current (a
+    /// view read again with no new events costs no pass at all).
     public func summaries(activityID: String, npi: String, scheduledMinutes: Int, pageSize: Int, after: String)
         async throws -> (physicians: [PhysicianEngagement], next: String, pollsDefined: Int) {
         let key = SummaryCache.Key(activityID: activityID, scheduledMinutes: scheduledMinutes)
-        if npi.isEmpty, !after.isEmpty, let cached = cache.entry(key) {
+        if npi.isEmpty, let cached = cache.entry(key) {
             return Self.page(cached.summaries, after: after, pageSize: pageSize, pollsDefined: cached.pollsDefined)
         }
         let generation = cache.generation(activityID)
