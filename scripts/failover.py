@@ -89,6 +89,8 @@ CLONE_NEWNET = 0x40000000
 def private_network():
     """Moves this process (still single-threaded) into a new network namespace with its loopback
     up; every thread and child started afterwards is in it. Returns None, or why it could not."""
+    if shutil.which("ip") is None:  # before unshare: without it the new namespace's loopback stays down
+        return "ip is not installed (apt-get install -y iproute2)"
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNET) != 0:
         return f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
