@@ -29,7 +29,7 @@ extension GatewayService {
         var learners: [PARSExport.Learner] = []
         var response = Lv_Gateway_V1_ExportPARSResponse()
         let npis = byLearner.keys.sorted()
-        let physicians = try await readPhysicians(npis, d)
+        let physicians = try await readLearners(npis, d)
         for npi in npis {
             let physician = physicians[npi] ?? .init()
             let results = MOCRules.evaluate(offers: activity.moc, boardIDs: physician.boardIds.map { ($0.board, $0.id) },
@@ -54,29 +54,6 @@ extension GatewayService {
         response.withoutConsent = UInt32(file.withoutConsent)
         response.activityFile = PARSExport.activityRecord(activity: activity, evaluated: .init(evidencedLevels: evidenced), learners: learners)
         return response
-    }
-
-    /// The learners' registrations, `width` GetPhysician calls in flight (registration has no
-    /// batch read by NPI; one at a time was one round trip per learner in series).
-    func readPhysicians(_ npis: [String], _ d: Downstream, width: Int = 16) async throws -> [String: Lv_Registration_V1_Physician] {
-        @Sendable func read(_ npi: String) async throws -> (String, Lv_Registration_V1_Physician) {
-            var g = Lv_Registration_V1_GetPhysicianRequest()
-            g.npi = npi
-            let physician = try await call(.registration, "GetPhysician") {
-                try await registration.getPhysician(g, options: d.options).physician ?? .init()
-            }
-            return (npi, physician)
-        }
-        return try await withThrowingTaskGroup(of: (String, Lv_Registration_V1_Physician).self) { group in
-            for npi in npis.prefix(width) { group.addTask { try await read(npi) } }
-            var waiting = npis.dropFirst(width)
-            var out: [String: Lv_Registration_V1_Physician] = [:]
-            while let (npi, physician) = try await group.next() {
-                out[npi] = physician
-                if let next = waiting.popFirst() { group.addTask { try await read(next) } }
-            }
-            return out
-        }
     }
 
     /// Each learner's latest post-test (knowledge items that map to an objective; control items left out).
