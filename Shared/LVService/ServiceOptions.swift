@@ -52,7 +52,7 @@ public struct ServiceOptions: ParsableArguments {
         "listen", "data-dir", "metrics-listen", "log-level", "log-format", "max-frame-size",
         "max-concurrent-streams", "idle-timeout", "sqlite-synchronous", "drain-timeout",
         "max-connections", "max-connections-per-peer", "hello-timeout", "body-timeout", "max-buffered-bytes",
-        "write-high-water", "max-pings-per-second", "malloc-arena-max",
+        "write-high-water", "max-pings-per-second", "malloc-arena-max", "handlers-on",
     ]
 
     /// The configuration file, when `--config` or `LV_CONFIG` names one; `extraKeys` are the
@@ -90,6 +90,9 @@ public struct ServiceOptions: ParsableArguments {
 
     @Option(name: .customLong("malloc-arena-max"), help: "glibc malloc arenas, 0 = glibc's default (env LV_MALLOC_ARENA_MAX; default 2).")
     var mallocArenaMaxFlag: Int?
+
+    @Option(name: .customLong("handlers-on"), help: "Where call handlers run: event-loop (their connection's, no thread switch per call) or pool (the Swift cooperative pool) (env LV_HANDLERS_ON; default event-loop).")
+    var handlersOnFlag: String?
 
     public init() {}
 
@@ -173,13 +176,20 @@ public struct ServiceOptions: ParsableArguments {
             throw ValidationError("connection limits must be positive, and --max-buffered-bytes at least --max-frame-size")
         }
 
+        let handlersOn = string(handlersOnFlag, env: "LV_HANDLERS_ON") ?? "event-loop"
+        guard handlersOn == "event-loop" || handlersOn == "pool" else {
+            throw ValidationError("--handlers-on: '\(handlersOn)' is not event-loop or pool")
+        }
+
         let security = try securityFlags.resolve(host: host, file: file)
-        return ServiceSettings(
+        var settings = ServiceSettings(
             host: host, port: port, metrics: metrics, peerLimits: peer, security: security,
             dataDirectory: string(dataDirFlag, env: "LV_DATA_DIR") ?? "./var",
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
             database: DatabaseOptions(synchronous: synchronous), logFormat: logFormat, configFile: file)
+        settings.handlersOnEventLoop = handlersOn == "event-loop"
+        return settings
     }
 }
 
@@ -199,6 +209,8 @@ public struct ServiceSettings: Sendable {
     public var drainTimeout: TimeAmount
     public var database: DatabaseOptions
     public var logFormat: LogFormat = .text
+    /// `RPCServer.Configuration.handlersOnEventLoop` (`--handlers-on`).
+    public var handlersOnEventLoop = true
     /// The configuration file read (for the executable's own keys), if any.
     public var configFile: ConfigFile?
 

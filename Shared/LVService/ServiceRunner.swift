@@ -40,6 +40,7 @@ public enum ServiceRunner {
                                                     maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
                                                     drainTimeout: settings.drainTimeout)
         configuration.peerLimits = settings.peerLimits
+        configuration.handlersOnEventLoop = settings.handlersOnEventLoop
         let security = try ServiceSecurity(name: name, settings: settings, logger: logger)
         security.configure(&configuration)
         defer { security.security.audit?.close() }
