@@ -212,13 +212,13 @@ final class PipelinedClientHandler: ChannelInboundHandler {
                         outcome.calls += 1
                         _ = outcome.latency.record((now.uptimeNanoseconds &- sent) / 1000)
                     } else {
-                        let code = (try? meta.readMessage(Lv_Rpc_V1_FrameMeta.self))?.status.code ?? -1
-                        let name = StatusCode(rawValue: code)?.protoName ?? "UNDECODABLE_STATUS"
-                        if code == 0 {
+                        let decoded = try? meta.readMessage(Lv_Rpc_V1_FrameMeta.self)
+                        let code = decoded.map { $0.status?.code ?? .ok }
+                        if code == .ok {
                             outcome.calls += 1
                             _ = outcome.latency.record((now.uptimeNanoseconds &- sent) / 1000)
                         } else {
-                            outcome.errors[name, default: 0] += 1
+                            outcome.errors[code?.protoName ?? "UNDECODABLE_STATUS", default: 0] += 1
                         }
                     }
                 }
@@ -229,7 +229,7 @@ final class PipelinedClientHandler: ChannelInboundHandler {
                 for _ in 0..<(limit > 0 ? min(concurrency, limit) : concurrency) where mayStart(now) { send(into: &out, now: now) }
             case .goAway:
                 let status = (try? payload.readMessage(Lv_Rpc_V1_GoAway.self))?.status
-                return fail(context, "GOAWAY \(StatusCode(rawValue: status?.code ?? -1)?.protoName ?? "?"): \(status?.message ?? "")")
+                return fail(context, "GOAWAY \(status?.code.protoName ?? "?"): \(status?.message ?? "")")
             case .ping:
                 var pong = FrameWriter.rawFrame(.pong, payload: payload)
                 out.writeBuffer(&pong)
