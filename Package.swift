@@ -33,6 +33,8 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // libpq (libpq-dev): only LVStorePostgres uses it, never LVStore, LVRPC or the sanitizer builds.
+        .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // C shims for LVStore: sqlite3_config (variadic in C) for process-wide SQLite settings; naming the store's threads.
         .target(name: "CSQLiteConfig", dependencies: ["CSQLite"], path: "Shared/CSQLiteConfig"),
         // The git commit and build date `make dist` bakes in (-Xcc -D…); see BuildInfo.swift.
@@ -66,6 +68,9 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Shared/LVStore", swiftSettings: swiftSettings),
+        // PostgreSQL backend for LVStore (libpq, synchronous on the store's own threads): the high-availability option.
+        .target(name: "LVStorePostgres", dependencies: ["LVStore", "CLibPQ"], path: "Shared/LVStorePostgres",
+                swiftSettings: swiftSettings),
         // Credentials (key file, salted SHA-256), the method → scope table, per-key limits and the
         // hash-chained audit log; plugs into LVRPC's authenticator hook and interceptors. No TLS here.
         .target(name: "LVSecurity", dependencies: [
@@ -112,7 +117,7 @@ let package = Package(
         // Registration: SQLite store (Store/), the service handler.
         .target(name: "Registration", dependencies: ["RegistrationDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
                 path: "Services/Registration", exclude: ["Domain"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "Registration"],
+        .executableTarget(name: "lv-registration", dependencies: ["LVService", "LVStore", "LVStorePostgres", "Registration"],
                           path: "Services/lv-registration", swiftSettings: swiftSettings),
         // Engagement's rules: event rules, summaries, the xAPI mapping (pure; lvctl links them).
         .target(name: "EngagementDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
@@ -120,7 +125,7 @@ let package = Package(
         // Engagement: SQLite store (Store/), the handler.
         .target(name: "Engagement", dependencies: ["EngagementDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
                 path: "Services/Engagement", exclude: ["Domain"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "Engagement"],
+        .executableTarget(name: "lv-engagement", dependencies: ["LVService", "LVStore", "LVStorePostgres", "Engagement"],
                           path: "Services/lv-engagement", swiftSettings: swiftSettings),
         // Assessment's rules: instruments, scoring, measures (pure; lvctl links them).
         .target(name: "AssessmentDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVDomain"],
@@ -128,13 +133,13 @@ let package = Package(
         // Assessment: SQLite store (Store/), the handler.
         .target(name: "Assessment", dependencies: ["AssessmentDomain", "LVAPI", "LVRPC", "LVMessages", "LVStore", "LVStoreMessages", "LVDomain"],
                 path: "Services/Assessment", exclude: ["Domain"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "Assessment"],
+        .executableTarget(name: "lv-assessment", dependencies: ["LVService", "LVStore", "LVStorePostgres", "Assessment"],
                           path: "Services/lv-assessment", swiftSettings: swiftSettings),
         // The validation view and its report rendering: plain computation over LVStatistics (lvctl links it).
         .target(name: "GatewayDomain", dependencies: ["LVAPI", "LVRPC", "LVMessages", "LVStatistics"],
                 path: "Services/Gateway/Domain", swiftSettings: swiftSettings),
         // Gateway: the fan-out handler, backend health.
-        .target(name: "Gateway", dependencies: ["GatewayDomain", "LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
+        .target(name: "Gateway", dependencies: ["GatewayDomain", "RegistrationDomain", "LVAPI", "LVRPC", "LVMessages", "LVDomain", "LVStatistics",
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Metrics", package: "swift-metrics"),
                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -168,54 +173,69 @@ let package = Package(
         // The web view: pages as plain functions of the gateway's messages (HTML, inline SVG, CSV,
         // escaping, sessions and CSRF tokens); no server, no Hummingbird, testable alone.
         .target(name: "WebPages", dependencies: ["GatewayDomain", "LVAPI", "LVMessages"], path: "Services/WebPages", swiftSettings: swiftSettings),
+        // The replay mode (files given as arguments) the fuzz targets share; no dependencies.
+        .target(name: "LVFuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings),
         // libFuzzer target for the wire pre-check and protobuf-c decode of every message (make fuzz);
         // built without -DLV_FUZZ it replays corpus files given as arguments.
-        .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages"], path: "Fuzz/Codec",
+        .executableTarget(name: "lv-fuzz-codec", dependencies: ["LVMessages", "LVFuzzSupport"], path: "Fuzz/Codec",
                           swiftSettings: swiftSettings),
         // libFuzzer target for the frame decoder (reads split anywhere, body budget returned); replays without -DLV_FUZZ.
         .executableTarget(name: "lv-fuzz-frames", dependencies: [
-            "LVRPC",
+            "LVRPC", "LVFuzzSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], path: "Fuzz/Frames", swiftSettings: swiftSettings),
         // libFuzzer target for every registration, engagement and assessment handler on temporary stores
         // (never INTERNAL or UNKNOWN); replays without -DLV_FUZZ.
         .executableTarget(name: "lv-fuzz-handlers", dependencies: [
-            "LVRPC", "LVAPI", "LVMessages", "Registration", "Engagement", "Assessment",
+            "LVRPC", "LVAPI", "LVMessages", "Registration", "Engagement", "Assessment", "LVFuzzSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Fuzz/Handlers", swiftSettings: swiftSettings),
 
-        // Helpers shared by the test targets (handler fuzzing over the committed corpus); tests only.
+        // Helpers shared by the test targets (handler fuzzing over the committed corpus, the raw frame peer); tests only.
         .target(name: "LVTestSupport", dependencies: [
-            "LVRPC",
+            "LVRPC", "LVMessages",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/LVTestSupport", swiftSettings: swiftSettings),
+        // The backend the store and service suites run on: SQLite, or a fresh PostgreSQL database when
+        // LV_TEST_DATABASE names a server (make test-postgres). Apart from LVTestSupport, which LVRPCTests
+        // uses: the LV_CORE_ONLY builds must not need libpq.
+        .target(name: "LVStoreTestSupport", dependencies: [
+            "LVStore", "LVStorePostgres",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], path: "Tests/LVStoreTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "LVMessagesTests", dependencies: ["LVMessages"], path: "Tests/LVMessagesTests"),
         .testTarget(name: "LVJSONTests", dependencies: ["LVJSON", "LVMessages", "LVRPC"], path: "Tests/LVJSONTests"),
         .testTarget(name: "LVRPCTests", dependencies: [
-            "LVRPC", "LVAPI",
+            "LVRPC", "LVAPI", "LVTestSupport",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ], path: "Tests/LVRPCTests"),
         .testTarget(name: "LVSecurityTests", dependencies: [
-            "LVSecurity", "LVTLS", "LVRPC", "LVAPI", "LVMessages",
+            "LVSecurity", "LVTLS", "LVRPC", "LVAPI", "LVMessages", "LVTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/LVSecurityTests"),
         .testTarget(name: "LVStoreTests", dependencies: ["LVStore"], path: "Tests/LVStoreTests"),
-        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "Engagement", "EngagementDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        // The PostgreSQL backend: dialect translation always; against a server when LV_TEST_DATABASE
+        // names one (make test-postgres): group commit, savepoints, lost connections, timeouts.
+        .testTarget(name: "LVStorePostgresTests", dependencies: ["LVStore", "LVStorePostgres", "LVStoreTestSupport"],
+                    path: "Tests/LVStorePostgresTests"),
+        .testTarget(name: "EngagementTests", dependencies: ["LVTestSupport", "LVStoreTestSupport", "Engagement", "EngagementDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/EngagementTests"),
-        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "Assessment", "AssessmentDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
+        .testTarget(name: "AssessmentTests", dependencies: ["LVTestSupport", "LVStoreTestSupport", "Assessment", "AssessmentDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"],
                     path: "Tests/AssessmentTests"),
         .testTarget(name: "GatewayTests", dependencies: ["LVTestSupport", "Gateway", "GatewayDomain", "Assessment", "AssessmentDomain", "LVMessages", "LVAPI", "LVRPC", "LVStatistics", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")], path: "Tests/GatewayTests"),
         .testTarget(name: "LoadTests", dependencies: ["Load", "LVRPC", "LVAPI", "LVMessages"], path: "Tests/LoadTests"),
         .testTarget(name: "LVStatisticsTests", dependencies: ["LVStatistics"], path: "Tests/LVStatisticsTests"),
-        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "Registration", "RegistrationDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
+        .testTarget(name: "RegistrationTests", dependencies: ["LVTestSupport", "LVStoreTestSupport", "Registration", "RegistrationDomain", "LVDomain", "LVRPC", "LVAPI", "LVMessages", "LVStore"], path: "Tests/RegistrationTests"),
         .testTarget(name: "WebTests", dependencies: ["WebPages", "GatewayDomain", "LVMessages"], path: "Tests/WebTests"),
         .testTarget(name: "EndToEndTests", dependencies: [
             "LVRPC", "LVAPI", "LVMessages", "LVDomain", "Registration", "RegistrationDomain", "Simulation", "Gateway", "GatewayDomain", "LVSecurity", "LVTLS",
+            "LVTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/EndToEndTests"),
     ]

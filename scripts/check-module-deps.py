@@ -14,12 +14,17 @@ import subprocess
 import sys
 
 SERVER = {"Registration", "Engagement", "Assessment", "Gateway", "LVStore", "LVStoreMessages", "LVService",
-          "CSQLite", "CSQLiteConfig"}
+          "LVStorePostgres", "CSQLite", "CSQLiteConfig", "CLibPQ"}
 RULES = [
     ("lvctl", SERVER),
     ("lv-load", SERVER),
     ("Simulation", SERVER),
-    ("LVDomain", {"LVRPC", "LVStore", "CSQLite"}),
+    ("LVDomain", {"LVRPC", "LVStore", "CSQLite", "LVStorePostgres", "CLibPQ"}),
+    # The PostgreSQL backend is its own target: LVStore (and so the sanitizer builds) never needs libpq.
+    ("LVStore", {"LVStorePostgres", "CLibPQ"}),
+    # Only the services with data link libpq; the gateway has none.
+    ("lv-gateway", {"LVStorePostgres", "CLibPQ"}),
+    ("LVService", {"LVStorePostgres", "CLibPQ"}),
 ]
 
 
@@ -49,7 +54,7 @@ def main():
     if os.path.exists(binary):
         checked += " and the lvctl binary"
         symbols = subprocess.run(["nm", binary], check=True, capture_output=True, text=True).stdout
-        for module in sorted(SERVER - {"CSQLite", "CSQLiteConfig"}):
+        for module in sorted(SERVER - {"CSQLite", "CSQLiteConfig", "CLibPQ"}):
             if f"$s{len(module)}{module}" in symbols:
                 failures.append(f"the lvctl binary holds symbols of {module}")
         if "sqlite3_open" in symbols:
@@ -57,6 +62,8 @@ def main():
         libraries = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
         if "libsqlite3" in libraries:
             failures.append("the lvctl binary loads libsqlite3")
+        if "libpq" in libraries:
+            failures.append("the lvctl binary loads libpq")
     for f in failures:
         print(f"check-module-deps: {f}", file=sys.stderr)
     if failures:

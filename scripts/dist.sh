@@ -2,7 +2,7 @@
 # `make dist`: release binaries with the Swift runtime linked statically, packed with the
 # example files and docs into dist/lv-<version>-linux-<arch>.tar.gz (and a copy named
 # dist/lv-linux-<arch>.tar.gz, which deploy/container/ builds from). The binaries need only
-# what Debian's libsqlite3-0 and libprotobuf-c1 bring (and libc/libstdc++/libgcc-s, present on
+# what Debian's libsqlite3-0, libprotobuf-c1 and (registration, engagement, assessment) libpq5 bring (and libc/libstdc++/libgcc-s, present on
 # every Debian host); Tests/python/test_dist.py checks that with ldd.
 #
 # The version is BuildInfo.version; the commit is `git rev-parse` (+ "-dirty" with uncommitted

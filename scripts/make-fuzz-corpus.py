@@ -48,6 +48,12 @@ APPENDED = [
     "lv.reflection.v1.GetFileDescriptorSetRequest",
     "lv.reflection.v1.GetFileDescriptorSetResponse",
     "lv.gateway.v1.EngagementPoint",
+    "lv.gateway.v1.ExportPARSRequest",
+    "lv.gateway.v1.ExportPARSResponse",
+    "lv.gateway.v1.MissedItem",
+    "lv.gateway.v1.MocResult",
+    "lv.registration.v1.CreditOffer",
+    "lv.registration.v1.MocOffer",
 ]
 # The first generation sorted by full name, as the Swift target sorts by protoName (byte order).
 by_full = {full: (msg, full) for msg, full in names}

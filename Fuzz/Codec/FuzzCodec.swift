@@ -1,3 +1,4 @@
+import LVFuzzSupport
 import LVMessages
 
 // libFuzzer target (issue #12): the wire pre-check with the request budget, then protobuf-c's
@@ -166,6 +167,12 @@ let appended: [any ProtoMessage.Type] = [
     Lv_Reflection_V1_GetFileDescriptorSetRequest.self,
     Lv_Reflection_V1_GetFileDescriptorSetResponse.self,
     Lv_Gateway_V1_EngagementPoint.self,
+    Lv_Gateway_V1_ExportPARSRequest.self,
+    Lv_Gateway_V1_ExportPARSResponse.self,
+    Lv_Gateway_V1_MissedItem.self,
+    Lv_Gateway_V1_MocResult.self,
+    Lv_Registration_V1_CreditOffer.self,
+    Lv_Registration_V1_MocOffer.self,
 ]
 
 func decodeAll<M: ProtoMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) {
@@ -191,14 +198,6 @@ public func fuzzEntry(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
 #else
 @main
 struct Replay {
-    static func main() throws {
-        var n = 0
-        for path in CommandLine.arguments.dropFirst() {
-            let bytes = try readFile(path)
-            bytes.withUnsafeBytes { fuzzOne($0) }
-            n += 1
-        }
-        print("lv-fuzz-codec: replayed \(n) inputs")
-    }
+    static func main() throws { try FuzzReplay.run("lv-fuzz-codec", fuzzOne) }
 }
 #endif

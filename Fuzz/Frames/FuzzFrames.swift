@@ -1,3 +1,4 @@
+import LVFuzzSupport
 import LVRPC
 import NIOCore
 import NIOEmbedded
@@ -61,14 +62,6 @@ public func fuzzEntry(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
 #else
 @main
 struct Replay {
-    static func main() throws {
-        var n = 0
-        for path in CommandLine.arguments.dropFirst() {
-            let bytes = try readFile(path)
-            bytes.withUnsafeBytes { fuzzOne($0) }
-            n += 1
-        }
-        print("lv-fuzz-frames: replayed \(n) inputs")
-    }
+    static func main() throws { try FuzzReplay.run("lv-fuzz-frames", fuzzOne) }
 }
 #endif

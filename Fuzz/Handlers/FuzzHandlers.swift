@@ -6,6 +6,7 @@ import EngagementDomain
 import Foundation
 import Logging
 import LVAPI
+import LVFuzzSupport
 import LVMessages
 import LVRPC
 import NIOCore
@@ -76,7 +77,7 @@ func fuzzOne(_ data: UnsafeRawBufferPointer) {
     let failure: String? = blocking {
         let context = ServerContext(method: route.descriptor, requestID: "fuzz", logger: logger)
         do {
-            _ = try await route.handler(ServerRequest(payload: payload), context)
+            _ = try await route.handler(payload, context)
             return nil
         } catch {
             let status = RPCError.from(error)
@@ -104,15 +105,8 @@ public func fuzzEntry(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
 @main
 struct Replay {
     static func main() throws {
-        let arguments = Array(CommandLine.arguments.dropFirst())
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        var n = 0
-        for path in arguments {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            bytes.withUnsafeBytes { fuzzOne($0) }
-            n += 1
-        }
-        print("lv-fuzz-handlers: replayed \(n) inputs")
+        try FuzzReplay.run("lv-fuzz-handlers", fuzzOne)
     }
 }
 #endif

@@ -29,7 +29,7 @@ public struct RegistrationService: Lv.Registration.V1.Registration.ServiceProtoc
     public func getPhysician(_ request: Lv_Registration_V1_GetPhysicianRequest, context: ServerContext) async throws -> Lv_Registration_V1_GetPhysicianResponse {
         try requireNPI(request.npi)
         guard let p = try await store.physician(npi: request.npi) else {
-            throw RPCError(.notFound, "npi: no physician with NPI \(request.npi)")
+            throw DomainError(.notFound, "npi: no physician with NPI \(request.npi)")
         }
         var response = Lv_Registration_V1_GetPhysicianResponse()
         response.physician = p
@@ -70,7 +70,7 @@ public struct RegistrationService: Lv.Registration.V1.Registration.ServiceProtoc
         RegistrationRules.key(request.activityId, "activity_id", &v)
         try v.throwIfAny()
         guard let a = try await store.activity(id: request.activityId) else {
-            throw RPCError(.notFound, "activity_id: no activity '\(request.activityId)'")
+            throw DomainError(.notFound, "activity_id: no activity '\(request.activityId)'")
         }
         var response = Lv_Registration_V1_GetActivityResponse()
         response.activity = a
@@ -182,13 +182,14 @@ public struct RegistrationService: Lv.Registration.V1.Registration.ServiceProtoc
         RegistrationRules.requestID(request.requestId, &v)
         RegistrationRules.key(request.activityId, "activity_id", &v)
         if let problem = NPI.problem(request.npi) { v.add("npi", problem.rule, problem.message) }
+        if case .unrecognized(let n) = request.creditType { v.add("credit_type", "enum", "unknown credit type \(n)") }
         try v.throwIfAny()
         return try await store.claimCredit(request, now: clock())
     }
 
     public func listCredits(_ request: Lv_Registration_V1_ListCreditsRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListCreditsResponse {
         guard !request.activityId.isEmpty || !request.npi.isEmpty else {
-            throw RPCError.invalidArgument(field: "activity_id", rule: "required", "give an activity_id, an npi, or both")
+            throw DomainError.invalidArgument(field: "activity_id", rule: "required", "give an activity_id, an npi, or both")
         }
         let (claims, next) = try await store.listCredits(activityID: request.activityId, npi: request.npi,
                                                          pageSize: PageToken.size(request.pageSize),
@@ -210,6 +211,6 @@ public struct RegistrationService: Lv.Registration.V1.Registration.ServiceProtoc
     }
 
     private func requireNPI(_ npi: String) throws {
-        if let problem = NPI.problem(npi) { throw RPCError.invalidArgument(field: "npi", rule: problem.rule, problem.message) }
+        if let problem = NPI.problem(npi) { throw DomainError.invalidArgument(field: "npi", rule: problem.rule, problem.message) }
     }
 }

@@ -11,15 +11,52 @@ import RegistrationDomain
 public struct CMESimulation: Sendable {
     public struct Configuration: Sendable {
         public var activityID = "sim-hf-2026"
-        public var title = "Heart failure 2026: guideline-directed therapy in practice"
+        /// Empty: the course's title.
+        public var title = ""
         public var participants = 120
         public var comparison = 40
         public var seed: UInt64 = 2026
         /// Mean logit gain the activity gives participants on taught items (1.1 ≈ a good course; 0.1 ≈ little learning).
         public var learningEffect = 1.1
-        /// Activity start (first session), Unix ms. Default 2026-11-26T14:00Z.
-        public var startMs: Int64 = 1_795_701_600_000
+        /// What the activity teaches, its format, dates and credit (SimulationParameters.swift).
+        public var course: Course = .heartFailure
+        /// How learners behave: attrition, claims, response rates (SimulationParameters.swift).
+        public var realism: Realism = .typical
         public init() {}
+    }
+
+    /// What one learner does, drawn before any call (from its own stream, so the answers' stream
+    /// is the same whatever the realism).
+    struct Plan: Sendable {
+        var profession: Profession = .physician
+        /// Indices of the sessions attended; for enduring material [0] when completed.
+        var sessions: [Int] = []
+        var claim = false
+        /// Quarter credits claimed below what attendance supports.
+        var shortfallQuarters = 0
+        var preTest = true
+        var postTest = true
+        var practiceData = true
+    }
+
+    /// The learner's profession, a function of the index alone so that every simulation registers
+    /// learner n with the same data (physicians 0-9 of each 20, nurses 10-16, pharmacists 17-19 at the sepsis shares).
+    public static func profession(_ index: Int, _ course: Course) -> Profession {
+        let bucket = Double(index % 20) / 20
+        let s = course.professionShares
+        if bucket < s.physician { return .physician }
+        if bucket < s.physician + s.nurse { return .nurse }
+        return .pharmacist
+    }
+
+    /// The learner's NPI: physicians 800000000+n, nurses and pharmacists from their own ranges (NPIs
+    /// are issued to every profession), so one index is one person across simulations.
+    public static func npi(_ index: Int, _ profession: Profession) -> String {
+        switch profession {
+        case .nurse: npi(200_000 + index)
+        case .pharmacist: npi(300_000 + index)
+        default: npi(index)
+        }
     }
 
     public let configuration: Configuration
@@ -37,13 +74,6 @@ public struct CMESimulation: Sendable {
         self.progress = progress
     }
 
-    static let objectives = [("obj-gdmt", "Start all four pillars of GDMT in HFrEF"), ("obj-sglt2", "Prescribe SGLT2 inhibitors in HFpEF")]
-    /// Items: (id, objective or "" for control, difficulty, procedural).
-    static let items: [(String, String, Double, Bool)] = [
-        ("q1", "obj-gdmt", 0.2, false), ("q2", "obj-gdmt", 0.8, false), ("q3", "obj-gdmt", 0.5, true), ("q4", "obj-gdmt", 1.2, true),
-        ("q5", "obj-sglt2", 0.4, false), ("q6", "obj-sglt2", 1.0, false), ("q7", "obj-sglt2", 0.6, true), ("q8", "obj-sglt2", 1.4, false),
-        ("c1", "", 0.3, false), ("c2", "", 0.9, false),
-    ]
 
     /// Physician n of every simulation has the same NPI, so simulated activities share physicians
     /// and their transcripts show several activities.
@@ -52,7 +82,42 @@ public struct CMESimulation: Sendable {
         return nine.map(String.init).joined() + String(NPI.checkDigit(firstNine: nine))
     }
 
-    public var npis: [String] { (0..<(configuration.participants + configuration.comparison)).map(Self.npi) }
+    public var npis: [String] {
+        (0..<(configuration.participants + configuration.comparison)).map { Self.npi($0, Self.profession($0, configuration.course)) }
+    }
+
+    var course: Course { configuration.course }
+    var sessionStarts: [Int64] { course.sessions.map { course.startMs + $0.offsetMs } }
+    func sessionID(_ i: Int) -> String { "\(configuration.activityID)-s\(i + 1)" }
+
+    /// Each learner's plan, drawn from a stream of its own (seed-derived).
+    func plans(_ physicians: [SimulatedPhysician]) -> [Plan] {
+        let r = configuration.realism
+        var life = SeededRandom(seed: configuration.seed ^ 0x6c69_6665_7374_7265)
+        return physicians.map { p in
+            var plan = Plan()
+            plan.profession = Self.profession(p.index, course)
+            plan.practiceData = r.practiceData >= 1 || life.chance(r.practiceData)
+            guard p.participant else {
+                plan.preTest = !life.chance(r.missingPreTest)
+                plan.postTest = !life.chance(r.missingPostTest)
+                return plan
+            }
+            if life.chance(r.noShow) {
+                (plan.preTest, plan.postTest) = (life.chance(r.noShowPreTest), false)
+                return plan
+            }
+            plan.sessions = Array(0..<max(1, course.sessions.count))
+            if course.sessions.count > 1, life.chance(r.partialAttendance) {
+                plan.sessions.remove(at: 1 + Int(life.uniform() * Double(course.sessions.count - 1)))
+            }
+            plan.claim = !life.chance(r.noClaim)
+            if life.chance(r.claimShortfall) { plan.shortfallQuarters = 1 + Int(life.uniform() * 3) }
+            plan.preTest = !life.chance(r.missingPreTest)
+            plan.postTest = !life.chance(r.missingPostTest)
+            return plan
+        }
+    }
 
     /// Runs the whole activity; returns the physicians simulated (participants first).
     @discardableResult
@@ -63,19 +128,25 @@ public struct CMESimulation: Sendable {
             SimulatedPhysician(index: $0, participant: $0 < c.participants, learningEffect: c.learningEffect, random: &random)
         }
         let npis = self.npis
-        let s1 = c.startMs, s2 = c.startMs + 3_600_000
-        progress("registration: activity, \(physicians.count) physicians, enrollment, attendance, credit")
+        let plans = self.plans(physicians)
+        progress("registration: activity, \(physicians.count) learners, enrollment, attendance, credit")
         try await setUpActivity()
-        try await forEachConcurrently(physicians, width: 16) { p in try await self.registerAndAttend(p, npi: npis[p.index], sessions: [s1, s2]) }
+        try await forEachConcurrently(physicians, width: 16) { p in
+            _ = try await self.registerAndAttend(p, npi: npis[p.index], plan: plans[p.index])
+        }
 
-        progress("engagement: events from \(c.participants) participants")
-        for poll in ["poll-1", "poll-2", "poll-3", "poll-4"] {
-            var r = Lv_Engagement_V1_DefinePollRequest()
-            (r.activityId, r.sessionId, r.pollId, r.question) = (c.activityID, poll <= "poll-2" ? "s1" : "s2", poll, "Poll \(poll)")
-            _ = try await engagement.definePoll(r)
+        progress("engagement: events from the participants who attended")
+        for (i, _) in course.sessions.enumerated() {
+            for poll in ["poll-\(2 * i + 1)", "poll-\(2 * i + 2)"] {
+                var r = Lv_Engagement_V1_DefinePollRequest()
+                (r.activityId, r.sessionId, r.pollId, r.question) = (c.activityID, sessionID(i), poll, "Poll \(poll)")
+                _ = try await engagement.definePoll(r)
+            }
         }
         var events: [Lv_Engagement_V1_Event] = []
-        for p in physicians where p.participant { events += engagementEvents(p, npi: npis[p.index], sessions: [s1, s2], random: &random) }
+        for p in physicians where p.participant && !plans[p.index].sessions.isEmpty {
+            events += engagementEvents(p, npi: npis[p.index], attended: plans[p.index].sessions, random: &random)
+        }
         for start in stride(from: 0, to: events.count, by: 1000) {
             var r = Lv_Engagement_V1_RecordEventsRequest()
             r.events = Array(events[start..<min(start + 1000, events.count)])
@@ -88,21 +159,30 @@ public struct CMESimulation: Sendable {
         var answers: [(SimulatedPhysician, String, [Lv_Assessment_V1_SubmitResponsesRequest], [Lv_Assessment_V1_Commitment], [(Lv_Assessment_V1_FollowUp?)], [Lv_Assessment_V1_PracticeMeasure])] = []
         for p in physicians {
             let npi = npis[p.index]
-            answers.append((p, npi, submissions(p, npi: npi, random: &random), [], [], measures(p, npi: npi, random: &random)))
-            if p.participant, random.chance(0.6) {
+            let plan = plans[p.index]
+            // Drawn whatever the plan (the answers' stream stays the same), kept as the plan says.
+            let subs = submissions(p, npi: npi, random: &random).filter { s in
+                s.instrumentId.hasSuffix("-pre") || s.instrumentId.hasSuffix("-vignette-pre") ? plan.preTest
+                    : (s.instrumentId.hasSuffix("-post") || s.instrumentId.hasSuffix("-vignette-post") ? plan.postTest : !plan.sessions.isEmpty)
+            }
+            let practice = measures(p, npi: npi, random: &random)
+            answers.append((p, npi, subs, [], [], plan.practiceData ? practice : []))
+            if p.participant, random.chance(c.realism.commitment), !plan.sessions.isEmpty {
                 var commitment = Lv_Assessment_V1_Commitment()
                 (commitment.commitmentId, commitment.activityId, commitment.npi) = ("\(c.activityID)-cmt-\(p.index)", c.activityID, npi)
-                commitment.text = random.chance(0.5) ? "Start an SGLT2 inhibitor in eligible HFpEF patients" : "Titrate GDMT at every visit"
-                commitment.objectiveId = commitment.text.contains("SGLT2") ? "obj-sglt2" : "obj-gdmt"
+                let pick = course.commitments[min(random.chance(0.5) ? 0 : 1, course.commitments.count - 1)]
+                (commitment.text, commitment.objectiveId) = (pick.text, pick.objective)
                 commitment.category = "prescribing"
                 answers[answers.count - 1].3 = [commitment]
                 var followUp: Lv_Assessment_V1_FollowUp?
-                if random.chance(0.7) {
+                if random.chance(c.realism.commitmentFollowUpResponse) {
                     var f = Lv_Assessment_V1_FollowUp()
                     let u = random.uniform()
                     f.implementation = u < 0.35 ? .fully : (u < 0.75 ? .partially : .not)
                     if f.implementation != .fully { f.barriers = [["prior authorization", "patient cost", "time", "formulary"][Int(random.uniform() * 4)]] }
-                    f.respondedMs = c.startMs + 45 * 86_400_000
+                    // 45 days after the course, but never before the commitment, which the
+                    // service records now: a series that ended months ago gets its answer now.
+                    f.respondedMs = max(course.startMs + 45 * 86_400_000, wallClockMilliseconds() + 60_000)
                     followUp = f
                 }
                 answers[answers.count - 1].4 = [followUp]
@@ -122,12 +202,21 @@ public struct CMESimulation: Sendable {
                     _ = try await self.assessment.recordFollowUp(fr)
                 }
             }
+            guard !measures.isEmpty else { return }
             var mr = Lv_Assessment_V1_RecordPracticeMeasuresRequest()
             (mr.requestId, mr.measures) = ("sim-measures-\(c.activityID)-\(i)", measures)
             let m = try await self.assessment.recordPracticeMeasures(mr)
             guard m.rejected.isEmpty else { throw RPCError(.internal, "simulated measures rejected: \(m.rejected.first!.description)") }
         }
-        progress("done: \(physicians.count) physicians, \(events.count) engagement events")
+        let attended = plans.filter { !$0.sessions.isEmpty }.count
+        let full = plans.filter { $0.sessions.count == max(1, course.sessions.count) }.count
+        let pre = answers.filter { a in a.2.contains { $0.instrumentId.hasSuffix("-pre") } }.count
+        let post = answers.filter { a in a.2.contains { $0.instrumentId.hasSuffix("-post") } }.count
+        let follow = answers.filter { a in a.0.participant && a.2.contains { $0.instrumentId.contains("-follow-") } }.count
+        let practice = answers.filter { !$0.5.isEmpty }.count
+        progress("funnel: \(c.participants) participants enrolled, \(attended) attended (\(full) every session), \(plans.filter { $0.claim && !$0.sessions.isEmpty }.count) claimed credit; "
+                 + "pre-test \(pre), post-test \(post) of \(physicians.count) learners; follow-up tests \(follow); practice data \(practice)")
+        progress("done: \(physicians.count) learners, \(events.count) engagement events")
         return physicians
     }
 
@@ -135,68 +224,120 @@ public struct CMESimulation: Sendable {
         let c = configuration
         var a = Lv_Registration_V1_Activity()
         (a.activityId, a.title, a.type, a.startDate, a.endDate, a.maxCredits, a.targetMooreLevel) =
-            (c.activityID, c.title, .internetLiveCourse, "2026-11-26", "2026-11-26", 2.0, 5)
-        a.objectives = Self.objectives.map { id, text in
+            (c.activityID, c.title.isEmpty ? course.title : c.title, course.type, course.startDate, course.endDate,
+             course.credits.first?.max ?? 1, course.targetMooreLevel)
+        a.objectives = course.objectives.map { id, text in
             var o = Lv_Registration_V1_LearningObjective()
             (o.id, o.text) = (id, text)
             return o
         }
         var d = Lv_Registration_V1_DesignedToChange()
-        (d.competence, d.performance) = (true, true)
+        (d.competence, d.performance, d.patientOutcomes) = (course.designed.competence, course.designed.performance, course.designed.patientOutcomes)
         a.designedToChange = d
+        a.creditOffers = course.credits.map { t, max, uan in
+            var o = Lv_Registration_V1_CreditOffer()
+            (o.type, o.maxAmount, o.acpeUan) = (t, max, uan)
+            return o
+        }
+        a.moc = course.moc.map { board, points, passing in
+            var m = Lv_Registration_V1_MocOffer()
+            (m.board, m.points, m.passingScore) = (board, points, passing)
+            return m
+        }
         var r = Lv_Registration_V1_CreateActivityRequest()
         (r.requestId, r.activity) = ("sim-activity-\(c.activityID)", a)
         _ = try await registration.createActivity(r)
-        for (i, objective) in ["obj-gdmt", "obj-sglt2"].enumerated() {
+        for (i, plan) in course.sessions.enumerated() {
             var s = Lv_Registration_V1_Session()
-            (s.sessionId, s.activityId, s.title) = ("s\(i + 1)", c.activityID, i == 0 ? "GDMT in practice" : "HFpEF after the trials")
-            s.sessionId = "\(c.activityID)-s\(i + 1)"
-            (s.startMs, s.endMs, s.objectiveIds) = (c.startMs + Int64(i) * 3_600_000, c.startMs + Int64(i + 1) * 3_600_000, [objective])
+            (s.sessionId, s.activityId, s.title) = (sessionID(i), c.activityID, plan.title)
+            let start = sessionStarts[i]
+            (s.startMs, s.endMs, s.objectiveIds) = (start, start + Int64(plan.minutes) * 60_000, plan.objectives)
             var sr = Lv_Registration_V1_AddSessionRequest()
             (sr.requestId, sr.session) = ("sim-session-\(s.sessionId)", s)
             _ = try await registration.addSession(sr)
         }
     }
 
-    func registerAndAttend(_ p: SimulatedPhysician, npi: String, sessions: [Int64]) async throws {
-        let c = configuration
+    /// The learner's registration: a function of index and profession only (the same in every simulation).
+    static func learner(_ index: Int, npi: String, _ profession: Profession) -> Lv_Registration_V1_Physician {
         var ph = Lv_Registration_V1_Physician()
         ph.npi = npi
-        ph.givenName = ["Ada", "Grace", "Lin", "Omar", "Priya", "Tomás", "Yuki", "Zoë", "Kwame", "Ines"][p.index % 10]
-        ph.familyName = "Sim\(p.index)"
-        ph.specialty = p.index % 3 == 0 ? "Cardiology" : "Internal Medicine"
-        ph.birthMonth = UInt32(p.index % 12 + 1)
-        ph.birthDay = UInt32(p.index % 28 + 1)
-        var b = Lv_Registration_V1_BoardId()
-        (b.board, b.id) = ("ABIM", "\(100_000 + p.index)")
-        ph.boardIds = [b]
+        ph.profession = profession
+        ph.givenName = ["Ada", "Grace", "Lin", "Omar", "Priya", "Tomás", "Yuki", "Zoë", "Kwame", "Ines"][index % 10]
+        ph.familyName = "Sim\(index)"
+        ph.birthMonth = UInt32(index % 12 + 1)
+        ph.birthDay = UInt32(index % 28 + 1)
+        // Nine in ten agree to be reported to PARS and their boards.
+        ph.parsConsent = index % 10 != 7
+        var l = Lv_Registration_V1_Licence()
+        switch profession {
+        case .nurse:
+            ph.specialty = index % 2 == 0 ? "Emergency Nursing" : "Critical Care Nursing"
+            (l.state, l.number) = ("NY", "RN\(500_000 + index)")
+        case .pharmacist:
+            ph.specialty = "Hospital Pharmacy"
+            ph.nabpEprofileId = "\(1_000_000 + index)"
+            (l.state, l.number) = ("PA", "RP\(400_000 + index)")
+        default:
+            ph.specialty = index % 3 == 0 ? "Cardiology" : "Internal Medicine"
+            var b = Lv_Registration_V1_BoardId()
+            (b.board, b.id) = ("ABIM", "\(100_000 + index)")
+            ph.boardIds = [b]
+            (l.state, l.number) = ("MA", "MD\(200_000 + index)")
+        }
+        ph.licences = [l]
+        return ph
+    }
+
+    /// The credit type a learner of `profession` claims from the course's offers.
+    static func creditType(_ profession: Profession, _ course: Course) -> (CreditType, Double)? {
+        let preferred: CreditType = switch profession {
+        case .nurse: .ancc
+        case .pharmacist: .acpe
+        default: .amaPraCategory1
+        }
+        let offered = course.credits
+        if let o = offered.first(where: { $0.type == preferred }) { return (o.type, o.max) }
+        if let o = offered.first(where: { $0.type == .ipce }) { return (o.type, o.max) }
+        return nil
+    }
+
+    /// Registers and enrolls the learner; participants attend and claim as planned. True when credit was claimed.
+    func registerAndAttend(_ p: SimulatedPhysician, npi: String, plan: Plan) async throws -> Bool {
+        let c = configuration
         var r = Lv_Registration_V1_RegisterPhysicianRequest()
-        (r.requestId, r.physician) = ("sim-reg-\(npi)", ph)
+        (r.requestId, r.physician) = ("sim-reg-\(npi)", Self.learner(p.index, npi: npi, plan.profession))
         _ = try await registration.registerPhysician(r)
         var e = Lv_Registration_V1_EnrollRequest()
         (e.requestId, e.activityId, e.npi, e.cohort) = ("sim-enr-\(c.activityID)-\(npi)", c.activityID, npi, p.participant ? .participant : .comparison)
         _ = try await registration.enroll(e)
-        guard p.participant else { return }
+        guard p.participant, !plan.sessions.isEmpty else { return false }
         var minutes = 0
-        for (i, start) in sessions.enumerated() {
-            let sessionID = "\(c.activityID)-s\(i + 1)"
-            let checkIn = start + Int64(i == 0 ? p.lateMinutes : 0) * 60_000
-            let checkOut = start + Int64(60 - (i == sessions.count - 1 ? p.earlyLeaveMinutes : 0)) * 60_000
+        for (k, i) in plan.sessions.enumerated() where i < course.sessions.count {
+            let start = sessionStarts[i], length = course.sessions[i].minutes
+            let checkIn = start + Int64(k == 0 ? min(p.lateMinutes, length - 10) : 0) * 60_000
+            let checkOut = max(checkIn + 5 * 60_000, start + Int64(length - (k == plan.sessions.count - 1 ? min(p.earlyLeaveMinutes, length - 10) : 0)) * 60_000)
             var ci = Lv_Registration_V1_CheckInRequest()
-            (ci.npi, ci.sessionId, ci.atMs) = (npi, sessionID, checkIn)
+            (ci.npi, ci.sessionId, ci.atMs) = (npi, sessionID(i), checkIn)
             _ = try await registration.checkIn(ci)
             var co = Lv_Registration_V1_CheckOutRequest()
-            (co.npi, co.sessionId, co.atMs) = (npi, sessionID, checkOut)
+            (co.npi, co.sessionId, co.atMs) = (npi, sessionID(i), checkOut)
             minutes += Int(try await registration.checkOut(co).sessionMinutes)
         }
-        let credits = min(2.0, CreditRules.earned(minutes: minutes))
-        guard credits > 0 else { return }
+        guard plan.claim, let offer = Self.creditType(plan.profession, course) else { return false }
+        let (type, maximum) = offer
+        let supported = course.sessions.isEmpty ? maximum : min(maximum, CreditRules.earned(minutes: minutes))
+        let credits = supported - Double(plan.shortfallQuarters) * CreditRules.step
+        guard credits > 0 else { return false }
+        let end = course.sessions.isEmpty ? course.startMs : sessionStarts[plan.sessions.last!] + Int64(course.sessions[plan.sessions.last!].minutes) * 60_000
         var claim = Lv_Registration_V1_ClaimCreditRequest()
-        (claim.requestId, claim.activityId, claim.npi, claim.credits, claim.claimedMs) = ("sim-credit-\(c.activityID)-\(npi)", c.activityID, npi, credits, sessions.last! + 3_600_000)
+        (claim.requestId, claim.activityId, claim.npi, claim.credits, claim.claimedMs, claim.creditType) =
+            ("sim-credit-\(c.activityID)-\(npi)", c.activityID, npi, credits, end + 3_600_000, type)
         _ = try await registration.claimCredit(claim)
+        return true
     }
 
-    func engagementEvents(_ p: SimulatedPhysician, npi: String, sessions: [Int64], random: inout SeededRandom) -> [Lv_Engagement_V1_Event] {
+    func engagementEvents(_ p: SimulatedPhysician, npi: String, attended: [Int], random: inout SeededRandom) -> [Lv_Engagement_V1_Event] {
         let c = configuration
         var events: [Lv_Engagement_V1_Event] = []
         var n = 0
@@ -204,15 +345,27 @@ public struct CMESimulation: Sendable {
             var e = Lv_Engagement_V1_Event()
             n += 1
             e.eventId = "\(c.activityID)-\(p.index)-\(n)"
-            (e.npi, e.verb, e.activityId, e.sessionId, e.objectId, e.timestampMs) = (npi, verb, c.activityID, "\(c.activityID)-s\(session + 1)", object, at)
+            (e.npi, e.verb, e.activityId, e.sessionId, e.objectId, e.timestampMs) =
+                (npi, verb, c.activityID, session < 0 ? "" : sessionID(session), object, at)
             var r = Lv_Engagement_V1_Result()
             build(&r)
             if r != Lv_Engagement_V1_Result() { e.result = r }
             events.append(e)
         }
-        for (i, start) in sessions.enumerated() {
-            let from = start + Int64(i == 0 ? p.lateMinutes : 0) * 60_000
-            let to = start + Int64(60 - (i == sessions.count - 1 ? p.earlyLeaveMinutes : 0)) * 60_000
+        guard !course.sessions.isEmpty else {
+            // Enduring material: played, paused part-way by the less engaged, rated.
+            add(.played, course.startMs, session: -1, object: "\(c.activityID)-video")
+            if random.chance(1 - p.engagement) { add(.paused, course.startMs + 20 * 60_000, session: -1, object: "\(c.activityID)-video") }
+            if random.chance(0.4 + 0.4 * p.engagement) {
+                let rating = UInt32(max(1, min(5, (3.6 + 1.2 * p.engagement + 0.6 * random.normal()).rounded())))
+                add(.rated, course.startMs + 60 * 60_000, session: -1) { $0.rating = rating }
+            }
+            return events
+        }
+        for (k, i) in attended.enumerated() {
+            let start = sessionStarts[i], length = course.sessions[i].minutes
+            let from = start + Int64(k == 0 ? min(p.lateMinutes, length - 10) : 0) * 60_000
+            let to = max(from + 5 * 60_000, start + Int64(length - (k == attended.count - 1 ? min(p.earlyLeaveMinutes, length - 10) : 0)) * 60_000)
             var t = from + 60_000
             while t <= to { add(.heartbeat, t, session: i); t += 60_000 }
             if random.chance(0.5 * (1 - p.engagement)) {
@@ -220,40 +373,41 @@ public struct CMESimulation: Sendable {
                 add(.unfocused, away, session: i)
                 add(.focused, away + Int64(2 + random.uniform() * 10) * 60_000, session: i)
             }
-            for poll in i == 0 ? ["poll-1", "poll-2"] : ["poll-3", "poll-4"] where random.chance(0.3 + 0.65 * p.engagement) {
+            for poll in ["poll-\(2 * i + 1)", "poll-\(2 * i + 2)"] where random.chance(0.3 + 0.65 * p.engagement) {
                 add(.answered, from + Int64(10 + random.uniform() * 40) * 60_000, session: i, object: poll) { $0.response = "B" }
             }
             if random.chance(0.35 * p.engagement) {
-                add(.asked, from + 45 * 60_000, session: i) { $0.response = "How do I start GDMT at low blood pressure?" }
+                let question = course.questions.isEmpty ? "" : course.questions[i % course.questions.count]
+                if !question.isEmpty { add(.asked, from + 45 * 60_000, session: i) { $0.response = question } }
             }
         }
         if random.chance(0.4 + 0.4 * p.engagement) {
             let rating = UInt32(max(1, min(5, (3.6 + 1.2 * p.engagement + 0.6 * random.normal()).rounded())))
-            add(.rated, sessions.last! + 59 * 60_000, session: 1) { $0.rating = rating }
+            let last = attended.last!
+            add(.rated, sessionStarts[last] + Int64(course.sessions[last].minutes - 1) * 60_000, session: last) { $0.rating = rating }
         }
         return events
     }
 
     func createInstruments() async throws {
         let c = configuration
-        func item(_ spec: (String, String, Double, Bool)) -> Lv_Assessment_V1_Item {
+        func item(_ spec: Course.Item) -> Lv_Assessment_V1_Item {
             var i = Lv_Assessment_V1_Item()
-            (i.itemId, i.type, i.stem, i.procedural) = (spec.0, .multipleChoice, "Item \(spec.0)", spec.3)
-            if spec.1.isEmpty { i.control = true } else { i.objectiveId = spec.1 }
+            (i.itemId, i.type, i.stem, i.procedural) = (spec.id, .multipleChoice, spec.stem, spec.procedural)
+            if spec.objective.isEmpty { i.control = true } else { i.objectiveId = spec.objective }
             (i.options, i.key) = (["A", "B", "C", "D"], 1)
             return i
         }
         var vignette = Lv_Assessment_V1_Item()
-        (vignette.itemId, vignette.type, vignette.objectiveId) = ("case-1", .vignetteCriteria, "obj-gdmt")
-        vignette.stem = "68-year-old with HFrEF (EF 30%), BP 112/70, eGFR 48: what do you do at this visit?"
-        vignette.criteria = ["start ARNI", "start SGLT2i", "continue beta-blocker", "add MRA with potassium check", "plan titration in 2 weeks"]
+        (vignette.itemId, vignette.type, vignette.objectiveId) = ("case-1", .vignetteCriteria, course.vignette.objective)
+        (vignette.stem, vignette.criteria) = (course.vignette.stem, course.vignette.criteria)
         var likert = Lv_Assessment_V1_Item()
         (likert.itemId, likert.type, likert.likertPoints) = ("eval-1", .likert, 5)
         let specs: [(String, Lv_Assessment_V1_InstrumentKind, Lv_Assessment_V1_Phase, UInt32, [Lv_Assessment_V1_Item])] = [
-            ("pre", .preTest, .pre, 0, Self.items.map(item)),
-            ("post", .postTest, .post, 0, Self.items.map(item)),
-            ("follow-7", .followUp, .followUp, 7, Self.items.map(item)),
-            ("follow-60", .followUp, .followUp, 60, Self.items.map(item)),
+            ("pre", .preTest, .pre, 0, course.items.map(item)),
+            ("post", .postTest, .post, 0, course.items.map(item)),
+            ("follow-7", .followUp, .followUp, 7, course.items.map(item)),
+            ("follow-60", .followUp, .followUp, 60, course.items.map(item)),
             ("vignette-pre", .caseVignette, .pre, 0, [vignette]),
             ("vignette-post", .caseVignette, .post, 0, [vignette]),
             ("evaluation", .evaluation, .post, 0, [likert]),
@@ -273,10 +427,10 @@ public struct CMESimulation: Sendable {
         func test(_ suffix: String, retained: Double, drift: Double, confidence: Bool) -> Lv_Assessment_V1_SubmitResponsesRequest {
             var r = Lv_Assessment_V1_SubmitResponsesRequest()
             (r.submissionId, r.instrumentId, r.npi) = ("\(c.activityID)-\(suffix)-\(npi)", "\(c.activityID)-\(suffix)", npi)
-            r.answers = Self.items.map { id, objective, difficulty, _ in
-                let right = random.chance(p.pCorrect(difficulty: difficulty, taught: !objective.isEmpty, retained: retained, drift: drift))
+            r.answers = course.items.map { item in
+                let right = random.chance(p.pCorrect(difficulty: item.difficulty, taught: !item.objective.isEmpty, retained: retained, drift: drift))
                 var a = Lv_Assessment_V1_Answer()
-                a.itemId = id
+                a.itemId = item.id
                 a.value = .choice(right ? 1 : UInt32(random.uniform() < 0.5 ? 0 : 2))
                 if confidence { a.confidence = UInt32(max(1, min(5, (3 + p.ability + (right ? 0.5 : 0) + random.normal()).rounded()))) }
                 return a
@@ -287,7 +441,9 @@ public struct CMESimulation: Sendable {
             var r = Lv_Assessment_V1_SubmitResponsesRequest()
             (r.submissionId, r.instrumentId, r.npi) = ("\(c.activityID)-\(suffix)-\(npi)", "\(c.activityID)-\(suffix)", npi)
             var met = Lv_Assessment_V1_CriteriaMet()
-            met.met = (0..<5).filter { k in random.chance(logistic(p.ability - 0.3 * Double(k) + gain)) }.map(UInt32.init)
+            let criteria: [Int] = Array(0..<course.vignette.criteria.count)
+            let kept: [Int] = criteria.filter { (k: Int) -> Bool in random.chance(logistic(p.ability - 0.3 * Double(k) + gain)) }
+            met.met = kept.map { UInt32($0) }
             var a = Lv_Assessment_V1_Answer()
             (a.itemId, a.value) = ("case-1", .criteria(met))
             r.answers = [a]
@@ -296,9 +452,9 @@ public struct CMESimulation: Sendable {
         var out = [test("pre", retained: 0, drift: 0, confidence: true), test("post", retained: 1, drift: 0.1, confidence: true),
                    vignette("vignette-pre", gain: 0), vignette("vignette-post", gain: 0.8 * p.learning)]
         guard p.participant else { return out }
-        if random.chance(0.75) { out.append(test("follow-7", retained: 0.5, drift: 0.1, confidence: false)) }
-        if random.chance(0.55) { out.append(test("follow-60", retained: 0.1, drift: 0.1, confidence: false)) }
-        if random.chance(0.8) {
+        if random.chance(configuration.realism.followUp7Response) { out.append(test("follow-7", retained: 0.5, drift: 0.1, confidence: false)) }
+        if random.chance(configuration.realism.followUp60Response) { out.append(test("follow-60", retained: 0.1, drift: 0.1, confidence: false)) }
+        if random.chance(configuration.realism.evaluation) {
             var r = Lv_Assessment_V1_SubmitResponsesRequest()
             (r.submissionId, r.instrumentId, r.npi) = ("\(c.activityID)-evaluation-\(npi)", "\(c.activityID)-evaluation", npi)
             var a = Lv_Assessment_V1_Answer()
@@ -315,7 +471,7 @@ public struct CMESimulation: Sendable {
         // A prescribing measure moves for physicians who learned; the readmission rate does not:
         // a two-hour course has no plausible effect on 30-day readmissions, so its true effect is
         // 0 and both cohorts share the same +1-point secular trend.
-        for (code, baseRate, effect, outcome) in [("HF-SGLT2-RX", 0.30, 0.12, false), ("HF-READMIT-30D-FREE", 0.78, 0.0, true)] {
+        for (code, baseRate, effect, outcome) in course.measures.map({ ($0.code, $0.baseRate, $0.effect, $0.patientOutcome) }) {
             let base = min(0.95, max(0.02, baseRate + 0.08 * random.normal()))
             // Practice follows the activity's teaching only for physicians who learned: the effect
             // scales with the course's learning effect and with the physician's own learning.

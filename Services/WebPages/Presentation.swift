@@ -101,8 +101,8 @@ public enum Presentation {
     }
 
     /// Moore levels in ladder order, for sorting ("" and unknown lowest).
-    public static let levelOrder = ["1", "2", "3A", "3B", "4", "5", "6", "7"]
-    static func levelRank(_ l: String?) -> Int { l.flatMap { levelOrder.firstIndex(of: $0) } ?? -1 }
+    public static let levelOrder = MooreLevels.Level.allCases.map(\.rawValue)
+    static func levelRank(_ l: String?) -> Int { l.flatMap { MooreLevels.Level(rawValue: $0)?.rank } ?? -1 }
 
     /// Filters (`query` in id or title, case-insensitive; minimum highest level) and sorts; unknown values sort last.
     public static func activityRows(_ summaries: [ActivitySummary], query: String = "", minimumLevel: String = "",

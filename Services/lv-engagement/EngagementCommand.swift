@@ -1,28 +1,24 @@
 import ArgumentParser
-import LVRPC
 import Engagement
+import LVRPC
 import LVService
+import LVStorePostgres
 
 /// `lv-engagement`: the engagement event stream (Moore levels 1-2).
 @main
 struct EngagementCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "lv-engagement",
-        abstract: "Learning Validation Engagement service: the engagement event stream (Moore levels 1-2).",
-        discussion: "Serves lv.health.v1.Health and lv.reflection.v1.Reflection on every port. Prints 'lv-engagement ready rpc=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT drains calls in flight and exits 0.",
-        version: BuildInfo.versionLine("lv-engagement"))
+    static let configuration = ServiceRunner.commandConfiguration(
+        "lv-engagement", abstract: "Learning Validation Engagement service: the engagement event stream (Moore levels 1-2).")
 
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        let settings = try options.resolve(defaultPort: 7402)
-        let path = try settings.databasePath("engagement.sqlite")
-        let database = settings.database
-        let store = try await ServiceRunner.openStore { try EngagementStore(path: path, options: database) }
-        var router = Router()
-        EngagementService(store: store).register(into: &router)
-        AdminService(database: store.database).register(into: &router)
-        try await ServiceRunner.run(name: "lv-engagement", settings: settings, router: router,
-                                    resources: [.database(store.database)])
+        try await ServiceRunner.runWithStore(
+            "lv-engagement", options: options, defaultPort: DefaultPorts.engagement, databaseFile: "engagement.sqlite",
+            postgres: { PostgresBackend(url: $0) },
+            open: { try EngagementStore(backend: $0, options: $1) }, database: \.database
+        ) { store, router in
+            EngagementService(store: store).register(into: &router)
+        }
     }
 }

@@ -17,11 +17,11 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ServiceOptions
 
-    @Option(name: .customLong("registration-addr"), help: "lv-registration HOST:PORT (env LV_REGISTRATION_ADDR; default 127.0.0.1:7401).")
+    @Option(name: .customLong("registration-addr"), help: "lv-registration HOST:PORT (env LV_REGISTRATION_ADDR; default \(DefaultPorts.loopback(DefaultPorts.registration))).")
     var registration: String?
-    @Option(name: .customLong("engagement-addr"), help: "lv-engagement HOST:PORT (env LV_ENGAGEMENT_ADDR; default 127.0.0.1:7402).")
+    @Option(name: .customLong("engagement-addr"), help: "lv-engagement HOST:PORT (env LV_ENGAGEMENT_ADDR; default \(DefaultPorts.loopback(DefaultPorts.engagement))).")
     var engagement: String?
-    @Option(name: .customLong("assessment-addr"), help: "lv-assessment HOST:PORT (env LV_ASSESSMENT_ADDR; default 127.0.0.1:7403).")
+    @Option(name: .customLong("assessment-addr"), help: "lv-assessment HOST:PORT (env LV_ASSESSMENT_ADDR; default \(DefaultPorts.loopback(DefaultPorts.assessment))).")
     var assessment: String?
     @Option(name: .customLong("backend-connections"), help: "Pooled connections to each backend (env LV_BACKEND_CONNECTIONS; default 2).")
     var connectionsFlag: Int?
@@ -63,11 +63,11 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try options.resolve(defaultPort: 7400, extraKeys: Self.fileKeys)
+        let settings = try options.resolve(defaultPort: DefaultPorts.gateway, extraKeys: Self.fileKeys)
         ServiceRunner.bootstrapLogging(settings)
-        let registration = try client(registration, key: "registration-addr", default: "127.0.0.1:7401", settings: settings)
-        let engagement = try client(engagement, key: "engagement-addr", default: "127.0.0.1:7402", settings: settings)
-        let assessment = try client(assessment, key: "assessment-addr", default: "127.0.0.1:7403", settings: settings)
+        let registration = try client(registration, key: "registration-addr", default: DefaultPorts.loopback(DefaultPorts.registration), settings: settings)
+        let engagement = try client(engagement, key: "engagement-addr", default: DefaultPorts.loopback(DefaultPorts.engagement), settings: settings)
+        let assessment = try client(assessment, key: "assessment-addr", default: DefaultPorts.loopback(DefaultPorts.assessment), settings: settings)
         var router = Router()
         let metrics = GatewayMetrics()
         GatewayService(registration: registration, engagement: engagement, assessment: assessment, metrics: metrics).register(into: &router)

@@ -27,7 +27,7 @@ struct Ingest: AsyncParsableCommand {
     var ackLog: String?
 
     func run() async throws {
-        let client = try load.client(default: "127.0.0.1:7402")
+        let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.engagement))
         let engagement = Lv.Engagement.V1.Engagement.Client(client)
         let npis = (0..<physicians).map { n -> String in
             let nine = String(format: "%09d", 500_000_000 + n).utf8.map { Int($0) - 48 }

@@ -156,9 +156,9 @@ struct Unary: AsyncParsableCommand {
     func run() async throws {
         if pipelined {
             return try await PipelinedLoad.run(load, method: Lv.Health.V1.Health.Method.Check.descriptor.fullName, payload: [],
-                                               defaultAddress: "127.0.0.1:7400")
+                                               defaultAddress: DefaultPorts.loopback(DefaultPorts.gateway))
         }
-        let client = try load.client(default: "127.0.0.1:7400")
+        let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.gateway))
         let health = Lv.Health.V1.Health.Client(client)
         let request = Lv_Health_V1_HealthCheckRequest()
         _ = try await health.check(request) // connect, and fail fast when nobody is there
@@ -172,7 +172,7 @@ struct Unary: AsyncParsableCommand {
 struct Call: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Any method of any service, with a request encoded by any protobuf implementation.",
-        discussion: "Example: lv-load call --addr 127.0.0.1:7401 --method lv.registration.v1.Registration/GetPhysician --payload-hex 0a0a31323334353637383933")
+        discussion: "Example: lv-load call --addr \(DefaultPorts.loopback(DefaultPorts.registration)) --method lv.registration.v1.Registration/GetPhysician --payload-hex 0a0a31323334353637383933")
     @OptionGroup var load: LoadOptions
     @Option(help: "package.Service/Method") var method: String
     @Option(name: .customLong("payload-hex"), help: "The encoded request, in hex.") var payloadHex = ""
@@ -195,9 +195,10 @@ struct Call: AsyncParsableCommand {
             }
         }
         if pipelined {
-            return try await PipelinedLoad.run(load, method: method, payload: bytes, defaultAddress: "127.0.0.1:7400")
+            return try await PipelinedLoad.run(load, method: method, payload: bytes,
+                                               defaultAddress: DefaultPorts.loopback(DefaultPorts.gateway))
         }
-        let client = try load.client(default: "127.0.0.1:7400")
+        let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.gateway))
         let payload = ByteBuffer(bytes: bytes)
         let options = load.callOptions
         let method = self.method

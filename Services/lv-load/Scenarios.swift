@@ -17,7 +17,7 @@ struct CheckInBurst: AsyncParsableCommand {
     @Option(help: "Physicians enrolled (set up before measuring).") var physicians = 1000
 
     func run() async throws {
-        let client = try load.client(default: "127.0.0.1:7401")
+        let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.registration))
         let registration = Lv.Registration.V1.Registration.Client(client)
         let activityID = "load-checkin-\(Int(Date().timeIntervalSince1970))"
         let start = Int64(Date().timeIntervalSince1970 * 1000)
@@ -66,7 +66,7 @@ struct Submissions: AsyncParsableCommand {
     @OptionGroup var load: LoadOptions
 
     func run() async throws {
-        let client = try load.client(default: "127.0.0.1:7403")
+        let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.assessment))
         let assessment = Lv.Assessment.V1.Assessment.Client(client)
         let instrumentID = "load-post-\(Int(Date().timeIntervalSince1970))"
         var i = Lv_Assessment_V1_Instrument()
@@ -103,7 +103,7 @@ struct ViewReads: AsyncParsableCommand {
     @Option var activity = "sim-hf-2026"
 
     func run() async throws {
-        let client = try load.client(default: "127.0.0.1:7400")
+        let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.gateway))
         let gateway = Lv.Gateway.V1.Gateway.Client(client)
         var r = Lv_Gateway_V1_GetActivityValidationRequest()
         r.activityId = activity
@@ -125,9 +125,9 @@ struct WholeEvent: AsyncParsableCommand {
     @OptionGroup var load: LoadOptions
     @Option var participants = 50
     @Option var comparison = 10
-    @Option(name: .customLong("registration-addr")) var registration = "127.0.0.1:7401"
-    @Option(name: .customLong("engagement-addr")) var engagement = "127.0.0.1:7402"
-    @Option(name: .customLong("assessment-addr")) var assessment = "127.0.0.1:7403"
+    @Option(name: .customLong("registration-addr")) var registration = DefaultPorts.loopback(DefaultPorts.registration)
+    @Option(name: .customLong("engagement-addr")) var engagement = DefaultPorts.loopback(DefaultPorts.engagement)
+    @Option(name: .customLong("assessment-addr")) var assessment = DefaultPorts.loopback(DefaultPorts.assessment)
 
     func run() async throws {
         func client(_ address: String) throws -> RPCClient {

@@ -9,12 +9,12 @@ struct WebCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lv-web",
         abstract: "Learning Validation web view: activities, the Moore ladder, outcomes reports and transcripts, read from lv-gateway.",
-        discussion: "Holds no data: every page is read from lv-gateway with the signed-in user's API key as the HELLO credential. Serves HTTP on --listen (default 127.0.0.1:7410) and Prometheus metrics on --metrics-listen. Prints 'lv-web ready http=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT lets requests in flight finish and exits 0.",
+        discussion: "Holds no data: every page is read from lv-gateway with the signed-in user's API key as the HELLO credential. Serves HTTP on --listen (default \(DefaultPorts.loopback(DefaultPorts.web))) and Prometheus metrics on --metrics-listen. Prints 'lv-web ready http=HOST:PORT metrics=HOST:PORT' on stdout once listening. SIGTERM or SIGINT lets requests in flight finish and exits 0.",
         version: BuildInfo.versionLine("lv-web"))
 
     @OptionGroup var options: ServiceOptions
 
-    @Option(name: .customLong("gateway-addr"), help: "lv-gateway HOST:PORT (env LV_GATEWAY_ADDR; default 127.0.0.1:7400).")
+    @Option(name: .customLong("gateway-addr"), help: "lv-gateway HOST:PORT (env LV_GATEWAY_ADDR; default \(DefaultPorts.loopback(DefaultPorts.gateway))).")
     var gateway: String?
     @Option(name: .customLong("secure-cookies"), help: "true when served over TLS or behind a TLS proxy: cookies get Secure (env LV_SECURE_COOKIES; default false).")
     var secureCookies: String?
@@ -29,14 +29,14 @@ struct WebCommand: AsyncParsableCommand {
     static let fileKeys: Set<String> = ["gateway-addr", "secure-cookies", "session-minutes", "page-timeout"]
 
     func run() async throws {
-        let settings = try options.resolve(defaultPort: 7410, extraKeys: Self.fileKeys)
+        let settings = try options.resolve(defaultPort: DefaultPorts.web, extraKeys: Self.fileKeys)
         if probe {
             let host = settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host == "::" ? "::1" : settings.host
             guard probeHTTP(host: host, port: settings.port) else { throw ExitCode(1) }
             return
         }
         let file = settings.configFile
-        let gatewayText = ServiceOptions.value(gateway, key: "gateway-addr", file: file) ?? "127.0.0.1:7400"
+        let gatewayText = ServiceOptions.value(gateway, key: "gateway-addr", file: file) ?? DefaultPorts.loopback(DefaultPorts.gateway)
         let (host, port): (String, Int)
         do { (host, port) = try parseHostPort(gatewayText) } catch { throw ValidationError("--gateway-addr: \(error)") }
         let secureText = ServiceOptions.value(secureCookies, key: "secure-cookies", file: file) ?? "false"

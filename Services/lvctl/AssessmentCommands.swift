@@ -12,12 +12,12 @@ import RegistrationDomain
 struct AssessmentCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assessment",
-        abstract: "Instruments, responses and outcomes (lv-assessment, default 127.0.0.1:7403).",
+        abstract: "Instruments, responses and outcomes (lv-assessment, default \(DefaultPorts.loopback(DefaultPorts.assessment))).",
         subcommands: [CreateInstrument.self, ListInstruments.self, Results.self])
 }
 
 struct AssessmentConnection: ParsableArguments {
-    @Option(name: .customLong("addr"), help: "lv-assessment address (env LV_ASSESSMENT_ADDR; default 127.0.0.1:7403).")
+    @Option(name: .customLong("addr"), help: "lv-assessment address (env LV_ASSESSMENT_ADDR; default \(DefaultPorts.loopback(DefaultPorts.assessment))).")
     var address: String?
     @Option(help: "Seconds to wait for each answer.")
     var timeout: Int = 10
@@ -26,7 +26,7 @@ struct AssessmentConnection: ParsableArguments {
     @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     var target: ServerTarget {
-        ServerTarget(address: address ?? ProcessEnvironment.value("LV_ASSESSMENT_ADDR") ?? "127.0.0.1:7403", timeout: timeout)
+        ServerTarget(address: address ?? ProcessEnvironment.value("LV_ASSESSMENT_ADDR") ?? DefaultPorts.loopback(DefaultPorts.assessment), timeout: timeout)
     }
 
     func withClient<R>(_ body: (Lv.Assessment.V1.Assessment.Client) async throws -> R) async throws -> R {
@@ -116,7 +116,7 @@ struct CreateInstrument: AsyncParsableCommand {
 
     @OptionGroup var connection: AssessmentConnection
     @Option(help: "The instrument JSON file.") var file: String
-    @Option(name: .customLong("registration-addr"), help: "lv-registration, to check objective ids (env LV_REGISTRATION_ADDR; default 127.0.0.1:7401).")
+    @Option(name: .customLong("registration-addr"), help: "lv-registration, to check objective ids (env LV_REGISTRATION_ADDR; default \(DefaultPorts.loopback(DefaultPorts.registration))).")
     var registrationAddress: String?
     @Flag(name: .customLong("no-check-objectives"), help: "Do not ask registration for the activity's objectives.")
     var noCheck = false
@@ -129,7 +129,7 @@ struct CreateInstrument: AsyncParsableCommand {
             throw ValidationError("\(file): \(error)")
         }
         if !noCheck {
-            let registration = ServerTarget(address: registrationAddress ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401",
+            let registration = ServerTarget(address: registrationAddress ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? DefaultPorts.loopback(DefaultPorts.registration),
                                             timeout: connection.timeout)
             let objectives: Set<String> = try await registration.withClient { client in
                 var g = Lv_Registration_V1_GetActivityRequest()

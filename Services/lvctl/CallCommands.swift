@@ -107,7 +107,7 @@ struct Call: AsyncParsableCommand {
         {"error": {"code", "name", "message", "violations", "retryable"}} on stderr.
         Exit codes: 0 ok, 1 the server answered with an error, 2 bad arguments or input (nothing sent), 4 unreachable or no
         answer in time.
-        Example: lvctl call 127.0.0.1:7401 GetPhysician -d '{"npi": "1234567893"}'
+        Example: lvctl call \(DefaultPorts.loopback(DefaultPorts.registration)) GetPhysician -d '{"npi": "1234567893"}'
         """)
 
     @Argument(help: "Server address HOST:PORT.") var address: String

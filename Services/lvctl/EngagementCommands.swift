@@ -10,7 +10,7 @@ import LVRPC
 struct EngagementCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engagement",
-        abstract: "Engagement events (lv-engagement, default 127.0.0.1:7402).",
+        abstract: "Engagement events (lv-engagement, default \(DefaultPorts.loopback(DefaultPorts.engagement))).",
         subcommands: [ImportXAPI.self])
 }
 
@@ -21,7 +21,7 @@ struct ImportXAPI: AsyncParsableCommand {
         discussion: "Mapping: docs/ENGAGEMENT.md. Statements that cannot be mapped are listed with the reason; importing the same file again stores nothing twice.")
 
     @Argument(help: "The statements file.") var file: String
-    @Option(name: .customLong("addr"), help: "lv-engagement address (env LV_ENGAGEMENT_ADDR; default 127.0.0.1:7402).") var address: String?
+    @Option(name: .customLong("addr"), help: "lv-engagement address (env LV_ENGAGEMENT_ADDR; default \(DefaultPorts.loopback(DefaultPorts.engagement))).") var address: String?
     @Option(help: "Put every event in this activity instead of the statement's parent activity.") var activity: String?
     @Option(help: "Events per RecordEvents call.") var batch = 500
     @Flag(help: "Print JSON.") var json = false
@@ -35,7 +35,7 @@ struct ImportXAPI: AsyncParsableCommand {
             throw ValidationError("\(file): expected a JSON array of statements or {\"statements\": [...]}")
         }
         let (events, unmapped) = XAPIMapping.map(statements, activityOverride: activity)
-        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_ENGAGEMENT_ADDR") ?? "127.0.0.1:7402", timeout: 30)
+        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_ENGAGEMENT_ADDR") ?? DefaultPorts.loopback(DefaultPorts.engagement), timeout: 30)
         var accepted = 0, duplicates = 0
         var rejected: [(Int, String)] = []
         let size = max(1, min(batch, 5_000))

@@ -37,12 +37,12 @@ struct LVCtl: AsyncParsableCommand {
         abstract: "Operate and query Learning Validation services over their binary protocol.",
         version: BuildInfo.versionLine("lvctl"),
         subcommands: [Health.self, List.self, RegistrationCommands.self, EngagementCommands.self, AssessmentCommands.self,
-                      Report.self, Simulate.self, AdminCommands.self, Call.self, Describe.self])
+                      Report.self, Simulate.self, AdminCommands.self, Call.self, Describe.self, Ports.self])
 }
 
 /// Flags shared by every command that talks to one server.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .customLong("addr"), help: "Server address HOST:PORT (env LV_ADDR; default 127.0.0.1:7400, the gateway).")
+    @Option(name: .customLong("addr"), help: "Server address HOST:PORT (env LV_ADDR; default \(DefaultPorts.loopback(DefaultPorts.gateway)), the gateway).")
     var address: String?
 
     @Option(help: "Seconds to wait for an answer.")
@@ -56,7 +56,7 @@ struct ConnectionOptions: ParsableArguments {
     init() {}
 
     var target: ServerTarget {
-        ServerTarget(address: address ?? ProcessEnvironment.value("LV_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
+        ServerTarget(address: address ?? ProcessEnvironment.value("LV_ADDR") ?? DefaultPorts.loopback(DefaultPorts.gateway), timeout: timeout)
     }
 }
 
@@ -121,6 +121,19 @@ struct Health: AsyncParsableCommand {
             }
         }
         if status != .serving { throw ExitCode(1) }
+    }
+}
+
+/// `lvctl ports`: the default ports (LVRPC's `DefaultPorts`, the one table), for scripts such as
+/// deploy/local/lv-local.sh that start the executables.
+struct Ports: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print each executable's default port and metrics port: 'EXECUTABLE PORT METRICS-PORT' a line.")
+
+    func run() {
+        for (executable, port) in DefaultPorts.all {
+            print("\(executable) \(port) \(port + DefaultPorts.metricsOffset)")
+        }
     }
 }
 

@@ -11,13 +11,13 @@ import RegistrationDomain
 struct RegistrationCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registration",
-        abstract: "Physicians, activities, enrollment, attendance and credit (lv-registration, default 127.0.0.1:7401).",
-        subcommands: [CreateActivity.self, Register.self, Enroll.self, ListCommand.self, ExportPARS.self])
+        abstract: "Physicians, activities, enrollment, attendance and credit (lv-registration, default \(DefaultPorts.loopback(DefaultPorts.registration))).",
+        subcommands: [CreateActivity.self, Register.self, Enroll.self, ListCommand.self])
 }
 
 /// Connection flags defaulting to the registration service's port.
 struct RegistrationConnection: ParsableArguments {
-    @Option(name: .customLong("addr"), help: "Registration address HOST:PORT (env LV_REGISTRATION_ADDR; default 127.0.0.1:7401).")
+    @Option(name: .customLong("addr"), help: "Registration address HOST:PORT (env LV_REGISTRATION_ADDR; default \(DefaultPorts.loopback(DefaultPorts.registration))).")
     var address: String?
 
     @Option(help: "Seconds to wait for each answer.")
@@ -29,7 +29,7 @@ struct RegistrationConnection: ParsableArguments {
     @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     func withClient<R>(_ body: (Lv.Registration.V1.Registration.Client) async throws -> R) async throws -> R {
-        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? "127.0.0.1:7401",
+        let target = ServerTarget(address: address ?? ProcessEnvironment.value("LV_REGISTRATION_ADDR") ?? DefaultPorts.loopback(DefaultPorts.registration),
                                   timeout: timeout)
         return try await target.withClient { client in
             do {
@@ -69,6 +69,19 @@ struct ActivityFile: Codable {
     var objectives: [Objective]
     var designed_to_change: DesignedToChange?
     var sessions: [SessionSpec]?
+    struct Credit: Codable {
+        /// AMA_PRA_1, ANCC, ACPE, AAPA_1 or IPCE.
+        var type: String
+        var max: Double
+        var acpe_uan: String?
+    }
+    struct MOC: Codable {
+        var board: String
+        var points: Double
+        var passing_score: Double
+    }
+    var credits: [Credit]?
+    var moc: [MOC]?
 }
 
 func parseInstant(_ text: String, field: String) throws -> Int64 {
@@ -130,6 +143,19 @@ struct CreateActivity: AsyncParsableCommand {
         d.performance = spec.designed_to_change?.performance ?? false
         d.patientOutcomes = spec.designed_to_change?.patient_outcomes ?? false
         activity.designedToChange = d
+        activity.creditOffers = try (spec.credits ?? []).map { c in
+            guard let t = CreditType.allCases.first(where: { $0 != .unspecified && PARSExport.code($0) == c.type.uppercased() }) else {
+                throw ValidationError("\(file): credit type '\(c.type)' is not one of AMA_PRA_1, ANCC, ACPE, AAPA_1, IPCE")
+            }
+            var o = CreditOffer()
+            (o.type, o.maxAmount, o.acpeUan) = (t, c.max, c.acpe_uan ?? "")
+            return o
+        }
+        activity.moc = (spec.moc ?? []).map { m in
+            var o = MocOffer()
+            (o.board, o.points, o.passingScore) = (m.board, m.points, m.passing_score)
+            return o
+        }
         let sessions = try (spec.sessions ?? []).enumerated().map { i, s in
             var x = Session()
             x.sessionId = s.session_id ?? ""
@@ -176,9 +202,21 @@ struct Register: AsyncParsableCommand {
     @Option(help: "BOARD:ID, repeatable.") var board: [String] = []
     @Option(help: "Birth month and day, MM-DD.") var birth: String?
     @Option var email = ""
+    @Option(help: "physician, nurse, pharmacist, pa, psychologist or other.") var profession = "physician"
+    @Option(help: "NABP e-Profile ID (pharmacists).") var nabp = ""
+    @Flag(name: .customLong("pars-consent"), help: "The learner agreed to be reported to ACCME PARS and their boards.") var parsConsent = false
+
+    static let professions: [String: Profession] = ["physician": .physician, "nurse": .nurse, "pharmacist": .pharmacist,
+                                                    "pa": .physicianAssistant, "psychologist": .psychologist, "other": .other]
 
     func run() async throws {
         var p = Physician()
+        guard let prof = Self.professions[profession.lowercased()] else {
+            throw ValidationError("--profession: '\(profession)' is not one of \(Self.professions.keys.sorted().joined(separator: ", "))")
+        }
+        p.profession = prof
+        p.nabpEprofileId = nabp
+        p.parsConsent = parsConsent
         p.npi = npi
         p.givenName = givenName
         p.familyName = familyName
@@ -331,54 +369,6 @@ struct ListCommand: AsyncParsableCommand {
     }
 }
 
-struct ExportPARS: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "export-pars",
-        abstract: "Write learner completion records for ACCME PARS batch upload (tab-delimited).",
-        discussion: "Columns: \(PARSExport.header.joined(separator: ", ")). One row per credit claim of the activity.")
-
-    @OptionGroup var connection: RegistrationConnection
-    @Option var activity: String
-    @Option(help: "Output file; standard output when omitted.") var output: String?
-
-    func run() async throws {
-        let text = try await connection.withClient { client in
-            var learners: [PARSExport.Learner] = []
-            var token = ""
-            repeat {
-                var r = Lv_Registration_V1_ListCreditsRequest()
-                (r.activityId, r.pageToken) = (activity, token)
-                let page = try await client.listCredits(r)
-                for claim in page.claims {
-                    var g = Lv_Registration_V1_GetPhysicianRequest()
-                    g.npi = claim.npi
-                    let p = try await client.getPhysician(g).physician!
-                    learners.append(.init(activityID: claim.activityId, physician: p, credits: claim.credits, completedMs: claim.claimedMs))
-                }
-                token = page.nextPageToken
-            } while !token.isEmpty
-            return PARSExport.text(learners)
-        }
-        let records = text.split(separator: "\n").count - 1
-        if let output {
-            try text.write(toFile: output, atomically: true, encoding: .utf8)
-            if connection.json {
-                print(JSONValue.object([.init("activity_id", .string(activity)), .init("records", .number(String(records))),
-                                        .init("output", .string(output))]).rendered())
-            } else {
-                printError("wrote \(records) learner records to \(output)")
-            }
-        } else if connection.json {
-            // The PARS columns as keys, one object per learner record: birth month and day and credits as numbers
-            // (null when not given), identifiers (npi, board and licence numbers) and the date as strings.
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-            let header = lines.first ?? PARSExport.header
-            printTypedRows(header, Array(lines.dropFirst()), header.map { PARSExport.numericColumns.contains($0) ? .number : .text })
-        } else {
-            print(text, terminator: "")
-        }
-    }
-}
 
 /// Columns padded to their widest cell.
 func printTable(_ header: [String], _ rows: [[String]]) {

@@ -5,6 +5,7 @@ import LVAPI
 import LVJSON
 import LVMessages
 import LVRPC
+import RegistrationDomain
 import Simulation
 import WebPages
 
@@ -13,7 +14,7 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the learning-validation view of an activity or a physician's learning transcript (from lv-gateway).",
         discussion: "Exit codes: 0 a complete answer; 3 a partial answer (a backend could not be read: the answer is printed with a banner, and --json carries completeness.status = partial); 1 the gateway refused the request; 2 the gateway could not be reached or no backend could be read.",
-        subcommands: [ActivityReport.self, PhysicianReport.self, ActivitiesReport.self])
+        subcommands: [ActivityReport.self, PhysicianReport.self, ActivitiesReport.self, PARSReport.self])
 }
 
 /// Exit code of `lvctl report` when the answer is partial (docs/GATEWAY.md).
@@ -27,7 +28,7 @@ func exitIfPartial(_ partial: Bool, _ what: String) throws {
 }
 
 struct GatewayConnection: ParsableArguments {
-    @Option(name: .customLong("addr"), help: "lv-gateway address (env LV_GATEWAY_ADDR; default 127.0.0.1:7400).")
+    @Option(name: .customLong("addr"), help: "lv-gateway address (env LV_GATEWAY_ADDR; default \(DefaultPorts.loopback(DefaultPorts.gateway))).")
     var address: String?
     @Option(help: "Seconds the gateway may take.")
     var timeout: Int = 20
@@ -36,7 +37,7 @@ struct GatewayConnection: ParsableArguments {
     @OptionGroup(title: "Credentials and TLS") var security: ClientSecurityOptions
 
     var target: ServerTarget {
-        ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? "127.0.0.1:7400", timeout: timeout)
+        ServerTarget(address: address ?? ProcessEnvironment.value("LV_GATEWAY_ADDR") ?? DefaultPorts.loopback(DefaultPorts.gateway), timeout: timeout)
     }
 
     func withGateway<R>(_ body: (Lv.Gateway.V1.Gateway.Client) async throws -> R) async throws -> R {
@@ -164,22 +165,31 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Drive a realistic simulated CME activity through the running services (seeded, reproducible).")
 
-    @Option(name: .customLong("registration-addr")) var registration = "127.0.0.1:7401"
-    @Option(name: .customLong("engagement-addr")) var engagement = "127.0.0.1:7402"
-    @Option(name: .customLong("assessment-addr")) var assessment = "127.0.0.1:7403"
+    @Option(name: .customLong("registration-addr")) var registration = DefaultPorts.loopback(DefaultPorts.registration)
+    @Option(name: .customLong("engagement-addr")) var engagement = DefaultPorts.loopback(DefaultPorts.engagement)
+    @Option(name: .customLong("assessment-addr")) var assessment = DefaultPorts.loopback(DefaultPorts.assessment)
     @Option var activity = "sim-hf-2026"
     @Option var participants = 120
     @Option var comparison = 40
     @Option var seed: UInt64 = 2026
     @Option(help: "Mean logit gain on taught items: 1.1 ≈ an effective course, 0.1 ≈ credit with little learning.")
     var learning = 1.1
-    @Option(help: "Activity title.") var title = "Heart failure 2026: guideline-directed therapy in practice"
+    @Option(help: "Activity title (default: the course's).") var title = ""
+    @Option(help: "The course simulated: \(Course.all.map(\.key).joined(separator: ", ")) (content, format, dates, credit: Services/Simulation/SimulationParameters.swift).")
+    var course = "hf"
+    @Flag(help: "Everyone attends, claims and takes both tests (the first simulator); default: realistic attrition.")
+    var idealised = false
     @OptionGroup(title: "Credentials and TLS (one key for all three services: roles registrar,ingest,assessor)") var security: ClientSecurityOptions
     @Flag(help: "Print the summary as JSON (errors as JSON on stderr).") var json = false
 
     func run() async throws {
         var c = CMESimulation.Configuration()
         (c.activityID, c.participants, c.comparison, c.seed, c.learningEffect, c.title) = (activity, participants, comparison, seed, learning, title)
+        guard let chosen = Course.named(course) else {
+            throw ValidationError("--course: '\(course)' is not one of \(Course.all.map(\.key).joined(separator: ", "))")
+        }
+        c.course = chosen
+        c.realism = idealised ? .idealised : .typical
         func client(_ address: String) throws -> RPCClient {
             var configuration = try RPCClient.Configuration(address: address)
             configuration.connections = 2
@@ -215,5 +225,63 @@ struct Simulate: AsyncParsableCommand {
 enum MessageJSON {
     static func text<M: ProtoMessage>(_ message: M) throws -> String {
         try ProtoJSON().json(message).rendered()
+    }
+}
+
+/// `lvctl report pars ACTIVITY`: the ACCME PARS learner upload and activity record, and the MOC
+/// results with each learner's feedback, from the gateway's ExportPARS (docs/REGISTRATION.md "PARS").
+struct PARSReport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pars",
+        abstract: "Write the activity's PARS learner upload (tab-delimited, no header) and activity record; print MOC results.",
+        discussion: "Learner columns: \(PARSExport.learnerColumns.joined(separator: ", ")). Activity columns: \(PARSExport.activityColumns.joined(separator: ", ")).")
+    @OptionGroup var connection: GatewayConnection
+    @Argument var activity: String
+    @Option(help: "Learner upload file; standard output when omitted.") var output: String?
+    @Option(name: .customLong("activity-output"), help: "Activity record file; standard error shows it when omitted.") var activityOutput: String?
+
+    static let numeric: Set<String> = ["birth_month", "birth_day", "amount", "physician_learners", "other_learners"]
+
+    func run() async throws {
+        let r = try await connection.withGateway { g in
+            var q = Lv_Gateway_V1_ExportPARSRequest()
+            q.activityId = activity
+            return try await g.exportPars(q, options: connection.target.callOptions)
+        }
+        if let output { try r.learnerFile.write(toFile: output, atomically: true, encoding: .utf8) }
+        if let activityOutput { try r.activityFile.write(toFile: activityOutput, atomically: true, encoding: .utf8) }
+        func rows(_ text: String) -> [[String]] {
+            text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        }
+        func typed(_ header: [String], _ row: [String]) -> JSONValue {
+            .object(zip(header, row).map { name, cell in .init(name, Self.numeric.contains(name) ? jsonNumber(cell) : .string(cell)) })
+        }
+        if connection.json {
+            let moc: [JSONValue] = r.moc.map { m in
+                .object([.init("npi", .string(m.npi)), .init("board", .string(m.board)), .init("passed", .bool(m.passed)),
+                         .init("assessed", .bool(m.assessed)), .init("score", jsonNumber(String(m.score))),
+                         .init("passing_score", jsonNumber(String(m.passingScore))),
+                         .init("missed", .array(m.missed.map { .object([.init("item_id", .string($0.itemId)), .init("objective_id", .string($0.objectiveId)),
+                                                                       .init("objective", .string($0.objectiveText))]) }))])
+            }
+            print(JSONValue.object([
+                .init("activity_id", .string(activity)),
+                .init("learners", .array(rows(r.learnerFile).map { typed(PARSExport.learnerColumns, $0) })),
+                .init("activity", rows(r.activityFile).first.map { typed(PARSExport.activityColumns, $0) } ?? .null),
+                .init("moc", .array(moc)),
+                .init("without_consent", .number(String(r.withoutConsent))),
+            ]).rendered())
+            return
+        }
+        if output == nil { print(r.learnerFile, terminator: "") }
+        if activityOutput == nil { printError("activity record: \(r.activityFile.trimmingCharacters(in: .newlines))") }
+        let passed = r.moc.filter(\.passed).count
+        printError("lvctl report pars: \(r.learnerRows) learner rows; \(r.withoutConsent) learners without PARS consent left out; MOC \(passed) passed of \(r.moc.count)")
+        for m in r.moc where !m.passed {
+            // Feedback for the learner: the items missed, with the objective each tests (no names: NPI only).
+            let missed = m.missed.map { "\($0.itemId) (\($0.objectiveId): \($0.objectiveText))" }.joined(separator: "; ")
+            let result = m.assessed ? "score \(Int((m.score * 100).rounded()))% < \(Int((m.passingScore * 100).rounded()))%" : "no post-test"
+            printError("  MOC \(m.board) \(m.npi): \(result)" + (missed.isEmpty ? "" : "; missed: \(missed)"))
+        }
     }
 }

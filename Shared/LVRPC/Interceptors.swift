@@ -10,10 +10,10 @@ import NIOCore
 public struct LoggingInterceptor: ServerInterceptor {
     public init() {}
 
-    public func intercept(
-        _ request: ServerRequest, context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
-    ) async throws -> any ProtoMessage {
+    public func intercept<Input: ProtoMessage, Output: ProtoMessage>(
+        request: ServerRequest<Input>, context: ServerContext,
+        next: @Sendable (ServerRequest<Input>, ServerContext) async throws -> ServerResponse<Output>
+    ) async throws -> ServerResponse<Output> {
         let start = NIODeadline.now()
         do {
             let response = try await next(request, context)

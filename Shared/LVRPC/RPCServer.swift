@@ -101,7 +101,7 @@ public final class RPCServer: Service, Sendable {
         let peerLimits = configuration.peerLimits
         let budget = BodyBudget(capacity: peerLimits.maxBufferedBodyBytes)
         let connectionConfiguration = ServerConnectionHandler.Configuration(
-            serverName: configuration.serverName, limits: configuration.limits,
+            serverName: configuration.serverName,
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout,
             credentialCheck: configuration.credentialCheck, authenticator: configuration.authenticator, observer: observer,
             helloTimeout: peerLimits.helloTimeout, bodyTimeout: peerLimits.bodyTimeout,

@@ -19,7 +19,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     struct Configuration: Sendable {
         var serverName: String
-        var limits: FrameLimits
         var maxConcurrentStreams: Int
         var idleTimeout: TimeAmount?
         /// Returns nil to accept the HELLO credential, or the reason to refuse it.
@@ -317,7 +316,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let eventLoop = context!.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let handler = route.handler
-        let request = ServerRequest(payload: frame.payload)
+        let request = frame.payload
         // The stream exists before its handler starts: a handler that never suspends finishes
         // (and is answered through `finish`) before `Task.immediate` returns.
         streams[streamID] = ActiveStream(task: nil, deadline: deadline, method: meta.method, start: start, reserved: unadopted)

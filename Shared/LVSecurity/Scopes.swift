@@ -105,6 +105,8 @@ public enum MethodPolicies {
         .init(Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor, .analyst, .read, Lv_Gateway_V1_GetActivityValidationRequest.self),
         .init(Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.descriptor, .analyst, .read, Lv_Gateway_V1_GetPhysicianTranscriptRequest.self),
         .init(Lv.Gateway.V1.Gateway.Method.ListActivityValidations.descriptor, .analyst, .read, Lv_Gateway_V1_ListActivityValidationsRequest.self),
+        // Names, NPIs and board ids: the registrar's read scope, audited like GetPhysician.
+        .init(Lv.Gateway.V1.Gateway.Method.ExportPARS.descriptor, .registrarRead, .read, Lv_Gateway_V1_ExportPARSRequest.self),
         // lv.admin.v1.Admin (registration, engagement, assessment)
         .init(Lv.Admin.V1.Admin.Method.Backup.descriptor, .admin, .write, Lv_Admin_V1_BackupRequest.self),
         // No key: health and reflection.

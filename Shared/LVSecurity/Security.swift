@@ -58,10 +58,10 @@ public final class ServerSecurity: Sendable {
 struct SecurityInterceptor: ServerInterceptor {
     let security: ServerSecurity
 
-    func intercept(
-        _ request: ServerRequest, context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
-    ) async throws -> any ProtoMessage {
+    func intercept<Input: ProtoMessage, Output: ProtoMessage>(
+        request: ServerRequest<Input>, context: ServerContext,
+        next: @Sendable (ServerRequest<Input>, ServerContext) async throws -> ServerResponse<Output>
+    ) async throws -> ServerResponse<Output> {
         let method = context.method.fullName
         let policy = MethodPolicies.policy(for: method)
         var entry: KeyEntry?
@@ -109,9 +109,11 @@ struct SecurityInterceptor: ServerInterceptor {
     }
 
     /// Appends the call's audit record when the method is audited; a failure to write it fails the call.
-    private func record(_ policy: MethodPolicy, _ request: ServerRequest, _ context: ServerContext, outcome: String) async throws {
+    private func record<Input: ProtoMessage>(_ policy: MethodPolicy, _ request: ServerRequest<Input>, _ context: ServerContext, outcome: String) async throws {
         guard policy.audit != .none, let audit = security.audit else { return }
-        let subjects = AuditSubjects.extract(request.payload, descriptor: policy.request)
+        // The subjects from the bytes by the descriptor, never by decoding: the call may not be authorized,
+        // or its request may be malformed (then it is recorded with what can be read).
+        let subjects = AuditSubjects.extract((try? request.payload) ?? ByteBuffer(), descriptor: policy.request)
         let p = context.principal
         var fields = "\"ts_ms\":\(Self.nowMillis()),\"service\":\(JSONValue.quoted(security.serviceName))"
         fields += ",\"key\":\(JSONValue.quoted(p?.name ?? "")),\"key_id\":\(JSONValue.quoted(p?.keyID ?? ""))"

@@ -27,6 +27,10 @@ public struct AdminService: Lv.Admin.V1.Admin.ServiceProtocol {
     }
 
     public func backup(_ request: Lv_Admin_V1_BackupRequest, context: ServerContext) async throws -> Lv_Admin_V1_BackupResponse {
+        guard database.backend is SQLiteBackend else {
+            throw RPCError(.failedPrecondition, "online backup copies a SQLite file; this service's database is PostgreSQL: "
+                           + "back it up with pg_basebackup and WAL archiving (docs/OPERATIONS.md)")
+        }
         let snapshot = Self.nowMillis()
         let name = request.name.isEmpty ? "\(databaseName)-\(Self.stamp(snapshot)).sqlite" : request.name
         let allowed = name.utf8.allSatisfy { c in

@@ -18,6 +18,9 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Directory for the service's SQLite database (env LV_DATA_DIR; default ./var).")
     var dataDirFlag: String?
 
+    @Option(name: .customLong("database"), help: "sqlite:PATH or postgres://HOST:PORT[,HOST:PORT…]/DB?target_session_attrs=read-write (env LV_DATABASE; default sqlite:<data-dir>/<service>.sqlite). docs/OPERATIONS.md.")
+    var databaseFlag: String?
+
     @Option(name: .customLong("metrics-listen"), help: "Prometheus /metrics address HOST:PORT, or off (env LV_METRICS_LISTEN; default the RPC host and port + 2000).")
     var metricsListenFlag: String?
 
@@ -49,7 +52,7 @@ public struct ServiceOptions: ParsableArguments {
 
     /// The keys a configuration file may set for every service (each flag's name without `--`).
     public static let fileKeys: Set<String> = [
-        "listen", "data-dir", "metrics-listen", "log-level", "log-format", "max-frame-size",
+        "listen", "data-dir", "database", "metrics-listen", "log-level", "log-format", "max-frame-size",
         "max-concurrent-streams", "idle-timeout", "sqlite-synchronous", "drain-timeout",
         "max-connections", "max-connections-per-peer", "hello-timeout", "body-timeout", "max-buffered-bytes",
         "write-high-water", "max-pings-per-second", "malloc-arena-max", "handlers-on",
@@ -132,7 +135,7 @@ public struct ServiceOptions: ParsableArguments {
         let listen = string(listenFlag, env: "LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
         let (host, port): (String, Int)
         do { (host, port) = try parseHostPort(listen) } catch { throw ValidationError("--listen: \(error)") }
-        let metricsText = string(metricsListenFlag, env: "LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + 2000)"
+        let metricsText = string(metricsListenFlag, env: "LV_METRICS_LISTEN") ?? "\(host.contains(":") ? "[\(host)]" : host):\(port == 0 ? 0 : port + DefaultPorts.metricsOffset)"
         var metrics: (String, Int)?
         if metricsText != "off" {
             do { metrics = try parseHostPort(metricsText) } catch { throw ValidationError("--metrics-listen: \(error)") }
@@ -185,6 +188,7 @@ public struct ServiceOptions: ParsableArguments {
         var settings = ServiceSettings(
             host: host, port: port, metrics: metrics, peerLimits: peer, security: security,
             dataDirectory: string(dataDirFlag, env: "LV_DATA_DIR") ?? "./var",
+            databaseLocation: string(databaseFlag, env: "LV_DATABASE"),
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
             database: DatabaseOptions(synchronous: synchronous), logFormat: logFormat, configFile: file)
@@ -202,6 +206,8 @@ public struct ServiceSettings: Sendable {
     /// Keys, TLS, audit log; all off by default (loopback only).
     public var security = SecuritySettings()
     public var dataDirectory: String
+    /// `--database`: sqlite:PATH or a postgres:// URL; nil means `<data-dir>/<service>.sqlite`.
+    public var databaseLocation: String? = nil
     public var logLevel: Logger.Level
     public var limits: FrameLimits
     public var maxConcurrentStreams: Int
@@ -213,6 +219,20 @@ public struct ServiceSettings: Sendable {
     public var handlersOnEventLoop = true
     /// The configuration file read (for the executable's own keys), if any.
     public var configFile: ConfigFile?
+
+    /// The backend `--database` names, or SQLite at `<data-dir>/<file>` (the default). `postgres`
+    /// makes the PostgreSQL backend from a URL (`PostgresBackend.init(url:)` from LVStorePostgres,
+    /// which only the executables with data link, so the gateway and lv-web never load libpq).
+    public func databaseBackend(_ file: String, postgres: (String) -> any DatabaseBackend) throws -> any DatabaseBackend {
+        if let location = databaseLocation, !location.isEmpty {
+            if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") { return postgres(location) }
+            guard location.hasPrefix("sqlite:") else {
+                throw ValidationError("--database: expected sqlite:PATH or postgres://…, got '\(location.prefix(16))…'")
+            }
+            return SQLiteBackend(path: String(location.dropFirst("sqlite:".count)))
+        }
+        return SQLiteBackend(path: try databasePath(file))
+    }
 
     /// `<data-dir>/<file>`, creating the directory when it is missing.
     public func databasePath(_ file: String) throws -> String {

@@ -18,10 +18,10 @@ struct TestHoldInterceptor: ServerInterceptor {
         return TestHoldInterceptor(gate: path)
     }
 
-    func intercept(
-        _ request: ServerRequest, context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> any ProtoMessage
-    ) async throws -> any ProtoMessage {
+    func intercept<Input: ProtoMessage, Output: ProtoMessage>(
+        request: ServerRequest<Input>, context: ServerContext,
+        next: @Sendable (ServerRequest<Input>, ServerContext) async throws -> ServerResponse<Output>
+    ) async throws -> ServerResponse<Output> {
         while !FileManager.default.fileExists(atPath: gate) {
             try await Task.sleep(nanoseconds: 5_000_000)
         }

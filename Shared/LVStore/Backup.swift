@@ -20,6 +20,9 @@ extension Database {
     /// loop or the cooperative pool, and does not hold one of the service's reader connections.
     /// The copy is checked with `PRAGMA quick_check` before returning.
     public func backup(to destination: String) async throws -> BackupResult {
+        guard backend is SQLiteBackend else {
+            throw DatabaseUnavailableError("online backup copies a SQLite file; back a PostgreSQL database up with pg_basebackup and WAL archiving (docs/OPERATIONS.md)")
+        }
         let source = path
         let options = options
         return try await NIOThreadPool.singleton.runIfActive {

@@ -33,28 +33,38 @@ public struct DatabaseOptions: Sendable {
     }
 }
 
-/// A service's SQLite database: one writer thread that groups concurrent writes into one
+/// A service's database (SQLite, or PostgreSQL through LVStorePostgres): one writer thread that groups concurrent writes into one
 /// transaction (group commit) and acknowledges each only after COMMIT returns, plus a few
-/// reader threads. No SQLite call ever runs on an event loop or the Swift cooperative pool.
+/// reader threads. No database call ever runs on an event loop or the Swift cooperative pool.
 public final class Database: Sendable {
+    /// The SQLite file, or for another backend its display name (hosts and database, no password).
     public let path: String
+    public let backend: any DatabaseBackend
     public let options: DatabaseOptions
     private let writer: GroupCommitWriter
     private let readers: ReaderPool
 
-    /// Opens (creating) the database at `path` with WAL, `synchronous`, foreign keys and a busy
-    /// timeout, then applies `migrations` on the writer connection before returning.
-    public init(path: String, migrations: [Migration], options: DatabaseOptions = DatabaseOptions(),
+    /// Opens (creating) the SQLite database at `path` with WAL, `synchronous`, foreign keys and a
+    /// busy timeout, then applies `migrations` on the writer connection before returning.
+    public convenience init(path: String, migrations: [Migration], options: DatabaseOptions = DatabaseOptions(),
+                            logger: Logger = Logger(label: "lv.store")) throws {
+        try self.init(backend: SQLiteBackend(path: path), migrations: migrations, options: options, logger: logger)
+    }
+
+    /// Opens the database `backend` names (SQLite, or PostgreSQL from LVStorePostgres) and applies
+    /// `migrations` on the writer connection before returning.
+    public init(backend: any DatabaseBackend, migrations: [Migration], options: DatabaseOptions = DatabaseOptions(),
                 logger: Logger = Logger(label: "lv.store")) throws {
-        self.path = path
+        self.path = backend.displayName
+        self.backend = backend
         self.options = options
-        let writeConnection = try Database.open(path: path, options: options)
-        try Migrator.migrate(writeConnection, migrations)
-        var readConnections: [SQLiteConnection] = []
-        for _ in 0..<options.readers { readConnections.append(try Database.open(path: path, options: options)) }
+        let writeConnection = try backend.openConnection(options: options)
+        _ = try backend.migrate(writeConnection, migrations)
+        var readConnections: [any StoreConnection] = []
+        for _ in 0..<options.readers { readConnections.append(try backend.openConnection(options: options)) }
         let number = Self.opened.withLockedValue { $0 += 1; return $0 }
-        writer = GroupCommitWriter(connection: writeConnection, maxBatch: options.maxBatch, logger: logger,
-                                   threadName: "lv-db\(number)-w")
+        writer = GroupCommitWriter(connection: writeConnection, begin: backend.beginStatement, maxBatch: options.maxBatch,
+                                   logger: logger, threadName: "lv-db\(number)-w")
         readers = ReaderPool(connections: readConnections, threadNamePrefix: "lv-db\(number)-r")
     }
 
@@ -89,12 +99,12 @@ public final class Database: Sendable {
     /// A write whose task is cancelled before the writer starts it (the server cancels a call's
     /// task when its deadline passes or the client sends CANCEL) is not run and throws
     /// `CancellationError`; once started it is committed with its batch, whoever still waits.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreConnection) throws -> T) async throws -> T {
         try await writer.submit(body)
     }
 
     /// Runs `body` on a read connection (a consistent snapshot for its duration).
-    public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreConnection) throws -> T) async throws -> T {
         try await readers.run(body)
     }
 
@@ -112,14 +122,18 @@ public final class Database: Sendable {
         readers.jobs.stop()
         writer.thread.join()
         for thread in readers.threads { thread.join() }
-        writer.connection.close()
-        for connection in readers.connections { connection.close() }
+        Self.closeConnection(writer.connection)
+        for connection in readers.connections { Self.closeConnection(connection) }
     }
 
     /// `close()` off the Swift cooperative pool: returns when every thread has ended and every
     /// connection is closed. A swift-service-lifecycle `Service` calls it on graceful shutdown.
     public func shutdown() async {
         try? await NIOThreadPool.singleton.runIfActive { self.close() }
+    }
+
+    private static func closeConnection(_ connection: any StoreConnection) {
+        (connection as? any ClosableConnection)?.close()
     }
 
     static let closedError = SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: nil)
@@ -129,7 +143,7 @@ public final class Database: Sendable {
 final class GroupCommitWriter: Sendable {
     struct Job {
         /// Runs the write in the open transaction; returns its acknowledgement, sent after COMMIT.
-        let run: (SQLiteConnection) -> () -> Void
+        let run: (any StoreConnection) -> () -> Void
         /// Fails the write when its transaction could not begin or commit.
         let fail: (any Error) -> Void
     }
@@ -138,11 +152,11 @@ final class GroupCommitWriter: Sendable {
     let thread: OwnedThread
     private let counts = NIOLockedValueBox((commits: 0, writes: 0))
     /// Used by the writer thread only, and closed by `Database.close` after joining it.
-    nonisolated(unsafe) let connection: SQLiteConnection
+    nonisolated(unsafe) let connection: any StoreConnection
     private let maxBatch: Int
     private let logger: Logger
 
-    init(connection: SQLiteConnection, maxBatch: Int, logger: Logger, threadName: String) {
+    init(connection: any StoreConnection, begin: String, maxBatch: Int, logger: Logger, threadName: String) {
         self.connection = connection
         self.maxBatch = maxBatch
         self.logger = logger
@@ -150,14 +164,14 @@ final class GroupCommitWriter: Sendable {
         let counts = self.counts
         thread = OwnedThread(name: threadName) {
             while let batch = jobs.take(maximum: maxBatch) {
-                Self.commit(batch, on: connection, logger: logger, counts: counts)
+                Self.commit(batch, on: connection, begin: begin, logger: logger, counts: counts)
             }
         }
     }
 
     var statistics: (commits: Int, writes: Int) { counts.withLockedValue { $0 } }
 
-    func submit<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    func submit<T: Sendable>(_ body: @escaping @Sendable (any StoreConnection) throws -> T) async throws -> T {
         // Set when the caller's task is cancelled; read by the writer thread before the write starts.
         let cancelled = NIOLockedValueBox(false)
         return try await withTaskCancellationHandler {
@@ -189,10 +203,21 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// One transaction for the whole batch; nobody is answered until COMMIT has returned.
-    private static func commit(_ batch: [Job], on connection: SQLiteConnection, logger: Logger,
+    /// A backend whose connection is lost (PostgreSQL) reconnects before BEGIN, never inside the
+    /// transaction; a connection lost during the batch or its COMMIT fails every write of the
+    /// batch with `DatabaseUnavailableError` (retryable: none was acknowledged).
+    private static func commit(_ batch: [Job], on connection: any StoreConnection, begin: String, logger: Logger,
                                counts: NIOLockedValueBox<(commits: Int, writes: Int)>) {
         do {
-            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.ensureUsable()
+                try connection.execute(begin)
+            } catch is DatabaseUnavailableError {
+                // A connection that died while idle is found out only by using it; nothing of the
+                // batch has run yet, so reconnecting once here is safe.
+                try connection.ensureUsable()
+                try connection.execute(begin)
+            }
         } catch {
             for job in batch { job.fail(error) }
             return
@@ -214,14 +239,14 @@ final class GroupCommitWriter: Sendable {
 
 /// Reader threads, each with its own connection, taking reads from one queue.
 final class ReaderPool: Sendable {
-    typealias Job = (SQLiteConnection) -> Void
+    typealias Job = (any StoreConnection) -> Void
 
     let jobs = JobQueue<Job>()
     let threads: [OwnedThread]
     /// Each used by its own thread only, and closed by `Database.close` after joining them.
-    nonisolated(unsafe) let connections: [SQLiteConnection]
+    nonisolated(unsafe) let connections: [any StoreConnection]
 
-    init(connections: [SQLiteConnection], threadNamePrefix: String) {
+    init(connections: [any StoreConnection], threadNamePrefix: String) {
         self.connections = connections
         let jobs = self.jobs
         threads = connections.enumerated().map { index, connection in
@@ -231,9 +256,20 @@ final class ReaderPool: Sendable {
         }
     }
 
-    func run<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable (any StoreConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let queued = jobs.append { connection in continuation.resume(with: Result { try body(connection) }) }
+            let queued = jobs.append { connection in
+                continuation.resume(with: Result<T, any Error> {
+                    do {
+                        try connection.ensureUsable()
+                        return try body(connection)
+                    } catch is DatabaseUnavailableError {
+                        // A read changes nothing: once more on a fresh connection (a failover, an idle drop).
+                        try connection.ensureUsable()
+                        return try body(connection)
+                    }
+                })
+            }
             if !queued { continuation.resume(throwing: Database.closedError) }
         }
     }

@@ -18,7 +18,7 @@ public enum RequestLog {
     }
 
     /// Runs `perform` once per request id. Returns the response bytes and whether they were replayed.
-    public static func once(_ c: SQLiteConnection, requestID: String, method: String, request: [UInt8], now: Int64,
+    public static func once(_ c: any StoreConnection, requestID: String, method: String, request: [UInt8], now: Int64,
                             perform: () throws -> [UInt8]) throws -> (response: [UInt8], replayed: Bool) {
         var stored: (String, [UInt8], [UInt8])?
         try c.prepare("SELECT method, request, response FROM request_log WHERE request_id = ?")

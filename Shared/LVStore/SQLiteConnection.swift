@@ -16,7 +16,7 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 
 /// One SQLite connection. Not thread-safe: it belongs to the thread that uses it
 /// (the writer thread or one reader at a time), never to an event loop or the Swift pool.
-public final class SQLiteConnection {
+public final class SQLiteConnection: ClosableConnection {
     let handle: OpaquePointer
     private var statementCache: [String: SQLiteStatement] = [:]
 
@@ -64,7 +64,12 @@ public final class SQLiteConnection {
     }
 
     /// A prepared statement, cached by its SQL text and reset for reuse.
-    public func prepare(_ sql: String) throws -> SQLiteStatement {
+    public func prepare(_ sql: String) throws -> any StoreStatement { try prepareStatement(sql) }
+
+    /// SQLite needs no reconnecting.
+    public func ensureUsable() throws {}
+
+    func prepareStatement(_ sql: String) throws -> SQLiteStatement {
         if let cached = statementCache[sql] {
             cached.reset()
             return cached
@@ -72,23 +77,6 @@ public final class SQLiteConnection {
         let statement = try SQLiteStatement(connection: self, sql: sql)
         statementCache[sql] = statement
         return statement
-    }
-
-    /// The first column of the first row of a query, as an integer.
-    public func scalarInt(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> Int64? {
-        let s = try prepare(sql)
-        defer { s.reset() }
-        try s.bind(bindings)
-        guard try s.step() else { return nil }
-        return s.isNull(0) ? nil : s.int(0)
-    }
-
-    /// The first column of the first row, as text.
-    public func scalarText(_ sql: String) throws -> String? {
-        let s = try prepare(sql)
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        return s.isNull(0) ? nil : s.text(0)
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
@@ -106,7 +94,7 @@ public enum SQLiteValue: Sendable, Hashable {
 }
 
 /// A prepared statement. Parameters are 1-based like SQLite's; columns 0-based.
-public final class SQLiteStatement {
+public final class SQLiteStatement: StoreStatement {
     private let statement: OpaquePointer
     private unowned let connection: SQLiteConnection
     public let sql: String
@@ -130,10 +118,6 @@ public final class SQLiteStatement {
     public func reset() {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
-    }
-
-    public func bind(_ values: [SQLiteValue]) throws {
-        for (i, v) in values.enumerated() { try bind(v, at: Int32(i + 1)) }
     }
 
     public func bind(_ value: SQLiteValue, at index: Int32) throws {
@@ -186,22 +170,6 @@ public final class SQLiteStatement {
             sqlite3_reset(statement)
             throw e
         }
-    }
-
-    /// Runs a statement that returns no rows with `values` bound.
-    public func run(_ values: [SQLiteValue] = []) throws {
-        reset()
-        defer { reset() }
-        try bind(values)
-        try step()
-    }
-
-    /// Binds `values` and calls `row` for each result row, then resets the statement.
-    public func query(_ values: [SQLiteValue] = [], row: (SQLiteStatement) throws -> Void) throws {
-        reset()
-        defer { reset() }
-        try bind(values)
-        while try step() { try row(self) }
     }
 
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }

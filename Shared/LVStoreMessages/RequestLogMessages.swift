@@ -5,7 +5,7 @@ import LVStore
 extension RequestLog {
     /// `once` for protobuf requests and responses: a reused id is INVALID_ARGUMENT (rule "idempotency").
     public static func once<Response: ProtoMessage>(
-        _ c: SQLiteConnection, requestID: String, method: String, request: some ProtoMessage, now: Int64,
+        _ c: any StoreConnection, requestID: String, method: String, request: some ProtoMessage, now: Int64,
         perform: () throws -> Response
     ) throws -> (response: Response, replayed: Bool) {
         do {

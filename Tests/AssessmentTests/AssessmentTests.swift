@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Assessment
 import AssessmentDomain
 import Foundation
@@ -144,13 +145,10 @@ struct ScoringTests {
 
 @Suite("assessment service on a real SQLite file")
 struct AssessmentServiceTests {
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     func service() throws -> AssessmentService {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("asm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return AssessmentService(store: try AssessmentStore(path: dir.appendingPathComponent("a.sqlite").path), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: temporaryStorePath("asm", file: "a.sqlite"))), clock: { 1_795_701_600_000 })
     }
 
     func create(_ s: AssessmentService, _ i: Instrument, id: String) async throws -> Lv_Assessment_V1_CreateInstrumentResponse {
@@ -218,7 +216,16 @@ struct AssessmentServiceTests {
         #expect(try await s.recordFollowUp(fu, context: context).commitment?.followUp?.implementation == .partially)
         f.implementation = .fully
         fu.followUp = f
-        await #expect(throws: RPCError.self) { _ = try await s.recordFollowUp(fu, context: context) }
+        // A second, different follow-up: the store's DomainError, converted as the router does.
+        do {
+            _ = try await s.recordFollowUp(fu, context: context)
+            Issue.record("a second follow-up was accepted")
+        } catch {
+            #expect(error is DomainError)
+            let status = RPCError.from(error)
+            #expect(status.code == .alreadyExists)
+            #expect(status.violations.map { "\($0.field)/\($0.rule)" } == ["commitment_id/one-follow-up"])
+        }
 
         func measure(_ phase: Lv_Assessment_V1_MeasurePhase, _ num: UInt32, _ den: UInt32, start: String = "2026-01-01") -> PracticeMeasure {
             var m = PracticeMeasure()

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Assessment
 import AssessmentDomain
 import Foundation
@@ -11,13 +12,10 @@ import Testing
 /// measures' period order, numerator and denominator bounds, and the 10,000 cap per call.
 @Suite("assessment: documented rules, one test each")
 struct AssessmentDocumentedRuleTests {
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     func service() throws -> AssessmentService {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("asm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return AssessmentService(store: try AssessmentStore(path: dir.appendingPathComponent("a.sqlite").path), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: temporaryStorePath("asm", file: "a.sqlite"))), clock: { 1_795_701_600_000 })
     }
 
     func create(_ s: AssessmentService, _ i: Instrument, id: String) async throws -> Lv_Assessment_V1_CreateInstrumentResponse {

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Foundation
 import Logging
 import LVAPI
@@ -18,7 +19,7 @@ struct AssessmentHandlerFuzzTests {
     func corpus() async throws {
         let dir = try RouterFuzzing.temporaryDirectory()
         var router = Router()
-        AssessmentService(store: try AssessmentStore(path: dir.appendingPathComponent("s.sqlite").path), clock: { 1_795_701_600_000 }).register(into: &router)
+        AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("s.sqlite").path)), clock: { 1_795_701_600_000 }).register(into: &router)
         let outcome = try await RouterFuzzing.run(router)
         #expect(outcome.calls > 0)
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(10))")

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Assessment
 import AssessmentDomain
 import Foundation
@@ -11,13 +12,10 @@ import Testing
 /// Issue #12: extremes and field rules of the assessment API, each INVALID_ARGUMENT naming the field.
 @Suite("assessment under hostile input")
 struct AssessmentHostileInputTests {
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     func service() throws -> AssessmentService {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("asm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return AssessmentService(store: try AssessmentStore(path: dir.appendingPathComponent("a.sqlite").path), clock: { 1_795_701_600_000 })
+        return AssessmentService(store: try AssessmentStore(backend: TestDatabase.backend(path: temporaryStorePath("asm", file: "a.sqlite"))), clock: { 1_795_701_600_000 })
     }
 
     func expectInvalid(_ field: String, rule: String? = nil, _ body: () async throws -> Void) async {

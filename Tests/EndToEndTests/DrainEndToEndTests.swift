@@ -2,61 +2,11 @@ import Foundation
 import LVAPI
 import LVMessages
 import LVRPC
+import LVTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
-
-/// A raw protocol peer over TCP: pipelines hand-made frames and reads whole frames back, so the
-/// test sees exactly what the server sent (the RPC client would hide refusals behind retries).
-final class RawPeer: @unchecked Sendable { // `next` from one task, `send` from another
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let continuation: AsyncStream<ByteBuffer>.Continuation
-        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
-
-    private let channel: any Channel
-    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
-    private var pending = ByteBuffer()
-
-    init(port: Int) async throws {
-        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { $0.pipeline.addHandler(Collector(continuation)) }
-            .connect(host: "127.0.0.1", port: port).get()
-        iterator = stream.makeAsyncIterator()
-        var hello = Lv_Rpc_V1_Hello()
-        hello.protocolVersion = 1
-        try await send(FrameWriter.frame(.hello, streamID: 0, payload: hello))
-        guard try await next()?.type == FrameType.helloAck.rawValue else { throw RPCError(.unavailable, "no HELLO_ACK") }
-    }
-
-    func send(_ buffer: ByteBuffer) async throws { try await channel.writeAndFlush(buffer) }
-
-    func next() async throws -> (type: UInt8, streamID: UInt32, meta: ByteBuffer, payload: ByteBuffer)? {
-        while true {
-            if pending.readableBytes >= FrameHeader.size {
-                let i = pending.readerIndex
-                let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
-                let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
-                if pending.readableBytes >= FrameHeader.size + metaLength + payloadLength {
-                    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
-                    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
-                    pending.moveReaderIndex(forwardBy: FrameHeader.size)
-                    return (type, stream, pending.readSlice(length: metaLength)!, pending.readSlice(length: payloadLength)!)
-                }
-            }
-            guard var chunk = await iterator.next() else { return nil }
-            pending.writeBuffer(&chunk)
-        }
-    }
-
-    func close() async { try? await channel.close() }
-}
 
 @Suite("SIGTERM drain of a real service", .serialized, .timeLimit(.minutes(3)))
 struct DrainEndToEndTests {
@@ -80,7 +30,9 @@ struct DrainEndToEndTests {
         let service = try RunningService("lv-engagement", extraArguments: ["--drain-timeout", "600"],
                                          environment: ["LV_TEST_HOLD_CALLS_UNTIL": gate.path])
         defer { try? FileManager.default.removeItem(at: gate) }
-        let peer = try await RawPeer(port: service.port)
+        // A raw peer (LVTestSupport): it sees exactly what the server sent (the RPC client would hide refusals behind retries).
+        let peer = try await RawFramePeer.connect(port: service.port)
+        try await peer.hello()
         var answers: [UInt32: [Answer]] = [:]
         var goAways: [Lv_Rpc_V1_GoAway] = []
         var phase = Phase.beforeSigterm

@@ -31,6 +31,8 @@ struct GatewayTests {
         let clients = [registration, engagement, assessment].map { RPCClient(host: "127.0.0.1", port: $0.port) }
         var config = CMESimulation.Configuration()
         (config.activityID, config.participants, config.comparison, config.seed) = ("gw-act", 30, 10, 11)
+        // These checks count exact n's (every participant attends and takes both tests): the first simulator's behaviour.
+        config.realism = .idealised
         try await CMESimulation(configuration: config, registration: clients[0], engagement: clients[1], assessment: clients[2]).run()
         for c in clients { await c.close() }
 

@@ -47,7 +47,6 @@ struct JSONOutputTests {
         for what in ["enrollments", "attendance", "credits"] {
             #expect(try ok(["registration", "list", what, "--addr", reg, "--activity", "hf-2026", "--json"]) is [Any], "\(what)")
         }
-        #expect(try ok(["registration", "export-pars", "--addr", reg, "--activity", "hf-2026", "--json"]) is [Any])
         // simulate --json: the summary on stdout, and nothing on stderr (no progress lines: stderr is for a JSON error).
         let simulation = try run("lvctl", ["simulate", "--registration-addr", reg, "--engagement-addr", eng, "--assessment-addr", asm,
                                            "--activity", "sim-json", "--participants", "4", "--comparison", "2", "--json"])
@@ -55,15 +54,17 @@ struct JSONOutputTests {
         #expect(simulation.errors.isEmpty, "simulate --json wrote to stderr: \(simulation.errors)")
         let simulated = Self.json(simulation.output) as? [String: Any]
         #expect(simulated?["participants"] as? Int == 4, "\(simulation.output)")
-        // export-pars on the simulated activity (its participants claimed credit): typed columns.
-        let pars = try ok(["registration", "export-pars", "--addr", reg, "--activity", "sim-json", "--json"]) as? [[String: Any]]
-        #expect(pars?.isEmpty == false)
+        // The PARS export on the simulated activity (its participants claimed credit), through the gateway: typed columns.
+        let export = try ok(["report", "pars", "--addr", gw, "sim-json", "--json"]) as? [String: Any]
+        let pars = export?["learners"] as? [[String: Any]]
+        #expect(pars?.isEmpty == false, "\(String(describing: export))")
         for record in pars ?? [] {
-            #expect(record["credits"] is NSNumber && (record["credits"] as? Double ?? 0) > 0, "\(record)")
-            #expect((record["dob_month"] as? Int).map { (1...12).contains($0) } == true && (record["dob_day"] as? Int).map { (1...31).contains($0) } == true,
+            #expect(record["amount"] is NSNumber && (record["amount"] as? Double ?? 0) > 0, "\(record)")
+            #expect((record["birth_month"] as? Int).map { (1...12).contains($0) } == true && (record["birth_day"] as? Int).map { (1...31).contains($0) } == true,
                     "\(record)")
             #expect(record["npi"] is String && record["board_id"] is String && record["completion_date"] is String, "\(record)")
         }
+        #expect((export?["activity"] as? [String: Any])?["provider_activity_id"] as? String == "sim-json")
 
         let instrument = try ok(["assessment", "create-instrument", "--addr", asm, "--registration-addr", reg,
                                  "--file", examples.appendingPathComponent("pre-test.json").path, "--json"]) as? [String: Any]

@@ -109,6 +109,8 @@ struct PartialFailureTests {
         let clients = [Source.registration, .engagement, .assessment].map { RPCClient(host: "127.0.0.1", port: backends[$0]!.port) }
         var config = CMESimulation.Configuration()
         (config.activityID, config.participants, config.comparison, config.seed) = ("pf-act", 30, 10, 12)
+        // These checks count exact n's (every participant attends and takes both tests): the first simulator's behaviour.
+        config.realism = .idealised
         try await CMESimulation(configuration: config, registration: clients[0], engagement: clients[1], assessment: clients[2]).run()
         for c in clients { await c.close() }
 

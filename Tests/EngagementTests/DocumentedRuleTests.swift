@@ -1,22 +1,22 @@
+import LVStoreTestSupport
+import LVTestSupport
 import Engagement
 import EngagementDomain
 import Foundation
 import Logging
 import LVMessages
 import LVRPC
+import LVTestSupport
 import Testing
 
 /// docs/ENGAGEMENT.md rules that had no test: the 3-hour media cap and the (timestamp, event_id)
 /// key of exactly-once storage.
 @Suite("engagement: documented rules, one test each")
 struct EngagementDocumentedRuleTests {
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     func service() throws -> EngagementService {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eng-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return EngagementService(store: try EngagementStore(path: dir.appendingPathComponent("e.sqlite").path), clock: { t0 + 10 * 3_600_000 })
+        return EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: temporaryStorePath("eng", file: "e.sqlite"))), clock: { t0 + 10 * 3_600_000 })
     }
 
     @Test("a played media runs at most 3 h: to a pause 4 h later, for a 5 h duration, or to the next play 3 h 1 min later")

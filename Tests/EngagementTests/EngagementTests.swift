@@ -1,9 +1,12 @@
+import LVStoreTestSupport
+import LVTestSupport
 import Foundation
 import Logging
 import LVDomain
 import LVMessages
 import LVRPC
 import LVStore
+import LVTestSupport
 import Engagement
 import EngagementDomain
 import Testing
@@ -109,13 +112,10 @@ struct SummaryTests {
 
 @Suite("engagement store and service on a real SQLite file")
 struct EngagementServiceTests {
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     func service() throws -> EngagementService {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eng-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return EngagementService(store: try EngagementStore(path: dir.appendingPathComponent("e.sqlite").path), clock: { t0 + 3_600_000 })
+        return EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: temporaryStorePath("eng", file: "e.sqlite"))), clock: { t0 + 3_600_000 })
     }
 
     @Test("a batch stores its valid events, reports each invalid one, and a retry stores nothing twice")

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Foundation
 import Logging
 import LVAPI
@@ -18,7 +19,7 @@ struct EngagementHandlerFuzzTests {
     func corpus() async throws {
         let dir = try RouterFuzzing.temporaryDirectory()
         var router = Router()
-        EngagementService(store: try EngagementStore(path: dir.appendingPathComponent("s.sqlite").path), clock: { 1_795_701_600_000 }).register(into: &router)
+        EngagementService(store: try EngagementStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("s.sqlite").path)), clock: { 1_795_701_600_000 }).register(into: &router)
         let outcome = try await RouterFuzzing.run(router)
         #expect(outcome.calls > 0)
         #expect(outcome.failures.isEmpty, "\(outcome.failures.prefix(10))")

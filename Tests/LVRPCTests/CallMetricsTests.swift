@@ -49,7 +49,7 @@ struct CallMetricsTests {
         // The deadline fires first: DEADLINE_EXCEEDED goes on the wire, and the handler's own
         // CancellationError afterwards is not counted again.
         // (A raw connection: the Swift client would also send CANCEL at its own deadline, racing the server's.)
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         var meta = Lv_Rpc_V1_FrameMeta()
         meta.method = method

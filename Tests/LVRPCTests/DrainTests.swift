@@ -1,6 +1,7 @@
 import LVAPI
 import LVMessages
 import LVRPC
+import LVTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -162,11 +163,5 @@ struct DrainTests {
         await client.close()
         await second.close()
         await fake.close()
-    }
-}
-
-extension WireFrame: Equatable {
-    static func == (a: WireFrame, b: WireFrame) -> Bool {
-        a.type == b.type && a.streamID == b.streamID && a.meta == b.meta && a.payload == b.payload
     }
 }

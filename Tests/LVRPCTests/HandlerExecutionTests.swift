@@ -61,7 +61,7 @@ struct HandlerExecutionTests {
     @Test("a call sent after another with a later deadline still gets DEADLINE_EXCEEDED at its own deadline, not at the other's")
     func earlierDeadlineAfterLaterOne() async throws {
         let (server, task, port) = try await Self.start(handlersOnEventLoop: true)
-        let raw = try await RawConnection(port: port)
+        let raw = try await RawConnection.connect(port: port)
         try await raw.hello()
         // Stream 1 waits 30 s with a 60 s deadline; stream 2 waits as long with a 50 ms deadline.
         try await raw.send(Self.request(1, delayMs: 30_000, timeoutMs: 60_000))
@@ -84,7 +84,7 @@ struct HandlerExecutionTests {
     @Test("a call answered before its deadline gets nothing more when the deadline passes; calls still in flight are untouched")
     func answeredCallsAreNotExpired() async throws {
         let (server, task, port) = try await Self.start(handlersOnEventLoop: true)
-        let raw = try await RawConnection(port: port)
+        let raw = try await RawConnection.connect(port: port)
         try await raw.hello()
         // Stream 1 answers at once with a 100 ms deadline, which arms the connection's timer;
         // stream 2 takes 400 ms with a 60 s deadline, so the timer fires while it is in flight.

@@ -60,7 +60,7 @@ struct HostileInputTests {
     @Test("a connection that sends no HELLO is closed after the HELLO timeout with GOAWAY DEADLINE_EXCEEDED")
     func helloTimeout() async throws {
         let server = try await Self.start { $0.helloTimeout = .milliseconds(200) }
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         let code = try await Self.guarded { try Self.goAwayCode(try await raw.nextFrame()) }
         #expect(code == .deadlineExceeded)
         #expect(try await raw.isClosedByPeer())
@@ -70,7 +70,7 @@ struct HostileInputTests {
     @Test("a frame body that trickles in past the body timeout closes the connection (slowloris)")
     func bodyTimeout() async throws {
         let server = try await Self.start { $0.bodyTimeout = .milliseconds(300) }
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         var frame = try Self.request(1, echoRequest("slow", padding: 100_000))
         try await raw.send(frame.readSlice(length: 1000)!) // header and a little of the body, then nothing
@@ -79,7 +79,7 @@ struct HostileInputTests {
         // A body being skipped (oversized, or refused for the budget) and a half-sent header are timed too.
         for partial in [Array(try Self.request(1, echoRequest("big", padding: 5 * 1024 * 1024)).readableBytesView.prefix(100)),
                         [0x4C, 0x56, 0x01]] {
-            let raw = try await RawConnection(port: server.port)
+            let raw = try await RawConnection.connect(port: server.port)
             try await raw.hello()
             try await raw.send(partial)
             let code = try await Self.guarded { () -> StatusCode? in
@@ -96,7 +96,7 @@ struct HostileInputTests {
     @Test("PINGs beyond the rate get GOAWAY RESOURCE_EXHAUSTED; within it, PONGs")
     func pingRate() async throws {
         let server = try await Self.start { $0.pingsPerSecond = 1; $0.pingBurst = 5 }
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         var burst = ByteBuffer()
         for _ in 0..<20 { burst.writeImmutableBuffer(FrameWriter.rawFrame(.ping, payload: ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8]))) }
@@ -117,7 +117,7 @@ struct HostileInputTests {
     @Test("an x-request-id with a newline (log forging) or over 128 bytes is refused INVALID_ARGUMENT; the connection stays usable")
     func requestIDHygiene() async throws {
         let server = try await Self.start { _ in }
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         for (i, id) in ["ok\nFAKE LOG LINE level=error", String(repeating: "a", count: 129), "tab\there", ""].enumerated() {
             try await raw.send(Self.request(UInt32(i + 1), echoRequest("x"), metadata: ["x-request-id": id]))
@@ -138,11 +138,11 @@ struct HostileInputTests {
         let server = try await Self.start { $0.maxConnectionsPerPeer = 3 }
         var open: [RawConnection] = []
         for _ in 0..<3 {
-            let raw = try await RawConnection(port: server.port)
+            let raw = try await RawConnection.connect(port: server.port)
             try await raw.hello()
             open.append(raw)
         }
-        let refused = try await RawConnection(port: server.port)
+        let refused = try await RawConnection.connect(port: server.port)
         let code = try await Self.guarded { try Self.goAwayCode(try await refused.nextFrame()) }
         #expect(code == .resourceExhausted)
         #expect(try await refused.isClosedByPeer())
@@ -151,7 +151,7 @@ struct HostileInputTests {
         let admitted = try await Self.guarded { () -> Bool in
             while true {
                 // A refused connection may be closed before the HELLO is written: that is a refusal too.
-                let raw = try await RawConnection(port: server.port)
+                let raw = try await RawConnection.connect(port: server.port)
                 var hello = Lv_Rpc_V1_Hello()
                 hello.protocolVersion = 1
                 guard (try? await raw.send(FrameWriter.frame(.hello, streamID: 0, payload: hello))) != nil else { continue }
@@ -165,12 +165,12 @@ struct HostileInputTests {
     @Test("when the body budget is spent, a large REQUEST is skipped and refused RESOURCE_EXHAUSTED, retryable; others still run")
     func bodyBudget() async throws {
         let server = try await Self.start { $0.maxBufferedBodyBytes = 300_000 }
-        let holder = try await RawConnection(port: server.port)
+        let holder = try await RawConnection.connect(port: server.port)
         try await holder.hello()
         var big = try Self.request(1, echoRequest("big", padding: 250_000))
         let head = big.readSlice(length: 100_000)!
         try await holder.send(head) // 250 KB reserved while the rest does not come
-        let other = try await RawConnection(port: server.port)
+        let other = try await RawConnection.connect(port: server.port)
         try await other.hello()
         // Wait (by events) until the holder's reservation is in place: a 100 KB request is refused.
         let refusal = try await Self.guarded { () -> Lv_Rpc_V1_Status? in

@@ -63,7 +63,7 @@ struct LiveServerTests {
     @Test("the server enforces the deadline it was sent, even if the client keeps waiting")
     func serverSideDeadline() async throws {
         let server = try await TestServer.start()
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         var meta = Lv_Rpc_V1_FrameMeta()
         meta.method = "lv.testing.v1.Echo/Echo"
@@ -108,7 +108,7 @@ struct LiveServerTests {
         }
         #expect(try await echo.echo(echoRequest("small", padding: 1000)).padding.count == 1000)
         // A raw peer that sends it anyway gets RESOURCE_EXHAUSTED for that stream, then PONG.
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         var meta = Lv_Rpc_V1_FrameMeta()
         meta.method = "lv.testing.v1.Echo/Echo"
@@ -131,7 +131,7 @@ struct LiveServerTests {
         let client = server.client()
         let echo = Lv.Testing.V1.Echo.Client(client)
         let slow = Task { try await echo.echo(echoRequest("in flight", delayMs: 300)) }
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         try await raw.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         let goAway = try #require(try await raw.nextFrame())
@@ -177,7 +177,7 @@ struct LiveServerTests {
         }
         #expect(server.echo.completed.withLockedValue { $0 } == 10)
 
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         var meta = Lv_Rpc_V1_FrameMeta()
         meta.method = "lv.testing.v1.Echo/Echo"
@@ -289,7 +289,7 @@ struct LiveServerTests {
     @Test("an idle connection is closed with GOAWAY after the idle timeout")
     func idleTimeout() async throws {
         let server = try await TestServer.start(idleTimeout: .milliseconds(200))
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         try await raw.hello()
         let goAway = try #require(try await raw.nextFrame())
         #expect(goAway.type == FrameType.goAway.rawValue)
@@ -300,7 +300,7 @@ struct LiveServerTests {
     @Test("every behaviour vector gets the reaction docs/PROTOCOL.md specifies", arguments: Vector.behaviours)
     func behaviourVector(vector: Vector) async throws {
         let server = try await TestServer.start()
-        let raw = try await RawConnection(port: server.port)
+        let raw = try await RawConnection.connect(port: server.port)
         let expect = vector.expect!
         if expect.send_after_hello { try await raw.hello() }
         try await raw.send(vector.bytes)

@@ -3,79 +3,20 @@ import Logging
 import LVAPI
 import LVMessages
 import LVRPC
+import LVTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
 
-/// One frame as read off the wire by a test peer.
-struct WireFrame {
-    var type: UInt8
-    var streamID: UInt32
-    var meta: ByteBuffer
-    var payload: ByteBuffer
+/// The raw peer of these tests (LVTestSupport's, shared with LVSecurityTests and EndToEndTests).
+typealias FramedPeer = RawFramePeer
 
-    /// The status of a RESPONSE (nil = OK) or of a GOAWAY.
-    func status() throws -> Lv_Rpc_V1_Status? {
-        if type == FrameType.goAway.rawValue { return try payload.readMessage(Lv_Rpc_V1_GoAway.self).status }
-        let s = try meta.readMessage(Lv_Rpc_V1_FrameMeta.self).status
-        return s?.code == .ok ? nil : s
-    }
-}
-
-/// Either end of a connection driven by hand in a test: writes bytes, reads whole frames.
-/// Used as a raw client against a real server, and as the server side of `FakeServer`.
-final class FramedPeer: @unchecked Sendable { // used by one test task at a time
-    final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let continuation: AsyncStream<ByteBuffer>.Continuation
-        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
-
-    let channel: any Channel
-    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
-    private var pending = ByteBuffer()
-
-    init(channel: any Channel, stream: AsyncStream<ByteBuffer>) {
-        self.channel = channel
-        iterator = stream.makeAsyncIterator()
-    }
-
-    static func connect(port: Int) async throws -> FramedPeer {
-        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { $0.pipeline.addHandler(Collector(continuation)) }
-            .connect(host: "127.0.0.1", port: port).get()
-        return FramedPeer(channel: channel, stream: stream)
-    }
-
-    func send(_ buffer: ByteBuffer) async throws { try await channel.writeAndFlush(buffer) }
-
-    func hello(maxFrameSize: UInt32 = 0) async throws {
-        var hello = Lv_Rpc_V1_Hello()
-        hello.protocolVersion = 1
-        hello.maxFrameSize = maxFrameSize
-        try await send(FrameWriter.frame(.hello, streamID: 0, payload: hello))
-        let ack = try await next()
-        precondition(ack?.type == FrameType.helloAck.rawValue, "no HELLO_ACK")
-    }
-
+extension RawFramePeer {
     func request(_ streamID: UInt32, _ message: some ProtoMessage, method: String = "lv.testing.v1.Echo/Echo") async throws {
         var meta = Lv_Rpc_V1_FrameMeta()
         meta.method = method
         try await send(FrameWriter.frame(.request, streamID: streamID, meta: meta, payload: message))
-    }
-
-    /// The next frame, or nil when the other side closed the connection.
-    func next() async throws -> WireFrame? {
-        while true {
-            if let frame = takeFrame(&pending) { return frame }
-            guard var chunk = await iterator.next() else { return nil }
-            pending.writeBuffer(&chunk)
-        }
     }
 
     /// Sends a PING and returns every frame that arrives before its PONG: a barrier that proves
@@ -91,8 +32,6 @@ final class FramedPeer: @unchecked Sendable { // used by one test task at a time
         Issue.record("the connection closed before the PONG")
         return seen
     }
-
-    func close() async { try? await channel.close() }
 }
 
 /// A TCP server whose connections the test drives frame by frame (to play a misbehaving or
@@ -204,20 +143,4 @@ struct GatedServer {
         let address = try await server.localAddress
         return GatedServer(server: server, echo: echo, runTask: task, port: address.port!)
     }
-}
-
-/// Takes one whole frame off the front of `pending` (header, meta, payload), or nil while it
-/// holds less than a frame.
-func takeFrame(_ pending: inout ByteBuffer) -> WireFrame? {
-    guard pending.readableBytes >= FrameHeader.size else { return nil }
-    let i = pending.readerIndex
-    let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
-    let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
-    guard pending.readableBytes >= FrameHeader.size + metaLength + payloadLength else { return nil }
-    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
-    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
-    pending.moveReaderIndex(forwardBy: FrameHeader.size)
-    let meta = pending.readSlice(length: metaLength)!
-    let payload = pending.readSlice(length: payloadLength)!
-    return WireFrame(type: type, streamID: stream, meta: meta, payload: payload)
 }

@@ -1,62 +1,14 @@
 import Foundation
 import LVMessages
 import LVRPC
+import LVTestSupport
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
 
-/// docs/protocol-vectors.json, made by the official Python protobuf, read by every implementation.
-struct Vector: Decodable, Sendable, CustomTestStringConvertible {
-    struct Section: Decodable, Sendable {
-        let type: String?
-        let raw_hex: String?
-    }
-    struct FrameSpec: Decodable, Sendable {
-        let type: String
-        let stream_id: UInt32
-        let meta: Section?
-        let payload: Section?
-    }
-    struct Reply: Decodable, Sendable {
-        let type: String
-        let stream_id: UInt32?
-        let code: Int32?
-    }
-    struct Expect: Decodable, Sendable {
-        let send_after_hello: Bool
-        let reply: Reply
-        let then: Reply?
-        let closes: Bool
-    }
-    let name: String
-    let hex: String
-    let frame: FrameSpec?
-    let expect: Expect?
-    let then_zero_bytes: Int?
-
-    var testDescription: String { name }
-    var bytes: [UInt8] { Vector.bytes(hex) }
-
-    static func bytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = hex.startIndex
-        while i < hex.endIndex {
-            let j = hex.index(i, offsetBy: 2)
-            out.append(UInt8(hex[i..<j], radix: 16)!)
-            i = j
-        }
-        return out
-    }
-
-    static let all: [Vector] = {
-        struct File: Decodable { let vectors: [Vector] }
-        let url = repositoryRoot.appendingPathComponent("docs/protocol-vectors.json")
-        return try! JSONDecoder().decode(File.self, from: Data(contentsOf: url)).vectors
-    }()
-    static var frames: [Vector] { all.filter { $0.frame != nil } }
-    static var behaviours: [Vector] { all.filter { $0.expect != nil } }
-}
+/// docs/protocol-vectors.json (LVTestSupport's `ProtocolVector`, shared with LVSecurityTests).
+typealias Vector = ProtocolVector
 
 /// Decodes `section` of a vector as the Swift type it names, so it can be packed again by protobuf-c.
 func decodeSection(_ buffer: ByteBuffer, as section: Vector.Section?) throws -> (any ProtoMessage)? {

@@ -3,6 +3,7 @@ import Logging
 import LVAPI
 import LVMessages
 import LVRPC
+import LVTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -48,7 +49,9 @@ struct TestServer {
 
     static func start(port: Int = 0, maxConcurrentStreams: Int = 256, limits: FrameLimits = FrameLimits(),
                       idleTimeout: TimeAmount? = nil, drainTimeout: TimeAmount = .seconds(10),
-                      observer: (any CallObserver)? = RPCMetrics(), routes: (inout Router) -> Void = { _ in }) async throws -> TestServer {
+                      observer: (any CallObserver)? = RPCMetrics(),
+                      interceptors: [any ServerInterceptor] = [LoggingInterceptor()],
+                      routes: (inout Router) -> Void = { _ in }) async throws -> TestServer {
         let echo = EchoService()
         var router = Router()
         echo.register(into: &router)
@@ -58,7 +61,7 @@ struct TestServer {
         let server = RPCServer(
             configuration: .init(host: "127.0.0.1", port: port, serverName: "test", limits: limits,
                                  maxConcurrentStreams: maxConcurrentStreams, idleTimeout: idleTimeout, drainTimeout: drainTimeout),
-            router: router, interceptors: [LoggingInterceptor()], logger: logger, observer: observer)
+            router: router, interceptors: interceptors, logger: logger, observer: observer)
         let task = Task { try await server.run() }
         let address = try await server.localAddress
         return TestServer(server: server, echo: echo, runTask: task, port: address.port!)
@@ -86,63 +89,8 @@ func echoRequest(_ text: String, delayMs: UInt32 = 0, failCode: Int32 = 0, paddi
     return r
 }
 
-/// A raw TCP connection for sending hand-made bytes and reading frames back.
-final class RawConnection: @unchecked Sendable { // used by one test task at a time
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let continuation: AsyncStream<ByteBuffer>.Continuation
-        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
-
-    private let channel: any Channel
-    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
-    private var pending = ByteBuffer()
-
-    init(port: Int) async throws {
-        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { $0.pipeline.addHandler(Collector(continuation)) }
-            .connect(host: "127.0.0.1", port: port).get()
-        iterator = stream.makeAsyncIterator()
-    }
-
-    func send(_ bytes: [UInt8]) async throws {
-        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
-    }
-
-    func send(_ buffer: ByteBuffer) async throws {
-        try await channel.writeAndFlush(buffer)
-    }
-
-    func hello() async throws {
-        var hello = Lv_Rpc_V1_Hello()
-        hello.protocolVersion = 1
-        try await send(FrameWriter.frame(.hello, streamID: 0, payload: hello))
-        let ack = try await nextFrame()
-        precondition(ack?.type == FrameType.helloAck.rawValue)
-    }
-
-    /// The next frame (header fields and body), or nil when the server closed the connection.
-    func nextFrame() async throws -> (type: UInt8, streamID: UInt32, meta: ByteBuffer, payload: ByteBuffer)? {
-        while true {
-            if let f = takeFrame(&pending) { return (f.type, f.streamID, f.meta, f.payload) }
-            guard var chunk = await iterator.next() else { return nil }
-            pending.writeBuffer(&chunk)
-        }
-    }
-
-    /// True when the server closed the connection (reads end) rather than sending more.
-    func isClosedByPeer() async throws -> Bool {
-        try await nextFrame() == nil
-    }
-
-    func close() async {
-        try? await channel.close()
-    }
-}
+/// A raw TCP connection for sending hand-made bytes and reading frames back (LVTestSupport's peer).
+typealias RawConnection = RawFramePeer
 
 func statusCode(ofResponseMeta meta: ByteBuffer) throws -> Int32 {
     try meta.readMessage(Lv_Rpc_V1_FrameMeta.self).status?.code.rawValue ?? 0

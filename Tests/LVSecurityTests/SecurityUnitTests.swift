@@ -140,16 +140,21 @@ struct KeyTests {
 
 @Suite("method scope table")
 struct ScopeTableTests {
-    @Test("33 service methods, Backup, Health and Reflection; each once; only health and reflection without a scope")
+    @Test("34 service methods, Backup, Health and Reflection; each once; only health and reflection without a scope")
     func table() {
-        #expect(MethodPolicies.all.count == 36)
-        #expect(Set(MethodPolicies.all.map(\.method)).count == 36)
+        #expect(MethodPolicies.all.count == 37)
+        #expect(Set(MethodPolicies.all.map(\.method)).count == 37)
         #expect(MethodPolicies.all.filter { $0.scope == nil }.map(\.method).sorted()
                 == ["lv.health.v1.Health/Check", "lv.reflection.v1.Reflection/ListServices"])
         #expect(MethodPolicies.all.filter { $0.method.hasPrefix("lv.registration.") }.count == 18)
         #expect(MethodPolicies.all.filter { $0.method.hasPrefix("lv.engagement.") }.count == 4)
         #expect(MethodPolicies.all.filter { $0.method.hasPrefix("lv.assessment.") }.count == 8)
-        #expect(MethodPolicies.all.filter { $0.method.hasPrefix("lv.gateway.") }.count == 3)
+        #expect(MethodPolicies.all.filter { $0.method.hasPrefix("lv.gateway.") }.count == 4)
+        // The PARS export carries names, NPIs and board ids: the registrar's read scope, and every
+        // export audited.
+        let pars = MethodPolicies.all.first { $0.method == "lv.gateway.v1.Gateway/ExportPARS" }
+        #expect(pars?.scope == .registrarRead)
+        #expect(pars?.audit == .read)
         // Every write is audited.
         for p in MethodPolicies.all where [.ingest, .registrar, .assessor, .admin].contains(p.scope) {
             #expect(p.audit == .write, "\(p.method)")

@@ -3,6 +3,7 @@ import Logging
 import LVMessages
 import LVRPC
 import LVSecurity
+import LVTestSupport
 import LVTLS
 import NIOCore
 import NIOPosix
@@ -18,17 +19,7 @@ struct TestCertificates {
 
     static func make() throws -> TestCertificates {
         let dir = try temporaryDirectory("certs")
-        func openssl(_ args: [String]) throws {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            p.currentDirectoryURL = dir
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw RPCError(.internal, "openssl \(args.joined(separator: " ")) failed") }
-        }
+        func openssl(_ args: [String]) throws { try LVTestSupport.openssl(args, in: dir) }
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try openssl(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=lv-unit-ca"])
         try "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n".write(to: dir.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
@@ -42,90 +33,12 @@ struct TestCertificates {
     }
 }
 
-struct BehaviourVector: Decodable, Sendable, CustomTestStringConvertible {
-    struct Reply: Decodable, Sendable {
-        let type: String
-        let stream_id: UInt32?
-        let code: Int32?
-    }
-    struct Expect: Decodable, Sendable {
-        let send_after_hello: Bool
-        let reply: Reply
-        let then: Reply?
-        let closes: Bool
-    }
-    let name: String
-    let hex: String
-    let expect: Expect?
-    let then_zero_bytes: Int?
-    var testDescription: String { name }
-
-    static let all: [BehaviourVector] = {
-        struct File: Decodable { let vectors: [BehaviourVector] }
-        let url = ScopeDocsTests.root.appendingPathComponent("docs/protocol-vectors.json")
-        return try! JSONDecoder().decode(File.self, from: Data(contentsOf: url)).vectors.filter { $0.expect != nil }
-    }()
-
-    var bytes: [UInt8] { Hex.decode(hex)! }
-}
-
-/// A raw peer over TLS: bytes in, frames out.
-final class RawTLSConnection: @unchecked Sendable {
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let continuation: AsyncStream<ByteBuffer>.Continuation
-        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
-    private let channel: any Channel
-    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
-    private var pending = ByteBuffer()
-
-    init(port: Int, tls: TLSClient) async throws {
-        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-        let setup = tls.channelSetup
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try setup(channel, "127.0.0.1")
-                    try channel.pipeline.syncOperations.addHandler(Collector(continuation))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        iterator = stream.makeAsyncIterator()
-    }
-
-    func send(_ bytes: [UInt8]) async throws { try await channel.writeAndFlush(ByteBuffer(bytes: bytes)) }
-
-    func nextFrame() async throws -> (type: UInt8, streamID: UInt32, meta: ByteBuffer, payload: ByteBuffer)? {
-        while true {
-            if pending.readableBytes >= 16 {
-                let i = pending.readerIndex
-                let metaLength = Int(pending.getInteger(at: i + 6, as: UInt16.self)!)
-                let payloadLength = Int(pending.getInteger(at: i + 12, as: UInt32.self)!)
-                if pending.readableBytes >= 16 + metaLength + payloadLength {
-                    let type = pending.getInteger(at: i + 3, as: UInt8.self)!
-                    let stream = pending.getInteger(at: i + 8, as: UInt32.self)!
-                    pending.moveReaderIndex(forwardBy: 16)
-                    return (type, stream, pending.readSlice(length: metaLength)!, pending.readSlice(length: payloadLength)!)
-                }
-            }
-            guard var chunk = await iterator.next() else { return nil }
-            pending.writeBuffer(&chunk)
-        }
-    }
-
-    func close() async { try? await channel.close() }
-}
-
 @Suite("protocol inside TLS", .serialized, .timeLimit(.minutes(3)))
 struct TLSVectorTests {
     static let typeNames: [String: UInt8] = ["HELLO": 1, "HELLO_ACK": 2, "REQUEST": 3, "RESPONSE": 4, "CANCEL": 5, "PING": 6, "PONG": 7, "GOAWAY": 8]
 
-    @Test("every behaviour vector gets the reaction docs/PROTOCOL.md specifies over a mutual-TLS connection", arguments: BehaviourVector.all)
-    func behaviourOverTLS(vector: BehaviourVector) async throws {
+    @Test("every behaviour vector gets the reaction docs/PROTOCOL.md specifies over a mutual-TLS connection", arguments: ProtocolVector.behaviours)
+    func behaviourOverTLS(vector: ProtocolVector) async throws {
         let certs = TestCertificates.shared
         let tls = try TLSServer(certificate: certs.path("server.crt"), key: certs.path("server.key"), clientCA: certs.path("ca.crt"))
         var configuration = RPCServer.Configuration(port: 0, serverName: "tls-vectors")
@@ -145,7 +58,8 @@ struct TLSVectorTests {
         let task = Task { try await server.run() }
         let port = try await server.localAddress.port!
         let client = try TLSClient(ca: certs.path("ca.crt"), certificate: certs.path("client.crt"), key: certs.path("client.key"))
-        let raw = try await RawTLSConnection(port: port, tls: client)
+        let setup = client.channelSetup
+        let raw = try await RawFramePeer.connect(port: port) { try setup($0, "127.0.0.1") } // a raw peer inside TLS
         let expect = try #require(vector.expect)
         if expect.send_after_hello {
             var hello = Lv_Rpc_V1_Hello()

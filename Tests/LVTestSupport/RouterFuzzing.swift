@@ -51,7 +51,7 @@ public enum RouterFuzzing {
                     let context = ServerContext(method: route.descriptor, requestID: "fuzz", logger: Logger(label: "fuzz"))
                     outcome.calls += 1
                     do {
-                        _ = try await route.handler(ServerRequest(payload: ByteBuffer(bytes: input)), context)
+                        _ = try await route.handler(ByteBuffer(bytes: input), context)
                     } catch {
                         let status = RPCError.from(error)
                         if status.code == .internal || status.code == .unknown { outcome.failures.append("\(name) \(file): \(status)") }

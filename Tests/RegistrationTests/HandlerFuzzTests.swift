@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Foundation
 import Logging
 import LVAPI
@@ -18,7 +19,7 @@ struct RegistrationHandlerFuzzTests {
     func corpus() async throws {
         let dir = try RouterFuzzing.temporaryDirectory()
         var router = Router()
-        let service = RegistrationService(store: try RegistrationStore(path: dir.appendingPathComponent("s.sqlite").path), clock: { 1_795_701_600_000 })
+        let service = RegistrationService(store: try RegistrationStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("s.sqlite").path)), clock: { 1_795_701_600_000 })
         service.register(into: &router)
         // The corpus's requests name activity "a": it exists, so sessions reach their time rules.
         var a = Activity()

@@ -103,24 +103,4 @@ struct RulesTests {
         #expect(CalendarDay("2026-4-01") == nil)
         #expect(CalendarDay("2026-01-02")! < CalendarDay("2026-01-10")!)
     }
-
-    @Test("PARS rows: tab-delimited with MM/DD/YYYY completion dates and quarter credits")
-    func pars() {
-        var p = Physician()
-        p.npi = "1234567893"
-        p.givenName = "Ada\tMaria"
-        p.familyName = "Lovelace"
-        p.birthMonth = 3
-        p.birthDay = 7
-        var b = Lv_Registration_V1_BoardId()
-        b.board = "ABIM"
-        b.id = "123456"
-        p.boardIds = [b]
-        // 2026-11-26T12:00:00Z = 1,795,694,400,000 ms (date -d 2026-11-26T12:00:00Z +%s)
-        let text = PARSExport.text([.init(activityID: "act_1", physician: p, credits: 1.5, completedMs: 1_795_694_400_000)])
-        let lines = text.split(separator: "\n")
-        #expect(lines.count == 2)
-        #expect(lines[0].split(separator: "\t").count == PARSExport.header.count)
-        #expect(lines[1] == "act_1\t1234567893\tAda Maria\tLovelace\t03\t07\tABIM\t123456\t\t\t11/26/2026\t1.50")
-    }
 }

@@ -1,3 +1,4 @@
+import LVStoreTestSupport
 import Foundation
 import LVDomain
 import Logging
@@ -38,15 +39,14 @@ let t0: Int64 = 1_795_694_400_000 // 2026-11-26T12:00:00Z
 struct Fixture {
     let service: RegistrationService
     let now: NIOLockedValueBox<Int64>
-    let context = ServerContext(method: MethodDescriptor(service: "t", method: "t", requestType: "", responseType: ""),
-                                requestID: "test", logger: Logger(label: "test"))
+    let context = ServerContext.test
 
     init() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let now = NIOLockedValueBox(t0)
         self.now = now
-        service = RegistrationService(store: try RegistrationStore(path: dir.appendingPathComponent("r.sqlite").path),
+        service = RegistrationService(store: try RegistrationStore(backend: TestDatabase.backend(path: dir.appendingPathComponent("r.sqlite").path)),
                                       clock: { now.withLockedValue { $0 } })
     }
 

@@ -7,10 +7,14 @@ import re
 import shutil
 import subprocess
 
+import sys
+
 import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import lvports  # noqa: E402  the one table of default ports (Shared/LVRPC/DefaultPorts.swift)
 DEPLOY = ROOT / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 CONTAINERFILES = sorted((DEPLOY / "container").glob("Containerfile.*"))
@@ -203,7 +207,7 @@ def test_network_policy_admits_only_gateway_and_declared_clients_to_backends():
     rpc_rule = policy["spec"]["ingress"][0]
     peers = [p["podSelector"]["matchLabels"] for p in rpc_rule["from"]]
     assert peers == [{"app.kubernetes.io/name": "lv-gateway"}, {"lv.client": "true"}]
-    assert {p["port"] for p in rpc_rule["ports"]} == {7401, 7402, 7403}
+    assert {p["port"] for p in rpc_rule["ports"]} == {lvports.EXECUTABLES[b] for b in BACKENDS}
 
 
 def test_compose_has_every_service_and_an_internal_backend_network():
@@ -243,3 +247,35 @@ def test_container_image_builds_and_runs_with_podman(tmp_path):
         assert user.stdout.strip() == "10001:10001"
     finally:
         subprocess.run([podman, "rmi", "-f", tag], capture_output=True)
+
+
+PORT_IN_TEXT = re.compile(r"(?<![\d.])(7[0-9]{3}|9[0-9]{3})(?!\d)")
+
+
+def test_every_port_in_deploy_files_is_from_the_one_table():
+    """deploy/ files are static text: each port they name must be one of the table's (an RPC or HTTP
+    port, or its metrics port), and each file that names a service's port names that service's."""
+    known = set(lvports.EXECUTABLES.values()) | {lvports.metrics(p) for p in lvports.EXECUTABLES.values()}
+    files = [f for f in DEPLOY.rglob("*") if f.is_file() and f.suffix in ("", ".conf", ".service", ".yaml", ".sh")
+             or f.name.startswith("Containerfile.")]
+    assert files
+    for f in files:
+        text = f.read_text(errors="replace")
+        for m in PORT_IN_TEXT.finditer(text):
+            assert int(m.group(1)) in known, f"{f.relative_to(ROOT)}: port {m.group(1)} is not in Shared/LVRPC/DefaultPorts.swift"
+    for name, port in lvports.EXECUTABLES.items():
+        conf = (DEPLOY / "config" / f"{name}.conf").read_text()
+        assert re.search(rf"^listen = \S+:{port}$", conf, re.M), f"{name}.conf listens elsewhere than {port}"
+        assert re.search(rf"^metrics-listen = \S+:{lvports.metrics(port)}$", conf, re.M), name
+        containerfile = (DEPLOY / "container" / f"Containerfile.{name}").read_text()
+        assert f"LV_LISTEN=0.0.0.0:{port}" in containerfile, name
+
+
+def test_the_port_table_is_the_one_lvctl_prints():
+    lvctl = pathlib.Path(os.environ.get("LV_BIN_DIR", ROOT / ".build" / "debug")) / "lvctl"
+    if not lvctl.exists():
+        pytest.skip(f"{lvctl} not built")
+    printed = subprocess.run([str(lvctl), "ports"], check=True, capture_output=True, text=True).stdout.split("\n")
+    expected = [f"{name} {port} {lvports.metrics(port)}" for name, port in
+                sorted(lvports.EXECUTABLES.items(), key=lambda e: ["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway", "lv-web"].index(e[0]))]
+    assert [line for line in printed if line] == expected

@@ -16,7 +16,7 @@ EXTRA_ALLOWED = {"libstdc++6"}
 
 def allowed_packages():
     out = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
-                          "--no-breaks", "--no-replaces", "--no-enhances", "libsqlite3-0", "libprotobuf-c1"],
+                          "--no-breaks", "--no-replaces", "--no-enhances", "libsqlite3-0", "libprotobuf-c1", "libpq5"],
                          capture_output=True, text=True, check=True).stdout
     return {l.strip() for l in out.splitlines() if l and not l.startswith(" ")} | EXTRA_ALLOWED
 

@@ -20,14 +20,14 @@ import pytest
 
 from conftest import CLEAN_ENV, ROOT, dist_tarball, unpack
 
+import sys
+sys.path.insert(0, str(ROOT / "scripts"))
+import lvports  # noqa: E402  the one table of default ports (Shared/LVRPC/DefaultPorts.swift)
+
 SUBNET = "10.77.0"
 # name, address, rpc port, metrics port
-SERVICES = [
-    ("lv-registration", f"{SUBNET}.1", 7401, 9401),
-    ("lv-engagement", f"{SUBNET}.2", 7402, 9402),
-    ("lv-assessment", f"{SUBNET}.3", 7403, 9403),
-    ("lv-gateway", f"{SUBNET}.4", 7400, 9400),
-]
+SERVICES = [(name, f"{SUBNET}.{i}", lvports.EXECUTABLES[name], lvports.metrics(lvports.EXECUTABLES[name]))
+            for i, name in enumerate(["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway"], start=1)]
 CLIENT = f"{SUBNET}.9"
 
 
@@ -178,7 +178,7 @@ def test_services_on_separate_hosts(network, tmp_path):
         for name, a in addr.items():
             assert client("health", "--addr", a).returncode == 0, name
         # Nothing listens on the client's own loopback: the calls above really crossed namespaces.
-        assert client("health", "--addr", "127.0.0.1:7400", "--timeout", "2").returncode == 4  # unreachable (docs/INTEGRATING.md)
+        assert client("health", "--addr", f"127.0.0.1:{lvports.PORTS['gateway']}", "--timeout", "2").returncode == 4  # unreachable (docs/INTEGRATING.md)
         # Plaintext, or TLS without the client certificate, gets nowhere (unreachable); a call without a key is refused.
         assert client("health", "--addr", addr["lv-registration"], "--timeout", "3", env=CLEAN_ENV).returncode == 4
         no_cert = {k: v for k, v in client_env.items() if k not in ("LV_CERT", "LV_CERT_KEY")}

@@ -1,18 +1,16 @@
 import json
-import os
 import pathlib
-import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "clients" / "python"))
+sys.path.insert(0, str(ROOT / "Tests" / "pysupport"))
 
-BIN_DIR = pathlib.Path(os.environ.get("LV_BIN_DIR", ROOT / ".build" / "debug"))
+from lvprocess import BIN_DIR, binary, ready_fields  # noqa: E402
 
 
 def load_vectors():
@@ -21,28 +19,13 @@ def load_vectors():
 
 class RunningServer:
     def __init__(self, name, tmp_path, listen="127.0.0.1:0", extra=()):
-        binary = BIN_DIR / name
+        path = binary(name)
         pathlib.Path(tmp_path).mkdir(parents=True, exist_ok=True)
-        if not binary.exists():
-            pytest.fail(f"{binary} not built; run `make build` (or set LV_BIN_DIR)")
         self.process = subprocess.Popen(
-            [str(binary), "--listen", listen, "--metrics-listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
+            [str(path), "--listen", listen, "--metrics-listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
              "--log-level", "warning", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                line = self.process.stdout.readline()
-                if " ready " in line:
-                    break
-            if self.process.poll() is not None:
-                pytest.fail(f"{name} exited early: {self.process.stderr.read()}")
-        else:
-            self.process.kill()
-            pytest.fail(f"{name} did not print its ready line within 30 s")
-        fields = dict(part.split("=", 1) for part in line.split()[2:])
+        fields = ready_fields(self.process, name, 30, exited=lambda: self.process.stderr.read())
         host, port = fields["rpc"].rsplit(":", 1)
         self.host, self.port = host, int(port)
 

@@ -1,14 +1,15 @@
 import os
 import pathlib
-import select
 import signal
 import subprocess
-import time
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN_DIR = pathlib.Path(os.environ.get("LV_BIN_DIR", ROOT / ".build" / "debug"))
+sys.path.insert(0, str(ROOT / "Tests" / "pysupport"))
+
+from lvprocess import BIN_DIR, binary, ready_fields  # noqa: E402
 OUTPUT = pathlib.Path(os.environ.get("LV_TEST_OUTPUT", ROOT / ".build" / "test-output")) / "web"
 
 
@@ -16,27 +17,13 @@ class Proc:
     """One of our executables on loopback port 0; the real ports come from its ready line."""
 
     def __init__(self, name, args, tmp):
-        binary = BIN_DIR / name
-        if not binary.exists():
-            pytest.fail(f"{binary} not built; run `make build` (or set LV_BIN_DIR)")
+        path = binary(name)
         self.name = name
         self.log = open(tmp / f"{name}.log", "w")
-        self.process = subprocess.Popen([str(binary), "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+        self.process = subprocess.Popen([str(path), "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
                                          "--log-level", "warning"] + args,
                                         stdout=subprocess.PIPE, stderr=self.log, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                line = self.process.stdout.readline()
-                if " ready " in line:
-                    break
-            if self.process.poll() is not None:
-                pytest.fail(f"{name} exited early; see {self.log.name}")
-        else:
-            self.process.kill()
-            pytest.fail(f"{name} did not print its ready line within 60 s")
-        self.fields = dict(part.split("=", 1) for part in line.split()[2:])
+        self.fields = ready_fields(self.process, name, 60, exited=lambda: f"see {self.log.name}")
         self.address = self.fields.get("rpc") or self.fields.get("http")
 
     def stop(self, sig=signal.SIGTERM):

@@ -13,15 +13,13 @@ bin=${LV_BIN_DIR:-$root/.build/debug}
 var=${LV_VAR:-$root/var}
 host=${LV_HOST:-127.0.0.1}
 
-# name            rpc port  metrics port
-services=(
-  "lv-registration 7401 9401"
-  "lv-engagement   7402 9402"
-  "lv-assessment   7403 9403"
-  "lv-gateway      7400 9400"
-)
+# "name rpc-port metrics-port" for each service, in start order, from the one table of default
+# ports (LVRPC's DefaultPorts) as `lvctl ports` prints it.
+[[ -x $bin/lvctl ]] || { echo "lv-local: $bin/lvctl not found (build first, or set LV_BIN_DIR)" >&2; exit 1; }
+mapfile -t services < <("$bin/lvctl" ports | grep -v '^lv-web ')
 # lv-web (HTTP, reads the gateway): started last, stopped first, checked with its own --probe.
-web_port=7410 web_metrics=9410
+read -r _ web_port web_metrics < <("$bin/lvctl" ports | grep '^lv-web ')
+read -r _ gateway_port _ < <("$bin/lvctl" ports | grep '^lv-gateway ')
 
 start() {
   mkdir -p "$var/run" "$var/log"
@@ -45,7 +43,7 @@ start() {
     echo "started $name on $host:$port (metrics $host:${entry##* }) pid $(cat "$var/run/$name.pid")"
   done
   if [[ -x $bin/lv-web ]]; then
-    "$bin/lv-web" --listen "$host:$web_port" --metrics-listen "$host:$web_metrics" --gateway-addr "$host:7400" \
+    "$bin/lv-web" --listen "$host:$web_port" --metrics-listen "$host:$web_metrics" --gateway-addr "$host:$gateway_port" \
       >"$var/log/lv-web.out" 2>"$var/log/lv-web.log" &
     echo $! >"$var/run/lv-web.pid"
     for _ in $(seq 1 100); do

@@ -1,6 +1,6 @@
 import LVAPI
+import LVDomain
 import LVMessages
-import LVRPC
 
 /// Scores one physician's answers to an instrument (plain computation, no I/O).
 ///
@@ -19,17 +19,17 @@ public enum Scoring {
         let items = Dictionary(uniqueKeysWithValues: instrument.items.map { ($0.itemId, $0) })
         for (i, a) in answers.enumerated() {
             guard let item = items[a.itemId] else {
-                throw RPCError.invalidArgument(field: "answers[\(i)].item_id", rule: "unknown-item",
-                                               "'\(a.itemId)' is not an item of \(instrument.instrumentId) v\(instrument.version)")
+                throw DomainError.invalidArgument(field: "answers[\(i)].item_id", rule: "unknown-item",
+                                                  "'\(a.itemId)' is not an item of \(instrument.instrumentId) v\(instrument.version)")
             }
             guard byItem.updateValue(a, forKey: a.itemId) == nil else {
-                throw RPCError.invalidArgument(field: "answers[\(i)].item_id", rule: "duplicate-item", "'\(a.itemId)' is answered twice")
+                throw DomainError.invalidArgument(field: "answers[\(i)].item_id", rule: "duplicate-item", "'\(a.itemId)' is answered twice")
             }
             if let problem = typeProblem(item, a) {
-                throw RPCError.invalidArgument(field: "answers[\(i)]", rule: "answer-type", "item '\(a.itemId)': \(problem)")
+                throw DomainError.invalidArgument(field: "answers[\(i)]", rule: "answer-type", "item '\(a.itemId)': \(problem)")
             }
             guard a.confidence <= 5 else {
-                throw RPCError.invalidArgument(field: "answers[\(i)].confidence", rule: "range", "confidence is 1-5, or 0 when not given")
+                throw DomainError.invalidArgument(field: "answers[\(i)].confidence", rule: "range", "confidence is 1-5, or 0 when not given")
             }
         }
         var s = ScoredSubmission()

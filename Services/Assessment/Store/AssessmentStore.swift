@@ -2,7 +2,6 @@ import AssessmentDomain
 import LVAPI
 import LVDomain
 import LVMessages
-import LVRPC
 import LVStore
 import LVStoreMessages
 
@@ -61,15 +60,20 @@ public final class AssessmentStore: Sendable {
         """ + RequestLog.schema),
     ]
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: Self.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: Self.migrations, options: options)
     }
 
     public func close() { database.close() }
 
     // MARK: instruments
 
-    static func instrument(_ c: SQLiteConnection, id: String, version: UInt32) throws -> Instrument? {
+    static func instrument(_ c: any StoreConnection, id: String, version: UInt32) throws -> Instrument? {
         var body: [UInt8]?
         let sql = version == 0
             ? "SELECT body FROM instrument WHERE instrument_id = ?1 ORDER BY version DESC LIMIT 1"
@@ -87,7 +91,7 @@ public final class AssessmentStore: Sendable {
                 var response = Lv_Assessment_V1_CreateInstrumentResponse()
                 if let current = try Self.instrument(c, id: next.instrumentId, version: 0) {
                     guard current.activityId == next.activityId, current.kind == next.kind else {
-                        throw RPCError(.failedPrecondition, "instrument.instrument_id: '\(next.instrumentId)' belongs to \(current.activityId) as a \(current.kind.protoName); use another id",
+                        throw DomainError(.failedPrecondition, "instrument.instrument_id: '\(next.instrumentId)' belongs to \(current.activityId) as a \(current.kind.protoName); use another id",
                                        violations: [violation("instrument.instrument_id", "immutable-kind", "an instrument keeps its activity and kind")])
                     }
                     var comparable = next
@@ -104,7 +108,11 @@ public final class AssessmentStore: Sendable {
                     next.version = 1
                 }
                 next.createdMs = now
-                try c.prepare("INSERT OR REPLACE INTO instrument (instrument_id, version, activity_id, body, created_ms) VALUES (?, ?, ?, ?, ?)")
+                try c.prepare("""
+                    INSERT INTO instrument (instrument_id, version, activity_id, body, created_ms) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (instrument_id, version) DO UPDATE SET activity_id = excluded.activity_id, body = excluded.body,
+                      created_ms = excluded.created_ms
+                    """)
                     .run([.text(next.instrumentId), .integer(Int64(next.version)), .text(next.activityId),
                           .blob(try next.serializedBytes()), .integer(now)])
                 response.instrument = next
@@ -145,20 +153,20 @@ public final class AssessmentStore: Sendable {
             }
             if let (storedRequest, body) = existing {
                 guard storedRequest == requestBytes else {
-                    throw RPCError.invalidArgument(field: "submission_id", rule: "idempotency",
+                    throw DomainError.invalidArgument(field: "submission_id", rule: "idempotency",
                         "submission id '\(request.submissionId)' was already used for different answers")
                 }
                 response.submission = try ScoredSubmission(serializedBytes: body)
                 return response
             }
             guard let instrument = try Self.instrument(c, id: request.instrumentId, version: request.version) else {
-                throw RPCError(.notFound, "instrument_id: no instrument '\(request.instrumentId)'\(request.version == 0 ? "" : " version \(request.version)")")
+                throw DomainError(.notFound, "instrument_id: no instrument '\(request.instrumentId)'\(request.version == 0 ? "" : " version \(request.version)")")
             }
             var first: String?
             try c.prepare("SELECT submission_id FROM submission WHERE instrument_id = ? AND npi = ?")
                 .query([.text(request.instrumentId), .text(request.npi)]) { first = $0.text(0) }
             if let first {
-                throw RPCError(.alreadyExists, "npi: physician \(request.npi) already answered \(request.instrumentId) (submission \(first)); the first submission counts",
+                throw DomainError(.alreadyExists, "npi: physician \(request.npi) already answered \(request.instrumentId) (submission \(first)); the first submission counts",
                                violations: [violation("npi", "first-submission-counts", "one submission per physician per instrument")])
             }
             var scored = try Scoring.score(instrument, answers: request.answers)
@@ -190,7 +198,7 @@ public final class AssessmentStore: Sendable {
                 var taken = false
                 try c.prepare("SELECT 1 FROM commitment WHERE commitment_id = ?").query([.text(commitment.commitmentId)]) { _ in taken = true }
                 if taken {
-                    throw RPCError(.alreadyExists, "commitment.commitment_id: that commitment id is already recorded",
+                    throw DomainError(.alreadyExists, "commitment.commitment_id: that commitment id is already recorded",
                                    violations: [violation("commitment.commitment_id", "unique", "choose another id, or leave it empty for one from the server")])
                 }
                 try c.prepare("INSERT INTO commitment (commitment_id, activity_id, npi, body) VALUES (?, ?, ?, ?)")
@@ -210,7 +218,7 @@ public final class AssessmentStore: Sendable {
         try await database.write { c in
             var body: [UInt8]?
             try c.prepare("SELECT body FROM commitment WHERE commitment_id = ?").query([.text(commitmentID)]) { body = $0.blob(0) }
-            guard let body else { throw RPCError(.notFound, "commitment_id: no commitment '\(commitmentID)'") }
+            guard let body else { throw DomainError(.notFound, "commitment_id: no commitment '\(commitmentID)'") }
             var commitment = try Commitment(serializedBytes: body)
             var f = followUp
             if f.respondedMs == 0 { f.respondedMs = now }
@@ -218,13 +226,13 @@ public final class AssessmentStore: Sendable {
                 var same = f
                 same.respondedMs = existing.respondedMs
                 guard same == existing else {
-                    throw RPCError(.alreadyExists, "commitment_id: the follow-up of \(commitmentID) was already recorded",
+                    throw DomainError(.alreadyExists, "commitment_id: the follow-up of \(commitmentID) was already recorded",
                                    violations: [violation("commitment_id", "one-follow-up", "a commitment has one follow-up")])
                 }
                 return commitment
             }
             guard f.respondedMs >= commitment.recordedMs else {
-                throw RPCError.invalidArgument(field: "follow_up.responded_ms", rule: "order", "the follow-up precedes the commitment")
+                throw DomainError.invalidArgument(field: "follow_up.responded_ms", rule: "order", "the follow-up precedes the commitment")
             }
             commitment.followUp = f
             try c.prepare("UPDATE commitment SET body = ? WHERE commitment_id = ?").run([.blob(try commitment.serializedBytes()), .text(commitmentID)])
@@ -235,7 +243,7 @@ public final class AssessmentStore: Sendable {
     // MARK: practice measures
 
     public func recordMeasures(_ request: Lv_Assessment_V1_RecordPracticeMeasuresRequest, valid: [(Int, PracticeMeasure)],
-                               rejected: [FieldViolation], now: Int64) async throws -> Lv_Assessment_V1_RecordPracticeMeasuresResponse {
+                               rejected: [Lv_Rpc_V1_FieldViolation], now: Int64) async throws -> Lv_Assessment_V1_RecordPracticeMeasuresResponse {
         try await database.write { c in
             try RequestLog.once(c, requestID: request.requestId, method: "RecordPracticeMeasures", request: request, now: now) {
                 var response = Lv_Assessment_V1_RecordPracticeMeasuresResponse()
@@ -272,14 +280,19 @@ public final class AssessmentStore: Sendable {
 
     // MARK: outcomes
 
-    /// Everything measured for the physicians of an activity, paged by NPI.
+    /// Everything measured for the physicians of an activity, paged by NPI. The page's NPIs come
+    /// from a merge of the three tables' (activity_id, npi) indexes, each read from `after` on and
+    /// stopped at the page's end, so a page costs its own rows whatever the page's position
+    /// (the union was once built over the whole activity and filtered by `after` per page: paging
+    /// through N physicians read N²/page-size index entries).
     public func outcomes(activityID: String, npi: String, pageSize: Int, after: String, omitItemScores: Bool) async throws -> ([PhysicianOutcomes], next: String) {
         try await database.read { c in
             var npis: [String] = []
             try c.prepare("""
-                SELECT npi FROM (SELECT npi FROM submission WHERE activity_id = ?1 UNION SELECT npi FROM commitment WHERE activity_id = ?1
-                                 UNION SELECT npi FROM measure WHERE activity_id = ?1)
-                WHERE npi > ?2 AND (?3 = '' OR npi = ?3) ORDER BY npi LIMIT ?4
+                SELECT npi FROM submission WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
+                UNION SELECT npi FROM commitment WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
+                UNION SELECT npi FROM measure WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
+                ORDER BY npi LIMIT ?4
                 """).query([.text(activityID), .text(after), .text(npi), .integer(Int64(pageSize + 1))]) { npis.append($0.text(0)) }
             let page = Array(npis.prefix(pageSize))
             let submissions = try c.prepare("SELECT body FROM submission WHERE activity_id = ? AND npi = ? ORDER BY submitted_ms")

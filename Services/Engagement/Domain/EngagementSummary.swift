@@ -19,54 +19,97 @@ public enum EngagementSummary {
     public static let heartbeatInterval: Int64 = 60_000
     static let mediaCap: Int64 = 3 * 3_600_000
 
+    /// The summary of one physician's events, in any order (sorted here by time, then id).
     public static func summarize(npi: String, events: [Event], definedPolls: Set<String>, scheduledMinutes: Int) -> PhysicianEngagement {
-        let events = events.sorted { ($0.timestampMs, $0.eventId) < ($1.timestampMs, $1.eventId) }
+        var accumulator = EngagementAccumulator()
+        for e in events.sorted(by: { ($0.timestampMs, $0.eventId) < ($1.timestampMs, $1.eventId) }) {
+            let result = e.result ?? Lv_Engagement_V1_Result()
+            accumulator.add(timestampMs: e.timestampMs, verb: e.verb, objectID: e.objectId,
+                            durationMs: result.durationMs, rating: result.rating)
+        }
+        return accumulator.summary(npi: npi, definedPolls: definedPolls, scheduledMinutes: scheduledMinutes)
+    }
+}
+
+/// One physician's summary built one event at a time, the events given in (timestamp, event id)
+/// order: what a store streaming an activity's events in time order keeps per physician instead
+/// of the events themselves. Presence stretches are merged as they arrive (a heartbeat or an
+/// attendance overlapping the last stretch extends it), so the state stays a few stretches, a
+/// few open media objects and the polls answered, whatever the number of events.
+public struct EngagementAccumulator: Sendable {
+    var events: UInt32 = 0
+    var questionsAsked: UInt32 = 0
+    var comments: UInt32 = 0
+    var downloads: UInt32 = 0
+    /// Presence stretches; overlapping or touching ones merged on arrival (the union is unchanged).
+    var presence: [(Int64, Int64)] = []
+    /// The latest end of any presence stretch, empty ones included (an unfocused stretch still open
+    /// at the end runs to it).
+    var presenceEnd: Int64?
+    var unfocusedSince: Int64?
+    var unfocused: [(Int64, Int64)] = []
+    var sawFocusEvent = false
+    var playing: [String: Int64] = [:]
+    var mediaMs: Int64 = 0
+    var answered: Set<String> = []
+    var ratingCount: UInt32 = 0
+    var ratingSum: UInt64 = 0
+
+    public init() {}
+
+    mutating func present(_ start: Int64, _ end: Int64) {
+        presenceEnd = max(presenceEnd ?? end, end)
+        guard start < end else { return }
+        if let last = presence.last, start <= last.1, end >= last.0 {
+            presence[presence.count - 1] = (min(last.0, start), max(last.1, end))
+        } else {
+            presence.append((start, end))
+        }
+    }
+
+    public mutating func add(timestampMs t: Int64, verb: Verb, objectID: String, durationMs: UInt32, rating: UInt32) {
+        events += 1
+        switch verb {
+        case .attended: present(t, t + Int64(durationMs))
+        case .heartbeat: present(t - EngagementSummary.heartbeatInterval, t)
+        case .unfocused:
+            sawFocusEvent = true
+            if unfocusedSince == nil { unfocusedSince = t }
+        case .focused:
+            sawFocusEvent = true
+            if let since = unfocusedSince { unfocused.append((since, t)) }
+            unfocusedSince = nil
+        case .played:
+            if let start = playing[objectID] { mediaMs += min(t - start, EngagementSummary.mediaCap) }
+            if durationMs > 0 {
+                mediaMs += min(Int64(durationMs), EngagementSummary.mediaCap)
+                playing[objectID] = nil
+            } else {
+                playing[objectID] = t
+            }
+        case .paused:
+            if let start = playing.removeValue(forKey: objectID) { mediaMs += min(t - start, EngagementSummary.mediaCap) }
+        case .answered: answered.insert(objectID)
+        case .asked: questionsAsked += 1
+        case .commented: comments += 1
+        case .rated:
+            ratingCount += 1
+            ratingSum += UInt64(rating)
+        case .downloaded: downloads += 1
+        case .unspecified, .unrecognized: break
+        }
+    }
+
+    public func summary(npi: String, definedPolls: Set<String>, scheduledMinutes: Int) -> PhysicianEngagement {
         var s = PhysicianEngagement()
         s.npi = npi
-        s.events = UInt32(events.count)
-
-        var presence: [(Int64, Int64)] = []
-        var unfocusedSince: Int64?
-        var unfocused: [(Int64, Int64)] = []
-        var sawFocusEvent = false
-        var playing: [String: Int64] = [:]
-        var mediaMs: Int64 = 0
-        var answered: Set<String> = []
-        var ratings: [UInt32] = []
-
-        for e in events {
-            let t = e.timestampMs
-            let result = e.result ?? Lv_Engagement_V1_Result()
-            switch e.verb {
-            case .attended: presence.append((t, t + Int64(result.durationMs)))
-            case .heartbeat: presence.append((t - heartbeatInterval, t))
-            case .unfocused:
-                sawFocusEvent = true
-                if unfocusedSince == nil { unfocusedSince = t }
-            case .focused:
-                sawFocusEvent = true
-                if let since = unfocusedSince { unfocused.append((since, t)) }
-                unfocusedSince = nil
-            case .played:
-                if let start = playing[e.objectId] { mediaMs += min(t - start, mediaCap) }
-                if result.durationMs > 0 {
-                    mediaMs += min(Int64(result.durationMs), mediaCap)
-                    playing[e.objectId] = nil
-                } else {
-                    playing[e.objectId] = t
-                }
-            case .paused:
-                if let start = playing.removeValue(forKey: e.objectId) { mediaMs += min(t - start, mediaCap) }
-            case .answered: answered.insert(e.objectId)
-            case .asked: s.questionsAsked += 1
-            case .commented: s.comments += 1
-            case .rated: ratings.append(result.rating)
-            case .downloaded: s.downloads += 1
-            case .unspecified, .unrecognized: break
-            }
-        }
+        s.events = events
+        s.questionsAsked = questionsAsked
+        s.comments = comments
+        s.downloads = downloads
+        var unfocused = unfocused
         let presentMs = Intervals.unionLength(presence)
-        if let since = unfocusedSince, let end = presence.map(\.1).max() { unfocused.append((since, end)) }
+        if let since = unfocusedSince, let end = presenceEnd { unfocused.append((since, end)) }
         s.activeMinutes = Double(presentMs) / 60_000
         if presentMs == 0 {
             s.attentionRatio = 0
@@ -84,8 +127,8 @@ public enum EngagementSummary {
             s.pollsAnswered = UInt32(answered.intersection(definedPolls).count)
             s.pollsOffered = UInt32(definedPolls.count)
         }
-        s.ratingCount = UInt32(ratings.count)
-        s.meanRating = ratings.isEmpty ? 0 : Double(ratings.reduce(0, +)) / Double(ratings.count)
+        s.ratingCount = ratingCount
+        s.meanRating = ratingCount == 0 ? 0 : Double(ratingSum) / Double(ratingCount)
         s.engagementIndex = EngagementIndex.score(s, scheduledMinutes: scheduledMinutes)
         return s
     }

@@ -1,8 +1,8 @@
 import EngagementDomain
 import LVAPI
 import LVMessages
-import LVRPC
 import LVStore
+import Synchronization
 
 /// The engagement database. Events are keyed by (timestamp_ms, event_id): a retry resends the
 /// same event with the same timestamp, so it is found as a duplicate, and because the key
@@ -12,9 +12,12 @@ import LVStore
 /// The only other index is (activity_id, timestamp_ms), which grows at its end too. An index
 /// by physician would put each of a live event's thousands of physicians on its own leaf page,
 /// so every commit would rewrite hundreds of pages into the WAL (measured: 29k events/s with
-/// it); summaries instead read an activity's events in time order and group them in memory.
+/// it); summaries instead read an activity's events in time order once, keeping a small running
+/// summary per physician (`EngagementAccumulator`), never the events.
 public final class EngagementStore: Sendable {
     public let database: Database
+    /// Whole-activity summaries kept between the pages of one read of them.
+    let cache = SummaryCache()
 
     static let migrations = [
         Migration(1, "events and polls", """
@@ -43,8 +46,13 @@ public final class EngagementStore: Sendable {
         """),
     ]
 
-    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
-        database = try Database(path: path, migrations: Self.migrations, options: options)
+    public convenience init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        try self.init(backend: SQLiteBackend(path: path), options: options)
+    }
+
+    /// On any backend: SQLite, or PostgreSQL (`PostgresBackend`, LVStorePostgres).
+    public init(backend: any DatabaseBackend, options: DatabaseOptions = DatabaseOptions()) throws {
+        database = try Database(backend: backend, migrations: Self.migrations, options: options)
     }
 
     public func close() { database.close() }
@@ -52,10 +60,10 @@ public final class EngagementStore: Sendable {
     /// Inserts events already validated; returns how many were new (the rest were duplicates).
     public func insert(_ events: [Event]) async throws -> Int {
         guard !events.isEmpty else { return 0 }
-        return try await database.write { c in
+        let inserted = try await database.write { c in
             let s = try c.prepare("""
-                INSERT OR IGNORE INTO event (timestamp_ms, event_id, npi, verb, activity_id, session_id, object_id,
-                  response, rating, duration_ms, correct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO event (timestamp_ms, event_id, npi, verb, activity_id, session_id, object_id,
+                  response, rating, duration_ms, correct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """)
             var inserted = 0
             for e in events {
@@ -75,17 +83,29 @@ public final class EngagementStore: Sendable {
             }
             return inserted
         }
+        if inserted > 0 {
+            var activities: Set<String> = []
+            var last: String?
+            for e in events where e.activityId != last {
+                last = e.activityId
+                activities.insert(e.activityId)
+            }
+            cache.invalidate(activities)
+        }
+        return inserted
     }
 
     public func definePoll(_ r: Lv_Engagement_V1_DefinePollRequest) async throws -> Bool {
-        try await database.write { c in
+        let created = try await database.write { c in
             try c.prepare("INSERT OR IGNORE INTO poll (activity_id, poll_id, session_id, question) VALUES (?, ?, ?, ?)")
                 .run([.text(r.activityId), .text(r.pollId), .text(r.sessionId), .text(r.question)])
             return c.changes == 1
         }
+        if created { cache.invalidate([r.activityId]) }
+        return created
     }
 
-    static func readEvent(_ row: SQLiteStatement) -> Event {
+    static func readEvent(_ row: any StoreStatement) -> Event {
         var e = Event()
         e.timestampMs = row.int(0)
         e.eventId = row.text(1)
@@ -106,28 +126,62 @@ public final class EngagementStore: Sendable {
     static let columns = "timestamp_ms, event_id, npi, verb, activity_id, session_id, object_id, response, rating, duration_ms, correct"
 
     /// Per-physician summaries for an activity, paged by NPI (`after` is the last NPI of the
-    /// previous page). One pass over the activity's events, grouped by physician.
+    /// previous page).
+    ///
+    /// One pass over the activity's events in (timestamp, id) order, keeping a small
+    /// `EngagementAccumulator` per physician rather than the events (memory grows with the
+    /// physicians, not the events). A whole-activity first page computes every physician's summary
+    /// and keeps them (`SummaryCache`) so the following pages are slices of that list, not
+    /// another pass each: paging through N physicians costs one pass, not N / page size passes.
+    /// Any insert or poll definition for the activity invalidates the list.
     public func summaries(activityID: String, npi: String, scheduledMinutes: Int, pageSize: Int, after: String)
         async throws -> (physicians: [PhysicianEngagement], next: String, pollsDefined: Int) {
-        try await database.read { c in
-            var polls: Set<String> = []
-            try c.prepare("SELECT poll_id FROM poll WHERE activity_id = ?").query([.text(activityID)]) { polls.insert($0.text(0)) }
-            var byPhysician: [String: [Event]] = [:]
-            try c.prepare("""
-                SELECT \(Self.columns) FROM event WHERE activity_id = ?1 AND npi > ?2 AND (?3 = '' OR npi = ?3)
-                ORDER BY timestamp_ms, event_id
-                """).query([.text(activityID), .text(after), .text(npi)]) { row in
-                let e = Self.readEvent(row)
-                byPhysician[e.npi, default: []].append(e)
-            }
-            let npis = byPhysician.keys.sorted()
-            let page = Array(npis.prefix(pageSize))
-            let summaries = page.map { physician in
-                EngagementSummary.summarize(npi: physician, events: byPhysician[physician]!, definedPolls: polls,
-                                            scheduledMinutes: scheduledMinutes)
-            }
-            return (summaries, npis.count > pageSize ? page.last! : "", polls.count)
+        let key = SummaryCache.Key(activityID: activityID, scheduledMinutes: scheduledMinutes)
+        if npi.isEmpty, !after.isEmpty, let cached = cache.entry(key) {
+            return Self.page(cached.summaries, after: after, pageSize: pageSize, pollsDefined: cached.pollsDefined)
         }
+        let generation = cache.generation(activityID)
+        let (summaries, polls) = try await database.read { c in
+            try Self.computeSummaries(c, activityID: activityID, npi: npi, scheduledMinutes: scheduledMinutes)
+        }
+        if npi.isEmpty { cache.store(key, generation: generation, summaries: summaries, pollsDefined: polls) }
+        return Self.page(summaries, after: after, pageSize: pageSize, pollsDefined: polls)
+    }
+
+    /// Every summary of an activity (or of one physician in it), sorted by NPI, and the polls defined.
+    static func computeSummaries(_ c: any StoreConnection, activityID: String, npi: String, scheduledMinutes: Int) throws
+        -> ([PhysicianEngagement], Int) {
+        var polls: Set<String> = []
+        try c.prepare("SELECT poll_id FROM poll WHERE activity_id = ?").query([.text(activityID)]) { polls.insert($0.text(0)) }
+        var byPhysician: [String: EngagementAccumulator] = [:]
+        try c.prepare("""
+            SELECT npi, timestamp_ms, verb, object_id, duration_ms, rating FROM event
+            WHERE activity_id = ?1 AND (?2 = '' OR npi = ?2)
+            ORDER BY timestamp_ms, event_id
+            """).query([.text(activityID), .text(npi)]) { row in
+            let verb = Verb(rawValue: Int32(truncatingIfNeeded: row.int(2)))
+            // The object id matters only to media and poll answers; other rows skip the copy.
+            let object = (verb == .answered || verb == .played || verb == .paused) ? row.text(3) : ""
+            byPhysician[row.text(0), default: EngagementAccumulator()].add(
+                timestampMs: row.int(1), verb: verb, objectID: object,
+                durationMs: UInt32(truncatingIfNeeded: row.int(4)), rating: UInt32(truncatingIfNeeded: row.int(5)))
+        }
+        let summaries = byPhysician.keys.sorted().map { physician in
+            byPhysician[physician]!.summary(npi: physician, definedPolls: polls, scheduledMinutes: scheduledMinutes)
+        }
+        return (summaries, polls.count)
+    }
+
+    /// The page of `all` (sorted by NPI) after `after`.
+    static func page(_ all: [PhysicianEngagement], after: String, pageSize: Int, pollsDefined: Int)
+        -> (physicians: [PhysicianEngagement], next: String, pollsDefined: Int) {
+        var low = 0, high = all.count
+        while low < high {
+            let mid = (low + high) / 2
+            if all[mid].npi <= after { low = mid + 1 } else { high = mid }
+        }
+        let page = Array(all[low..<min(all.count, low + pageSize)])
+        return (page, low + pageSize < all.count ? page.last!.npi : "", pollsDefined)
     }
 
     /// Events in (timestamp_ms, event_id) order after the key `after` ("timestamp\tid").
@@ -146,6 +200,54 @@ public final class EngagementStore: Sendable {
                             .integer(r.fromMs), .integer(r.toMs), .integer(Int64(pageSize + 1))]) { list.append(Self.readEvent($0)) }
             let page = Array(list.prefix(pageSize))
             return (page, list.count > pageSize ? "\(page.last!.timestampMs)\t\(page.last!.eventId)" : "")
+        }
+    }
+}
+
+/// The last few whole-activity summary lists, each valid while its activity's generation is
+/// unchanged. A writer bumps the generation after its COMMIT; a reader takes the generation before
+/// its read begins, so a list computed while a write committed is stored already stale and is
+/// recomputed on the next first page — never served as current.
+final class SummaryCache: Sendable {
+    struct Key: Hashable {
+        let activityID: String
+        let scheduledMinutes: Int
+    }
+    struct Entry {
+        let generation: UInt64
+        let summaries: [PhysicianEngagement]
+        let pollsDefined: Int
+    }
+    /// Activities whose lists are kept (the most recently computed).
+    static let capacity = 4
+
+    private let state = Mutex<(generations: [String: UInt64], entries: [Key: Entry], order: [Key])>(([:], [:], []))
+
+    func generation(_ activityID: String) -> UInt64 {
+        state.withLock { $0.generations[activityID] ?? 0 }
+    }
+
+    func invalidate(_ activityIDs: Set<String>) {
+        state.withLock { s in
+            for id in activityIDs { s.generations[id, default: 0] += 1 }
+        }
+    }
+
+    func store(_ key: Key, generation: UInt64, summaries: [PhysicianEngagement], pollsDefined: Int) {
+        state.withLock { s in
+            guard (s.generations[key.activityID] ?? 0) == generation else { return }
+            s.entries[key] = Entry(generation: generation, summaries: summaries, pollsDefined: pollsDefined)
+            s.order.removeAll { $0 == key }
+            s.order.append(key)
+            while s.order.count > Self.capacity { s.entries[s.order.removeFirst()] = nil }
+        }
+    }
+
+    /// The kept list, if it is still current.
+    func entry(_ key: Key) -> Entry? {
+        state.withLock { s in
+            guard let e = s.entries[key], e.generation == (s.generations[key.activityID] ?? 0) else { return nil }
+            return e
         }
     }
 }

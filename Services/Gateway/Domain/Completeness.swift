@@ -95,13 +95,18 @@ public enum Completeness {
 
     /// What each Moore level is judged from. Level 2 uses evaluations (assessment) or, without
     /// enough of them, session ratings (engagement), so it needs both to be judged at all.
-    public static func levelNeeds(_ level: String) -> Set<SourceData> {
+    public static func levelNeeds(_ level: MooreLevels.Level) -> Set<SourceData> {
         switch level {
-        case "1": [.cohorts, .attendance]
-        case "2": [.cohorts, .outcomes, .summaries]
-        case "7": []
-        default: [.cohorts, .outcomes] // 3A, 3B, 4, 5, 6
+        case .participation: [.cohorts, .attendance]
+        case .satisfaction: [.cohorts, .outcomes, .summaries]
+        case .communityHealth: []
+        case .declarativeKnowledge, .proceduralKnowledge, .competence, .performance, .patientHealth: [.cohorts, .outcomes]
         }
+    }
+
+    /// `levelNeeds` of a level as the view names it; a name that is no Moore level needs what 3A–6 need.
+    public static func levelNeeds(_ level: String) -> Set<SourceData> {
+        MooreLevels.Level(rawValue: level).map { levelNeeds($0) } ?? [.cohorts, .outcomes]
     }
 
     /// "registration unavailable: connection refused".
@@ -150,16 +155,19 @@ public enum Completeness {
             v.levels[i].reason = "not evaluated: \(why)"
             c.absent.append(absent("levels.\(v.levels[i].level)", why))
         }
-        // The highest level evidenced is known only when no level above it went unjudged
-        // (levels are in order 1, 2, 3A, 3B, 4, 5, 6, 7).
-        let highest = v.levels.lastIndex(where: \.evidenced)
-        let unjudgedAbove = v.levels.indices.filter { v.levels[$0].notEvaluated && $0 > (highest ?? -1) }
+        // The highest level evidenced (on the ladder, `MooreLevels.Level`'s order) is known only when no
+        // level above it went unjudged.
+        let highest = v.levels.filter(\.evidenced).compactMap { MooreLevels.Level(rawValue: $0.level) }.max()
+        let unjudgedAbove = v.levels.compactMap { l -> MooreLevels.Level? in
+            guard l.notEvaluated, let level = MooreLevels.Level(rawValue: l.level) else { return nil }
+            return highest.map { level > $0 } ?? true ? level : nil
+        }.sorted()
         if unjudgedAbove.isEmpty {
-            v.highestLevel = highest.map { v.levels[$0].level } ?? ""
+            v.highestLevel = highest?.rawValue ?? ""
         } else {
             v.highestLevel = ""
             c.absent.append(absent("highest_level", "level\(unjudgedAbove.count == 1 ? "" : "s") "
-                + unjudgedAbove.map { v.levels[$0].level }.joined(separator: ", ") + " not evaluated"))
+                + unjudgedAbove.map(\.rawValue).joined(separator: ", ") + " not evaluated"))
         }
         v.completeness = c
     }
@@ -181,7 +189,11 @@ public enum Completeness {
         let sections = c.absent.filter { !$0.section.hasPrefix("levels.") }.map(\.section)
         if !sections.isEmpty { out.append("!!   absent: " + sections.joined(separator: ", ")) }
         let levels = c.absent.filter { $0.section.hasPrefix("levels.") }.map { String($0.section.dropFirst(7)) }
-        if !levels.isEmpty { out.append("!!   Moore levels not evaluated: " + levels.sorted().joined(separator: ", ")) }
+        if !levels.isEmpty {
+            // In ladder order; a name that is no Moore level after the rest.
+            let ordered = levels.sorted { (MooreLevels.Level(rawValue: $0)?.rank ?? .max, $0) < (MooreLevels.Level(rawValue: $1)?.rank ?? .max, $1) }
+            out.append("!!   Moore levels not evaluated: " + ordered.joined(separator: ", "))
+        }
         return out
     }
 }

@@ -125,25 +125,25 @@ extension LearningVerdict {
 /// - 5 (6 for patient-outcome measures): a commitment implemented (fully or partially) and a
 ///   practice measure rate of theirs rose from baseline.
 /// Individual signals are noisy; they are shown beside the verdict, never as an activity's level.
-func individualLevelAboveKnowledge(_ r: PhysicianRecord?, mastery: Double) -> String? {
+func individualLevelAboveKnowledge(_ r: PhysicianRecord?, mastery: Double) -> MooreLevels.Level? {
     guard let r else { return nil }
-    var level: String?
-    if let v = r.vignette, v.change > shareTolerance, atLeast(v.post, mastery) { level = "4" }
+    var levels: [MooreLevels.Level] = []
+    if let v = r.vignette, v.change > shareTolerance, atLeast(v.post, mastery) { levels.append(.competence) }
     if r.implementedCommitment {
-        if r.measureImproved(patientOutcome: false) { level = "5" }
-        if r.measureImproved(patientOutcome: true) { level = "6" }
+        if r.measureImproved(patientOutcome: false) { levels.append(.performance) }
+        if r.measureImproved(patientOutcome: true) { levels.append(.patientHealth) }
     }
-    return level
+    return levels.max()
 }
 
 /// The highest level one physician's own data shows: 1 attended; 2 rated the activity at least
 /// 60 % of the scale; 3A a reliable improvement on the knowledge test; then 4–6 as above.
-/// Levels are compared as strings: "1" < "2" < "3A" < "4" < "5" < "6".
-func individualLevel(_ r: PhysicianRecord?, verdict: LearningVerdict, minutes: Int, mastery: Double) -> String? {
-    var level: String?
-    if minutes > 0 { level = "1" }
-    if let e = r?.evaluation, atLeast(e.satisfaction, 0.6) { level = "2" }
-    if verdict == .reliableImprovement { level = "3A" }
-    if let above = individualLevelAboveKnowledge(r, mastery: mastery) { level = above }
-    return level
+/// "Highest" is the ladder's order (`MooreLevels.Level` is Comparable), not the text's.
+func individualLevel(_ r: PhysicianRecord?, verdict: LearningVerdict, minutes: Int, mastery: Double) -> MooreLevels.Level? {
+    var levels: [MooreLevels.Level] = []
+    if minutes > 0 { levels.append(.participation) }
+    if let e = r?.evaluation, atLeast(e.satisfaction, 0.6) { levels.append(.satisfaction) }
+    if verdict == .reliableImprovement { levels.append(.declarativeKnowledge) }
+    if let above = individualLevelAboveKnowledge(r, mastery: mastery) { levels.append(above) }
+    return levels.max()
 }

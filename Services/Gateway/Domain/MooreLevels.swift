@@ -7,26 +7,14 @@ import LVStatistics
 /// least `minimum_n` physicians; below that, or without a control for drift or trend, the level
 /// is not evidenced and the reason says why. Each level carries its rule as one sentence.
 public enum MooreLevels {
-    public static let rules: [String: String] = [
-        "1": "At least minimum n participants attended (≥ 1 minute present).",
-        "2": "Participants' mean evaluation score (all items of the evaluation instrument; session ratings only when no evaluation was submitted) is above 60 % of the scale: one-sided one-sample t at alpha, n ≥ minimum n.",
-        "3A": "Declarative items: participants' per-physician change exceeds the comparison cohort's (Welch t on change scores) or, without a comparison cohort of minimum n, their own control-item drift (one-sample t); one-sided at alpha, n ≥ minimum n in each cohort used.",
-        "3B": "Procedural items: the same test as 3A on the items marked procedural.",
-        "4": "Case-vignette criteria met: participants' change against the comparison cohort's or, without one, minus their control-item drift; one-sided at alpha, n ≥ minimum n.",
-        "5": "A practice (process) measure: participants' per-physician rate change against the comparison cohort's (Welch t), one-sided at alpha after Holm across the activity's practice measures; only with a comparison cohort of minimum n measured at both times.",
-        "6": "A patient-outcome measure, tested as for level 5, Holm across the activity's patient-outcome measures.",
-        "7": "Never: population data is out of scope.",
-    ]
+    /// Each level's rule by its wire id ("3A").
+    public static let rules: [String: String] = Dictionary(uniqueKeysWithValues: Level.allCases.map { ($0.rawValue, $0.rule) })
 
-    static let names: [(String, String)] = [("1", "Participation"), ("2", "Satisfaction"), ("3A", "Declarative knowledge"),
-                                            ("3B", "Procedural knowledge"), ("4", "Competence"), ("5", "Performance"),
-                                            ("6", "Patient health"), ("7", "Community health")]
-
-    static func level(_ id: String, evidenced: Bool, _ reason: String, _ evidence: [Evidence] = []) -> Lv_Gateway_V1_MooreLevel {
+    static func level(_ id: Level, evidenced: Bool, _ reason: String, _ evidence: [Evidence] = []) -> Lv_Gateway_V1_MooreLevel {
         var l = Lv_Gateway_V1_MooreLevel()
-        l.level = id
-        l.name = names.first { $0.0 == id }!.1
-        (l.evidenced, l.reason, l.rule, l.evidence) = (evidenced, reason, rules[id]!, evidence)
+        l.level = id.rawValue
+        l.name = id.name
+        (l.evidenced, l.reason, l.rule, l.evidence) = (evidenced, reason, id.rule, evidence)
         return l
     }
 
@@ -60,22 +48,22 @@ public enum MooreLevels {
 
         // 1 Participation: a count.
         if !registration {
-            levels.append(level("1", evidenced: false, "not evaluated: registration could not be read"))
+            levels.append(level(.participation, evidenced: false, "not evaluated: registration could not be read"))
         } else {
             let attended = cohorts.participants.filter { (input.attendance?[$0] ?? 0) > 0 }.count
-            levels.append(level("1", evidenced: attended >= minN, attended >= minN
+            levels.append(level(.participation, evidenced: attended >= minN, attended >= minN
                 ? "\(attended) of \(cohorts.participants.count) participants attended"
                 : "n = \(attended) participants attended, below the minimum of \(minN)"))
         }
 
         // 2 Satisfaction: the evaluation instrument when anyone submitted it, else session ratings.
         if !registration {
-            levels.append(level("2", evidenced: false, "not evaluated: registration could not be read"))
+            levels.append(level(.satisfaction, evidenced: false, "not evaluated: registration could not be read"))
         } else {
             let evaluations = cohorts.participantRecords().compactMap { $0.evaluation?.satisfaction }
             let anyEvaluation = cohorts.records.values.contains { $0.evaluation != nil }
             if input.outcomes == nil {
-                levels.append(level("2", evidenced: false, "not evaluated: assessment (the evaluation instrument) could not be read"))
+                levels.append(level(.satisfaction, evidenced: false, "not evaluated: assessment (the evaluation instrument) could not be read"))
             } else if anyEvaluation {
                 levels.append(bar("evaluation instrument", evaluations, th))
             } else if let engagement = input.engagement {
@@ -83,15 +71,15 @@ public enum MooreLevels {
                 let ratings = engagement.filter { participants.contains($0.npi) && $0.ratingCount > 0 }.map { ($0.meanRating - 1) / 4 }
                 levels.append(bar("session ratings (no evaluation instrument was submitted)", ratings, th))
             } else {
-                levels.append(level("2", evidenced: false, "not evaluated: no evaluation was submitted and engagement (session ratings) could not be read"))
+                levels.append(level(.satisfaction, evidenced: false, "not evaluated: no evaluation was submitted and engagement (session ratings) could not be read"))
             }
         }
 
         // 3A, 3B, 4: knowledge and competence, through the evidence engine.
-        let knowledge: [(String, String, (PhysicianRecord) -> PrePost?)] = [
-            ("3A", "declarative items", { $0.subscale(.declarative) }),
-            ("3B", "procedural items", { $0.subscale(.procedural) }),
-            ("4", "case vignettes", { $0.vignette }),
+        let knowledge: [(Level, String, (PhysicianRecord) -> PrePost?)] = [
+            (.declarativeKnowledge, "declarative items", { $0.subscale(.declarative) }),
+            (.proceduralKnowledge, "procedural items", { $0.subscale(.procedural) }),
+            (.competence, "case vignettes", { $0.vignette }),
         ]
         for (id, measure, value) in knowledge {
             guard outcomes else {
@@ -100,13 +88,13 @@ public enum MooreLevels {
             }
             // Drift on declarative and procedural items comes from the control items' pairs; on
             // vignettes from the physician's control items on the knowledge tests.
-            let drift: (PhysicianRecord) -> Double? = id == "4" ? { $0.controlTotal?.change } : { $0.subscale(.control)?.change }
+            let drift: (PhysicianRecord) -> Double? = id == .competence ? { $0.controlTotal?.change } : { $0.subscale(.control)?.change }
             let c = cohorts.changes(value, drift: drift)
             levels.append(decide(id, EvidenceEngine.test(measure, participants: c.participants, comparison: c.comparison, thresholds: th, scale: 100)))
         }
 
         // 5 and 6: practice and patient-outcome measures, Holm within the level.
-        for (id, outcome) in [("5", false), ("6", true)] {
+        for (id, outcome) in [(Level.performance, false), (.patientHealth, true)] {
             guard outcomes else {
                 levels.append(level(id, evidenced: false, "not evaluated: \(registration ? "assessment" : "registration") could not be read"))
                 continue
@@ -124,22 +112,22 @@ public enum MooreLevels {
             }
         }
 
-        levels.append(level("7", evidenced: false, "population data is out of scope"))
+        levels.append(level(.communityHealth, evidenced: false, "population data is out of scope"))
         return levels
     }
 
     static func bar(_ measure: String, _ scores: [Double], _ th: Thresholds) -> Lv_Gateway_V1_MooreLevel {
         switch EvidenceEngine.testAboveBar(measure, scores: scores, bar: 0.6, thresholds: th) {
         case .notTested(let why):
-            return level("2", evidenced: false, why)
+            return level(.satisfaction, evidenced: false, why)
         case .tested(let e):
             let mean = e.effect.map { "mean \(fixed(100 * $0.value, 0))% of the scale" + ($0.ci.map { " (95% CI \(fixed(100 * $0.lower, 0)) to \(fixed(100 * $0.upper, 0)))" } ?? "") } ?? ""
             let verdict = e.significant ? "above" : "not beyond chance above"
-            return level("2", evidenced: e.significant, "\(measure): \(mean), \(verdict) the 60% bar, one-sided \(p(e.test?.pOneSided ?? 1)), n = \(e.participants)", [e])
+            return level(.satisfaction, evidenced: e.significant, "\(measure): \(mean), \(verdict) the 60% bar, one-sided \(p(e.test?.pOneSided ?? 1)), n = \(e.participants)", [e])
         }
     }
 
-    static func decide(_ id: String, _ outcome: EvidenceEngine.Outcome) -> Lv_Gateway_V1_MooreLevel {
+    static func decide(_ id: Level, _ outcome: EvidenceEngine.Outcome) -> Lv_Gateway_V1_MooreLevel {
         switch outcome {
         case .notTested(let why):
             return level(id, evidenced: false, why)
@@ -165,3 +153,50 @@ public func fixed(_ x: Double, _ digits: Int) -> String {
 
 /// `fixed` with an explicit sign.
 public func signed(_ x: Double, _ digits: Int) -> String { x >= 0 ? "+" + fixed(x, digits) : fixed(x, digits) }
+
+extension MooreLevels {
+    /// A Moore level, in ladder order: compared by its place on the ladder (1 < 2 < 3A < 3B < 4 < … < 7),
+    /// never as text. On the wire and in JSON it is its `rawValue` ("3A"), unchanged.
+    public enum Level: String, CaseIterable, Comparable, Sendable {
+        case participation = "1"
+        case satisfaction = "2"
+        case declarativeKnowledge = "3A"
+        case proceduralKnowledge = "3B"
+        case competence = "4"
+        case performance = "5"
+        case patientHealth = "6"
+        case communityHealth = "7"
+
+        /// The ladder position (0 for level 1).
+        public var rank: Int { Self.allCases.firstIndex(of: self)! }
+
+        public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
+
+        public var name: String {
+            switch self {
+            case .participation: "Participation"
+            case .satisfaction: "Satisfaction"
+            case .declarativeKnowledge: "Declarative knowledge"
+            case .proceduralKnowledge: "Procedural knowledge"
+            case .competence: "Competence"
+            case .performance: "Performance"
+            case .patientHealth: "Patient health"
+            case .communityHealth: "Community health"
+            }
+        }
+
+        /// The level's rule, one sentence, as the view reports it.
+        public var rule: String {
+            switch self {
+            case .participation: "At least minimum n participants attended (≥ 1 minute present)."
+            case .satisfaction: "Participants' mean evaluation score (all items of the evaluation instrument; session ratings only when no evaluation was submitted) is above 60 % of the scale: one-sided one-sample t at alpha, n ≥ minimum n."
+            case .declarativeKnowledge: "Declarative items: participants' per-physician change exceeds the comparison cohort's (Welch t on change scores) or, without a comparison cohort of minimum n, their own control-item drift (one-sample t); one-sided at alpha, n ≥ minimum n in each cohort used."
+            case .proceduralKnowledge: "Procedural items: the same test as 3A on the items marked procedural."
+            case .competence: "Case-vignette criteria met: participants' change against the comparison cohort's or, without one, minus their control-item drift; one-sided at alpha, n ≥ minimum n."
+            case .performance: "A practice (process) measure: participants' per-physician rate change against the comparison cohort's (Welch t), one-sided at alpha after Holm across the activity's practice measures; only with a comparison cohort of minimum n measured at both times."
+            case .patientHealth: "A patient-outcome measure, tested as for level 5, Holm across the activity's patient-outcome measures."
+            case .communityHealth: "Never: population data is out of scope."
+            }
+        }
+    }
+}

@@ -153,7 +153,7 @@ public enum ValidationView {
             if outcomesRead { v.gap = gap(input, cohorts: cohorts, calibration: calibration) }
         }
         v.levels = MooreLevels.judge(input, cohorts: cohorts, view: v, thresholds: th)
-        v.highestLevel = v.levels.last(where: \.evidenced)?.level ?? ""
+        v.highestLevel = v.levels.filter(\.evidenced).compactMap { MooreLevels.Level(rawValue: $0.level) }.max()?.rawValue ?? ""
         return v
     }
 
@@ -467,6 +467,6 @@ public enum ValidationView {
             e.measures = UInt32(r.outcomes.measures.count)
             e.measuresImproved = UInt32(r.outcomes.measures.filter { r.measure($0.measureCode).map { $0.change > shareTolerance } == true }.count)
         }
-        e.highestLevel = individualLevel(record, verdict: verdict, minutes: Int(e.minutesAttended), mastery: th.mastery) ?? ""
+        e.highestLevel = individualLevel(record, verdict: verdict, minutes: Int(e.minutesAttended), mastery: th.mastery)?.rawValue ?? ""
     }
 }

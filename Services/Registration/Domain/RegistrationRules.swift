@@ -52,6 +52,7 @@ public enum RegistrationRules {
         v.text(p.specialty, "\(prefix).specialty", max: FieldLimits.nameBytes)
         v.email(p.email, "\(prefix).email")
         validateBirth(p, prefix: prefix, &v)
+        LearnerRules.validate(p, prefix: prefix, &v)
         v.count(p.licences.count, "\(prefix).licences", max: maximumLicences)
         for (i, l) in p.licences.prefix(maximumLicences).enumerated() {
             v.require(licenceStates.contains(l.state), "\(prefix).licences[\(i)].state", "usps-state",
@@ -77,6 +78,7 @@ public enum RegistrationRules {
 
     public static let updatableFields: Set<String> = [
         "given_name", "family_name", "specialty", "licences", "board_ids", "birth_month", "birth_day", "email",
+        "profession", "nabp_eprofile_id", "pars_consent",
     ]
 
     /// Applies `update` to `current` for the fields in `mask`; the result is validated by the caller.
@@ -94,6 +96,9 @@ public enum RegistrationRules {
             case "birth_month": next.birthMonth = update.birthMonth
             case "birth_day": next.birthDay = update.birthDay
             case "email": next.email = update.email
+            case "profession": next.profession = LearnerRules.effective(update.profession)
+            case "nabp_eprofile_id": next.nabpEprofileId = update.nabpEprofileId
+            case "pars_consent": next.parsConsent = update.parsConsent
             default:
                 v.add("update_mask[\(i)]", "unknown-field",
                       "'\(LogSafe.clip(field, 32))' cannot be updated; one of \(updatableFields.sorted().joined(separator: ", "))")
@@ -122,6 +127,7 @@ public enum RegistrationRules {
             v.require(seen.insert(o.id).inserted, "activity.objectives[\(i)].id", "unique", "'\(LogSafe.clip(o.id, 64))' is used twice")
             v.text(o.text, "activity.objectives[\(i)].text", max: FieldLimits.textBytes, required: true, chars: .multiLine)
         }
+        LearnerRules.validate(a, &v)
         if !a.activityId.isEmpty {
             v.require(Identifier.isValid(a.activityId), "activity.activity_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
         }

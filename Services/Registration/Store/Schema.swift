@@ -92,5 +92,42 @@ enum RegistrationSchema {
         ) WITHOUT ROWID;
         CREATE INDEX credit_npi ON credit (npi, activity_id);
         """ + RequestLog.schema),
+        Migration(2, "learner professions, NABP id, PARS consent; credit offers, MOC offers; claims by credit type", """
+        ALTER TABLE physician ADD COLUMN profession INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE physician ADD COLUMN nabp_eprofile_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE physician ADD COLUMN pars_consent INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE credit_offer (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            credit_type INTEGER NOT NULL,
+            max_amount REAL NOT NULL,
+            acpe_uan TEXT NOT NULL,
+            PRIMARY KEY (activity_id, position),
+            UNIQUE (activity_id, credit_type)
+        );
+        CREATE TABLE moc_offer (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            board TEXT NOT NULL,
+            points REAL NOT NULL,
+            passing_score REAL NOT NULL,
+            PRIMARY KEY (activity_id, position),
+            UNIQUE (activity_id, board)
+        );
+        CREATE TABLE credit_by_type (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id),
+            npi TEXT NOT NULL REFERENCES physician (npi),
+            credit_type INTEGER NOT NULL,
+            credits REAL NOT NULL,
+            claimed_ms INTEGER NOT NULL,
+            minutes_attended INTEGER NOT NULL,
+            PRIMARY KEY (activity_id, npi, credit_type)
+        );
+        INSERT INTO credit_by_type (activity_id, npi, credit_type, credits, claimed_ms, minutes_attended)
+            SELECT activity_id, npi, 1, credits, claimed_ms, minutes_attended FROM credit;
+        DROP TABLE credit;
+        ALTER TABLE credit_by_type RENAME TO credit;
+        CREATE INDEX credit_npi ON credit (npi, activity_id);
+        """),
     ]
 }

@@ -213,6 +213,16 @@ class GatewayClient:
         return self._client.call("lv.gateway.v1.Gateway/ListActivityValidations", request, lv_gateway_v1_gateway_pb2.ListActivityValidationsResponse,
                                  timeout=timeout, retries=retries, metadata=metadata)
 
+    def export_pars(self, request: Optional[lv_gateway_v1_gateway_pb2.ExportPARSRequest] = None, *, timeout: Optional[float] = None,
+            retries: Optional[int] = None, metadata: Optional[Mapping[str, str]] = None, **fields) -> lv_gateway_v1_gateway_pb2.ExportPARSResponse:
+        """ExportPARS: The activity's ACCME PARS files (learner upload and activity record) and its MOC results (docs/REGISTRATION.md "PARS")."""
+        if request is None:
+            request = lv_gateway_v1_gateway_pb2.ExportPARSRequest(**fields)
+        elif fields:
+            raise TypeError("give the request or its fields, not both")
+        return self._client.call("lv.gateway.v1.Gateway/ExportPARS", request, lv_gateway_v1_gateway_pb2.ExportPARSResponse,
+                                 timeout=timeout, retries=retries, metadata=metadata)
+
 
 class HealthClient:
     """lv.health.v1.Health"""
@@ -432,7 +442,7 @@ class RegistrationClient:
 
     def claim_credit(self, request: Optional[lv_registration_v1_registration_pb2.ClaimCreditRequest] = None, *, timeout: Optional[float] = None,
             retries: Optional[int] = None, metadata: Optional[Mapping[str, str]] = None, **fields) -> lv_registration_v1_registration_pb2.ClaimCreditResponse:
-        """ClaimCredit: One claim per physician per activity, bounded by the activity maximum and by time attended."""
+        """ClaimCredit: One claim per learner, activity and credit type, bounded by the offer's maximum and by time attended."""
         if request is None:
             request = lv_registration_v1_registration_pb2.ClaimCreditRequest(**fields)
         elif fields:

@@ -26,10 +26,10 @@ extension Lv.Admin.V1.Admin {
 }
 
 extension Lv.Admin.V1.Admin.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Admin.V1.Admin.Method.Backup.descriptor) { (request: Lv.Admin.V1.Admin.Method.Backup.Input, context) in
-            try await self.backup(request, context: context)
+        router.registerHandler(forMethod: Lv.Admin.V1.Admin.Method.Backup.descriptor) { (request: ServerRequest<Lv.Admin.V1.Admin.Method.Backup.Input>, context) in
+            ServerResponse(message: try await self.backup(try request.message, context: context))
         }
     }
 }

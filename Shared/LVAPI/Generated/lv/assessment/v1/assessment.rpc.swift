@@ -69,31 +69,31 @@ extension Lv.Assessment.V1.Assessment {
 }
 
 extension Lv.Assessment.V1.Assessment.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Assessment.V1.Assessment.Method.CreateInstrument.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.CreateInstrument.Input, context) in
-            try await self.createInstrument(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.CreateInstrument.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.CreateInstrument.Input>, context) in
+            ServerResponse(message: try await self.createInstrument(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.GetInstrument.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.GetInstrument.Input, context) in
-            try await self.getInstrument(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.GetInstrument.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.GetInstrument.Input>, context) in
+            ServerResponse(message: try await self.getInstrument(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.ListInstruments.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.ListInstruments.Input, context) in
-            try await self.listInstruments(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.ListInstruments.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.ListInstruments.Input>, context) in
+            ServerResponse(message: try await self.listInstruments(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.SubmitResponses.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.SubmitResponses.Input, context) in
-            try await self.submitResponses(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.SubmitResponses.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.SubmitResponses.Input>, context) in
+            ServerResponse(message: try await self.submitResponses(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.RecordCommitment.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.RecordCommitment.Input, context) in
-            try await self.recordCommitment(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.RecordCommitment.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.RecordCommitment.Input>, context) in
+            ServerResponse(message: try await self.recordCommitment(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.RecordFollowUp.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.RecordFollowUp.Input, context) in
-            try await self.recordFollowUp(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.RecordFollowUp.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.RecordFollowUp.Input>, context) in
+            ServerResponse(message: try await self.recordFollowUp(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.RecordPracticeMeasures.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.RecordPracticeMeasures.Input, context) in
-            try await self.recordPracticeMeasures(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.RecordPracticeMeasures.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.RecordPracticeMeasures.Input>, context) in
+            ServerResponse(message: try await self.recordPracticeMeasures(try request.message, context: context))
         }
-        router.register(Lv.Assessment.V1.Assessment.Method.GetOutcomes.descriptor) { (request: Lv.Assessment.V1.Assessment.Method.GetOutcomes.Input, context) in
-            try await self.getOutcomes(request, context: context)
+        router.registerHandler(forMethod: Lv.Assessment.V1.Assessment.Method.GetOutcomes.descriptor) { (request: ServerRequest<Lv.Assessment.V1.Assessment.Method.GetOutcomes.Input>, context) in
+            ServerResponse(message: try await self.getOutcomes(try request.message, context: context))
         }
     }
 }

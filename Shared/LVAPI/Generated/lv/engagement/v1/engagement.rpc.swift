@@ -49,19 +49,19 @@ extension Lv.Engagement.V1.Engagement {
 }
 
 extension Lv.Engagement.V1.Engagement.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Engagement.V1.Engagement.Method.RecordEvents.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.RecordEvents.Input, context) in
-            try await self.recordEvents(request, context: context)
+        router.registerHandler(forMethod: Lv.Engagement.V1.Engagement.Method.RecordEvents.descriptor) { (request: ServerRequest<Lv.Engagement.V1.Engagement.Method.RecordEvents.Input>, context) in
+            ServerResponse(message: try await self.recordEvents(try request.message, context: context))
         }
-        router.register(Lv.Engagement.V1.Engagement.Method.DefinePoll.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.DefinePoll.Input, context) in
-            try await self.definePoll(request, context: context)
+        router.registerHandler(forMethod: Lv.Engagement.V1.Engagement.Method.DefinePoll.descriptor) { (request: ServerRequest<Lv.Engagement.V1.Engagement.Method.DefinePoll.Input>, context) in
+            ServerResponse(message: try await self.definePoll(try request.message, context: context))
         }
-        router.register(Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.Input, context) in
-            try await self.getEngagementSummary(request, context: context)
+        router.registerHandler(forMethod: Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.descriptor) { (request: ServerRequest<Lv.Engagement.V1.Engagement.Method.GetEngagementSummary.Input>, context) in
+            ServerResponse(message: try await self.getEngagementSummary(try request.message, context: context))
         }
-        router.register(Lv.Engagement.V1.Engagement.Method.ListEvents.descriptor) { (request: Lv.Engagement.V1.Engagement.Method.ListEvents.Input, context) in
-            try await self.listEvents(request, context: context)
+        router.registerHandler(forMethod: Lv.Engagement.V1.Engagement.Method.ListEvents.descriptor) { (request: ServerRequest<Lv.Engagement.V1.Engagement.Method.ListEvents.Input>, context) in
+            ServerResponse(message: try await self.listEvents(try request.message, context: context))
         }
     }
 }

@@ -9,6 +9,9 @@ extension Lv.Gateway.V1.Gateway {
         func getActivityValidation(_ request: Method.GetActivityValidation.Input, context: ServerContext) async throws -> Method.GetActivityValidation.Output
         func getPhysicianTranscript(_ request: Method.GetPhysicianTranscript.Input, context: ServerContext) async throws -> Method.GetPhysicianTranscript.Output
         func listActivityValidations(_ request: Method.ListActivityValidations.Input, context: ServerContext) async throws -> Method.ListActivityValidations.Output
+        /// The activity's ACCME PARS files (learner upload and activity record) and its MOC results
+        /// (docs/REGISTRATION.md "PARS").
+        func exportPars(_ request: Method.ExportPARS.Input, context: ServerContext) async throws -> Method.ExportPARS.Output
     }
 
     /// Typed calls to `Lv.Gateway.V1.Gateway.name` over an `RPCClient`.
@@ -28,20 +31,29 @@ extension Lv.Gateway.V1.Gateway {
         public func listActivityValidations(_ request: Method.ListActivityValidations.Input, options: CallOptions = CallOptions()) async throws -> Method.ListActivityValidations.Output {
             try await client.call(Method.ListActivityValidations.descriptor, request, as: Method.ListActivityValidations.Output.self, options: options)
         }
+
+        /// The activity's ACCME PARS files (learner upload and activity record) and its MOC results
+        /// (docs/REGISTRATION.md "PARS").
+        public func exportPars(_ request: Method.ExportPARS.Input, options: CallOptions = CallOptions()) async throws -> Method.ExportPARS.Output {
+            try await client.call(Method.ExportPARS.descriptor, request, as: Method.ExportPARS.Output.self, options: options)
+        }
     }
 }
 
 extension Lv.Gateway.V1.Gateway.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.GetActivityValidation.Input, context) in
-            try await self.getActivityValidation(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.GetActivityValidation.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.GetActivityValidation.Input>, context) in
+            ServerResponse(message: try await self.getActivityValidation(try request.message, context: context))
         }
-        router.register(Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.Input, context) in
-            try await self.getPhysicianTranscript(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.GetPhysicianTranscript.Input>, context) in
+            ServerResponse(message: try await self.getPhysicianTranscript(try request.message, context: context))
         }
-        router.register(Lv.Gateway.V1.Gateway.Method.ListActivityValidations.descriptor) { (request: Lv.Gateway.V1.Gateway.Method.ListActivityValidations.Input, context) in
-            try await self.listActivityValidations(request, context: context)
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.ListActivityValidations.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.ListActivityValidations.Input>, context) in
+            ServerResponse(message: try await self.listActivityValidations(try request.message, context: context))
+        }
+        router.registerHandler(forMethod: Lv.Gateway.V1.Gateway.Method.ExportPARS.descriptor) { (request: ServerRequest<Lv.Gateway.V1.Gateway.Method.ExportPARS.Input>, context) in
+            ServerResponse(message: try await self.exportPars(try request.message, context: context))
         }
     }
 }

@@ -24,10 +24,10 @@ extension Lv.Health.V1.Health {
 }
 
 extension Lv.Health.V1.Health.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Health.V1.Health.Method.Check.descriptor) { (request: Lv.Health.V1.Health.Method.Check.Input, context) in
-            try await self.check(request, context: context)
+        router.registerHandler(forMethod: Lv.Health.V1.Health.Method.Check.descriptor) { (request: ServerRequest<Lv.Health.V1.Health.Method.Check.Input>, context) in
+            ServerResponse(message: try await self.check(try request.message, context: context))
         }
     }
 }

@@ -33,13 +33,13 @@ extension Lv.Reflection.V1.Reflection {
 }
 
 extension Lv.Reflection.V1.Reflection.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Reflection.V1.Reflection.Method.ListServices.descriptor) { (request: Lv.Reflection.V1.Reflection.Method.ListServices.Input, context) in
-            try await self.listServices(request, context: context)
+        router.registerHandler(forMethod: Lv.Reflection.V1.Reflection.Method.ListServices.descriptor) { (request: ServerRequest<Lv.Reflection.V1.Reflection.Method.ListServices.Input>, context) in
+            ServerResponse(message: try await self.listServices(try request.message, context: context))
         }
-        router.register(Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.descriptor) { (request: Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.Input, context) in
-            try await self.getFileDescriptorSet(request, context: context)
+        router.registerHandler(forMethod: Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.descriptor) { (request: ServerRequest<Lv.Reflection.V1.Reflection.Method.GetFileDescriptorSet.Input>, context) in
+            ServerResponse(message: try await self.getFileDescriptorSet(try request.message, context: context))
         }
     }
 }

@@ -26,7 +26,7 @@ extension Lv.Registration.V1.Registration {
         /// Bulk upload of closed intervals after an event; valid ones are stored, invalid ones reported.
         func recordAttendance(_ request: Method.RecordAttendance.Input, context: ServerContext) async throws -> Method.RecordAttendance.Output
         func getAttendance(_ request: Method.GetAttendance.Input, context: ServerContext) async throws -> Method.GetAttendance.Output
-        /// One claim per physician per activity, bounded by the activity maximum and by time attended.
+        /// One claim per learner, activity and credit type, bounded by the offer's maximum and by time attended.
         func claimCredit(_ request: Method.ClaimCredit.Input, context: ServerContext) async throws -> Method.ClaimCredit.Output
         func listCredits(_ request: Method.ListCredits.Input, context: ServerContext) async throws -> Method.ListCredits.Output
     }
@@ -105,7 +105,7 @@ extension Lv.Registration.V1.Registration {
             try await client.call(Method.GetAttendance.descriptor, request, as: Method.GetAttendance.Output.self, options: options)
         }
 
-        /// One claim per physician per activity, bounded by the activity maximum and by time attended.
+        /// One claim per learner, activity and credit type, bounded by the offer's maximum and by time attended.
         public func claimCredit(_ request: Method.ClaimCredit.Input, options: CallOptions = CallOptions()) async throws -> Method.ClaimCredit.Output {
             try await client.call(Method.ClaimCredit.descriptor, request, as: Method.ClaimCredit.Output.self, options: options)
         }
@@ -117,61 +117,61 @@ extension Lv.Registration.V1.Registration {
 }
 
 extension Lv.Registration.V1.Registration.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Registration.V1.Registration.Method.RegisterPhysician.descriptor) { (request: Lv.Registration.V1.Registration.Method.RegisterPhysician.Input, context) in
-            try await self.registerPhysician(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.RegisterPhysician.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.RegisterPhysician.Input>, context) in
+            ServerResponse(message: try await self.registerPhysician(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.GetPhysician.descriptor) { (request: Lv.Registration.V1.Registration.Method.GetPhysician.Input, context) in
-            try await self.getPhysician(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.GetPhysician.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.GetPhysician.Input>, context) in
+            ServerResponse(message: try await self.getPhysician(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.UpdatePhysician.descriptor) { (request: Lv.Registration.V1.Registration.Method.UpdatePhysician.Input, context) in
-            try await self.updatePhysician(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.UpdatePhysician.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.UpdatePhysician.Input>, context) in
+            ServerResponse(message: try await self.updatePhysician(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.ListPhysicians.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListPhysicians.Input, context) in
-            try await self.listPhysicians(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.ListPhysicians.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.ListPhysicians.Input>, context) in
+            ServerResponse(message: try await self.listPhysicians(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.CreateActivity.descriptor) { (request: Lv.Registration.V1.Registration.Method.CreateActivity.Input, context) in
-            try await self.createActivity(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.CreateActivity.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.CreateActivity.Input>, context) in
+            ServerResponse(message: try await self.createActivity(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.GetActivity.descriptor) { (request: Lv.Registration.V1.Registration.Method.GetActivity.Input, context) in
-            try await self.getActivity(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.GetActivity.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.GetActivity.Input>, context) in
+            ServerResponse(message: try await self.getActivity(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.ListActivities.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListActivities.Input, context) in
-            try await self.listActivities(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.ListActivities.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.ListActivities.Input>, context) in
+            ServerResponse(message: try await self.listActivities(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.AddSession.descriptor) { (request: Lv.Registration.V1.Registration.Method.AddSession.Input, context) in
-            try await self.addSession(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.AddSession.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.AddSession.Input>, context) in
+            ServerResponse(message: try await self.addSession(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.ListSessions.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListSessions.Input, context) in
-            try await self.listSessions(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.ListSessions.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.ListSessions.Input>, context) in
+            ServerResponse(message: try await self.listSessions(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.Enroll.descriptor) { (request: Lv.Registration.V1.Registration.Method.Enroll.Input, context) in
-            try await self.enroll(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.Enroll.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.Enroll.Input>, context) in
+            ServerResponse(message: try await self.enroll(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.Withdraw.descriptor) { (request: Lv.Registration.V1.Registration.Method.Withdraw.Input, context) in
-            try await self.withdraw(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.Withdraw.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.Withdraw.Input>, context) in
+            ServerResponse(message: try await self.withdraw(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.ListEnrollments.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListEnrollments.Input, context) in
-            try await self.listEnrollments(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.ListEnrollments.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.ListEnrollments.Input>, context) in
+            ServerResponse(message: try await self.listEnrollments(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.CheckIn.descriptor) { (request: Lv.Registration.V1.Registration.Method.CheckIn.Input, context) in
-            try await self.checkIn(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.CheckIn.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.CheckIn.Input>, context) in
+            ServerResponse(message: try await self.checkIn(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.CheckOut.descriptor) { (request: Lv.Registration.V1.Registration.Method.CheckOut.Input, context) in
-            try await self.checkOut(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.CheckOut.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.CheckOut.Input>, context) in
+            ServerResponse(message: try await self.checkOut(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.RecordAttendance.descriptor) { (request: Lv.Registration.V1.Registration.Method.RecordAttendance.Input, context) in
-            try await self.recordAttendance(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.RecordAttendance.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.RecordAttendance.Input>, context) in
+            ServerResponse(message: try await self.recordAttendance(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.GetAttendance.descriptor) { (request: Lv.Registration.V1.Registration.Method.GetAttendance.Input, context) in
-            try await self.getAttendance(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.GetAttendance.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.GetAttendance.Input>, context) in
+            ServerResponse(message: try await self.getAttendance(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.ClaimCredit.descriptor) { (request: Lv.Registration.V1.Registration.Method.ClaimCredit.Input, context) in
-            try await self.claimCredit(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.ClaimCredit.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.ClaimCredit.Input>, context) in
+            ServerResponse(message: try await self.claimCredit(try request.message, context: context))
         }
-        router.register(Lv.Registration.V1.Registration.Method.ListCredits.descriptor) { (request: Lv.Registration.V1.Registration.Method.ListCredits.Input, context) in
-            try await self.listCredits(request, context: context)
+        router.registerHandler(forMethod: Lv.Registration.V1.Registration.Method.ListCredits.descriptor) { (request: ServerRequest<Lv.Registration.V1.Registration.Method.ListCredits.Input>, context) in
+            ServerResponse(message: try await self.listCredits(try request.message, context: context))
         }
     }
 }

@@ -22,10 +22,10 @@ extension Lv.Testing.V1.Echo {
 }
 
 extension Lv.Testing.V1.Echo.ServiceProtocol {
-    /// Adds every method of this service to `router`.
+    /// Adds every method of this service to `router` (typed requests and responses: the interceptors run around each).
     public func register(into router: inout Router) {
-        router.register(Lv.Testing.V1.Echo.Method.Echo.descriptor) { (request: Lv.Testing.V1.Echo.Method.Echo.Input, context) in
-            try await self.echo(request, context: context)
+        router.registerHandler(forMethod: Lv.Testing.V1.Echo.Method.Echo.descriptor) { (request: ServerRequest<Lv.Testing.V1.Echo.Method.Echo.Input>, context) in
+            ServerResponse(message: try await self.echo(try request.message, context: context))
         }
     }
 }

@@ -1635,6 +1635,154 @@ public struct Lv_Gateway_V1_Completeness: ProtoMessage {
     }
 }
 
+public struct Lv_Gateway_V1_ExportPARSRequest: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ExportPARSRequest"
+
+    public var activityId: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ExportPARSRequest
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__export_parsrequest__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.activityId = CValue.string(c.activity_id)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.activity_id = try arena.string(self.activityId, field: "lv.gateway.v1.ExportPARSRequest.activity_id")
+    }
+}
+
+/// A post-test item a learner missed, with the objective it tests (MOC feedback).
+public struct Lv_Gateway_V1_MissedItem: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.MissedItem"
+
+    public var itemId: String = ""
+    public var objectiveId: String = ""
+    public var objectiveText: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__MissedItem
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__missed_item__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.itemId = CValue.string(c.item_id)
+        self.objectiveId = CValue.string(c.objective_id)
+        self.objectiveText = CValue.string(c.objective_text)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.item_id = try arena.string(self.itemId, field: "lv.gateway.v1.MissedItem.item_id")
+        c.objective_id = try arena.string(self.objectiveId, field: "lv.gateway.v1.MissedItem.objective_id")
+        c.objective_text = try arena.string(self.objectiveText, field: "lv.gateway.v1.MissedItem.objective_text")
+    }
+}
+
+/// One learner's MOC result for one board the activity declares and the learner holds an id for.
+public struct Lv_Gateway_V1_MocResult: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.MocResult"
+
+    public var npi: String = ""
+    public var board: String = ""
+    /// False also when there is no post-test.
+    public var passed: Bool = false
+    public var assessed: Bool = false
+    /// Post-test total, 0-1.
+    public var score: Double = 0
+    public var passingScore: Double = 0
+    public var points: Double = 0
+    public var missed: [Lv_Gateway_V1_MissedItem] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__MocResult
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__moc_result__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.npi = CValue.string(c.npi)
+        self.board = CValue.string(c.board)
+        self.passed = (c.passed != 0)
+        self.assessed = (c.assessed != 0)
+        self.score = c.score
+        self.passingScore = c.passing_score
+        self.points = c.points
+        self.missed = CValue.array(c.missed, count: c.n_missed).map { Lv_Gateway_V1_MissedItem(cMessage: $0) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.npi = try arena.string(self.npi, field: "lv.gateway.v1.MocResult.npi")
+        c.board = try arena.string(self.board, field: "lv.gateway.v1.MocResult.board")
+        c.passed = (self.passed ? 1 : 0)
+        c.assessed = (self.assessed ? 1 : 0)
+        c.score = self.score
+        c.passing_score = self.passingScore
+        c.points = self.points
+        if !self.missed.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__MissedItem>?.self, count: self.missed.count)
+            for (i, item) in self.missed.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_missed = self.missed.count
+            c.missed = items
+        }
+    }
+}
+
+public struct Lv_Gateway_V1_ExportPARSResponse: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ExportPARSResponse"
+
+    /// Tab-delimited, no header row, one row per learner per credit type and per MOC board.
+    public var learnerFile: String = ""
+    /// One tab-delimited row: the activity record with "changes evaluated" from evidenced levels.
+    public var activityFile: String = ""
+    public var moc: [Lv_Gateway_V1_MocResult] = []
+    public var learnerRows: UInt32 = 0
+    /// Learners with claims left out because they gave no PARS consent.
+    public var withoutConsent: UInt32 = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ExportPARSResponse
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__export_parsresponse__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.learnerFile = CValue.string(c.learner_file)
+        self.activityFile = CValue.string(c.activity_file)
+        self.moc = CValue.array(c.moc, count: c.n_moc).map { Lv_Gateway_V1_MocResult(cMessage: $0) }
+        self.learnerRows = c.learner_rows
+        self.withoutConsent = c.without_consent
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.learner_file = try arena.string(self.learnerFile, field: "lv.gateway.v1.ExportPARSResponse.learner_file")
+        c.activity_file = try arena.string(self.activityFile, field: "lv.gateway.v1.ExportPARSResponse.activity_file")
+        if !self.moc.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__MocResult>?.self, count: self.moc.count)
+            for (i, item) in self.moc.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_moc = self.moc.count
+            c.moc = items
+        }
+        c.learner_rows = self.learnerRows
+        c.without_consent = self.withoutConsent
+    }
+}
+
 extension Lv { public enum Gateway {} }
 extension Lv.Gateway { public enum V1 {} }
 
@@ -1669,7 +1817,15 @@ extension Lv.Gateway.V1 {
                     requestType: "lv.gateway.v1.ListActivityValidationsRequest", responseType: "lv.gateway.v1.ListActivityValidationsResponse")
             }
 
-            public static let descriptors: [MethodDescriptor] = [GetActivityValidation.descriptor, GetPhysicianTranscript.descriptor, ListActivityValidations.descriptor]
+            public enum ExportPARS {
+                public typealias Input = Lv_Gateway_V1_ExportPARSRequest
+                public typealias Output = Lv_Gateway_V1_ExportPARSResponse
+                public static let descriptor = MethodDescriptor(
+                    service: "lv.gateway.v1.Gateway", method: "ExportPARS",
+                    requestType: "lv.gateway.v1.ExportPARSRequest", responseType: "lv.gateway.v1.ExportPARSResponse")
+            }
+
+            public static let descriptors: [MethodDescriptor] = [GetActivityValidation.descriptor, GetPhysicianTranscript.descriptor, ListActivityValidations.descriptor, ExportPARS.descriptor]
         }
     }
 }

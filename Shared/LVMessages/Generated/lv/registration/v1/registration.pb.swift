@@ -3,6 +3,112 @@
 import CProtobufC
 import LVProtoC
 
+/// Decides which credit types a learner may claim and which identifiers their reports need.
+public enum Lv_Registration_V1_Profession: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case physician
+    case nurse
+    case pharmacist
+    case physicianAssistant
+    case psychologist
+    case other
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Registration_V1_Profession] { [.unspecified, .physician, .nurse, .pharmacist, .physicianAssistant, .psychologist, .other] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .physician
+        case 2: self = .nurse
+        case 3: self = .pharmacist
+        case 4: self = .physicianAssistant
+        case 5: self = .psychologist
+        case 6: self = .other
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .physician: return 1
+        case .nurse: return 2
+        case .pharmacist: return 3
+        case .physicianAssistant: return 4
+        case .psychologist: return 5
+        case .other: return 6
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "PROFESSION_UNSPECIFIED"
+        case .physician: return "PROFESSION_PHYSICIAN"
+        case .nurse: return "PROFESSION_NURSE"
+        case .pharmacist: return "PROFESSION_PHARMACIST"
+        case .physicianAssistant: return "PROFESSION_PHYSICIAN_ASSISTANT"
+        case .psychologist: return "PROFESSION_PSYCHOLOGIST"
+        case .other: return "PROFESSION_OTHER"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
+/// The credit an accredited activity may award, by the profession's accreditor.
+public enum Lv_Registration_V1_CreditType: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case amaPraCategory1
+    case ancc
+    case acpe
+    case aapaCategory1
+    case ipce
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Registration_V1_CreditType] { [.unspecified, .amaPraCategory1, .ancc, .acpe, .aapaCategory1, .ipce] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .amaPraCategory1
+        case 2: self = .ancc
+        case 3: self = .acpe
+        case 4: self = .aapaCategory1
+        case 5: self = .ipce
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .amaPraCategory1: return 1
+        case .ancc: return 2
+        case .acpe: return 3
+        case .aapaCategory1: return 4
+        case .ipce: return 5
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "CREDIT_TYPE_UNSPECIFIED"
+        case .amaPraCategory1: return "CREDIT_TYPE_AMA_PRA_CATEGORY_1"
+        case .ancc: return "CREDIT_TYPE_ANCC"
+        case .acpe: return "CREDIT_TYPE_ACPE"
+        case .aapaCategory1: return "CREDIT_TYPE_AAPA_CATEGORY_1"
+        case .ipce: return "CREDIT_TYPE_IPCE"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
 /// ACCME activity types, with their PARS codes.
 public enum Lv_Registration_V1_ActivityType: RawRepresentable, Hashable, Sendable, CaseIterable {
     case unspecified
@@ -191,6 +297,15 @@ public struct Lv_Registration_V1_Physician: ProtoMessage {
     public var email: String = ""
     public var createdMs: Int64 = 0
     public var updatedMs: Int64 = 0
+    /// The learner's profession (the message is named Physician for compatibility; it holds any
+    /// learner). UNSPECIFIED on register is stored as PHYSICIAN; records made before professions
+    /// existed read as PHYSICIAN.
+    public var profession: Lv_Registration_V1_Profession = Lv_Registration_V1_Profession(rawValue: 0)
+    /// NABP e-Profile ID (CPE Monitor): 1-7 digits; required for pharmacists, with birth month and day.
+    public var nabpEprofileId: String = ""
+    /// The learner agreed that their completion may be reported to ACCME/PARS and their boards.
+    /// Without it no PARS learner row is written for them.
+    public var parsConsent: Bool = false
 
     public init() {}
 
@@ -213,6 +328,9 @@ public struct Lv_Registration_V1_Physician: ProtoMessage {
         self.email = CValue.string(c.email)
         self.createdMs = c.created_ms
         self.updatedMs = c.updated_ms
+        self.profession = Lv_Registration_V1_Profession(rawValue: Int32(truncatingIfNeeded: c.profession.rawValue))
+        self.nabpEprofileId = CValue.string(c.nabp_eprofile_id)
+        self.parsConsent = (c.pars_consent != 0)
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -237,6 +355,74 @@ public struct Lv_Registration_V1_Physician: ProtoMessage {
         c.email = try arena.string(self.email, field: "lv.registration.v1.Physician.email")
         c.created_ms = self.createdMs
         c.updated_ms = self.updatedMs
+        c.profession = Lv__Registration__V1__Profession(rawValue: .init(truncatingIfNeeded: self.profession.rawValue))
+        c.nabp_eprofile_id = try arena.string(self.nabpEprofileId, field: "lv.registration.v1.Physician.nabp_eprofile_id")
+        c.pars_consent = (self.parsConsent ? 1 : 0)
+    }
+}
+
+/// One credit type an activity offers, up to an amount (0.25-1000 in 0.25 steps).
+public struct Lv_Registration_V1_CreditOffer: ProtoMessage {
+    public static let protoName = "lv.registration.v1.CreditOffer"
+
+    public var type: Lv_Registration_V1_CreditType = Lv_Registration_V1_CreditType(rawValue: 0)
+    public var maxAmount: Double = 0
+    /// ACPE only, required: the Universal Activity Number, e.g. "JA0000000-0000-26-001-L01-P".
+    public var acpeUan: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Registration__V1__CreditOffer
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__credit_offer__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.type = Lv_Registration_V1_CreditType(rawValue: Int32(truncatingIfNeeded: c.type.rawValue))
+        self.maxAmount = c.max_amount
+        self.acpeUan = CValue.string(c.acpe_uan)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.type = Lv__Registration__V1__CreditType(rawValue: .init(truncatingIfNeeded: self.type.rawValue))
+        c.max_amount = self.maxAmount
+        c.acpe_uan = try arena.string(self.acpeUan, field: "lv.registration.v1.CreditOffer.acpe_uan")
+    }
+}
+
+/// Maintenance of Certification for one certifying board: the points a passing learner earns
+/// and the post-test score (0-1) that passes.
+public struct Lv_Registration_V1_MocOffer: ProtoMessage {
+    public static let protoName = "lv.registration.v1.MocOffer"
+
+    /// The board's short name, as in BoardId.board (e.g. "ABIM").
+    public var board: String = ""
+    /// 0.25-1000 in 0.25 steps.
+    public var points: Double = 0
+    /// Post-test total score at or above which a learner passes, in (0, 1].
+    public var passingScore: Double = 0
+
+    public init() {}
+
+    public typealias CStruct = Lv__Registration__V1__MocOffer
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__moc_offer__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.board = CValue.string(c.board)
+        self.points = c.points
+        self.passingScore = c.passing_score
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.board = try arena.string(self.board, field: "lv.registration.v1.MocOffer.board")
+        c.points = self.points
+        c.passing_score = self.passingScore
     }
 }
 
@@ -537,6 +723,10 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
     /// The Moore level the activity aims at, 1-7.
     public var targetMooreLevel: UInt32 = 0
     public var createdMs: Int64 = 0
+    /// Credit types offered, each at most once. Empty: AMA PRA Category 1 up to max_credits.
+    public var creditOffers: [Lv_Registration_V1_CreditOffer] = []
+    /// Boards whose MOC the activity counts for, each at most once.
+    public var moc: [Lv_Registration_V1_MocOffer] = []
 
     public init() {}
 
@@ -558,6 +748,8 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
         if let p = c.designed_to_change { self.designedToChange = Lv_Registration_V1_DesignedToChange(cStruct: p.pointee) }
         self.targetMooreLevel = c.target_moore_level
         self.createdMs = c.created_ms
+        self.creditOffers = CValue.array(c.credit_offers, count: c.n_credit_offers).map { Lv_Registration_V1_CreditOffer(cMessage: $0) }
+        self.moc = CValue.array(c.moc, count: c.n_moc).map { Lv_Registration_V1_MocOffer(cMessage: $0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -576,6 +768,18 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
         if let value = self.designedToChange { c.designed_to_change = try value.cMessage(in: arena) }
         c.target_moore_level = self.targetMooreLevel
         c.created_ms = self.createdMs
+        if !self.creditOffers.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Registration__V1__CreditOffer>?.self, count: self.creditOffers.count)
+            for (i, item) in self.creditOffers.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_credit_offers = self.creditOffers.count
+            c.credit_offers = items
+        }
+        if !self.moc.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Registration__V1__MocOffer>?.self, count: self.moc.count)
+            for (i, item) in self.moc.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_moc = self.moc.count
+            c.moc = items
+        }
     }
 }
 
@@ -1446,6 +1650,8 @@ public struct Lv_Registration_V1_CreditClaim: ProtoMessage {
     public var claimedMs: Int64 = 0
     /// Minutes attended when the claim was made.
     public var minutesAttended: UInt32 = 0
+    /// Never UNSPECIFIED in answers (claims made before credit types are AMA PRA Category 1).
+    public var creditType: Lv_Registration_V1_CreditType = Lv_Registration_V1_CreditType(rawValue: 0)
 
     public init() {}
 
@@ -1462,6 +1668,7 @@ public struct Lv_Registration_V1_CreditClaim: ProtoMessage {
         self.credits = c.credits
         self.claimedMs = c.claimed_ms
         self.minutesAttended = c.minutes_attended
+        self.creditType = Lv_Registration_V1_CreditType(rawValue: Int32(truncatingIfNeeded: c.credit_type.rawValue))
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1470,6 +1677,7 @@ public struct Lv_Registration_V1_CreditClaim: ProtoMessage {
         c.credits = self.credits
         c.claimed_ms = self.claimedMs
         c.minutes_attended = self.minutesAttended
+        c.credit_type = Lv__Registration__V1__CreditType(rawValue: .init(truncatingIfNeeded: self.creditType.rawValue))
     }
 }
 
@@ -1483,6 +1691,8 @@ public struct Lv_Registration_V1_ClaimCreditRequest: ProtoMessage {
     public var credits: Double = 0
     /// 0 = now.
     public var claimedMs: Int64 = 0
+    /// UNSPECIFIED = AMA PRA Category 1. Must be offered by the activity and open to the learner's profession.
+    public var creditType: Lv_Registration_V1_CreditType = Lv_Registration_V1_CreditType(rawValue: 0)
 
     public init() {}
 
@@ -1499,6 +1709,7 @@ public struct Lv_Registration_V1_ClaimCreditRequest: ProtoMessage {
         self.npi = CValue.string(c.npi)
         self.credits = c.credits
         self.claimedMs = c.claimed_ms
+        self.creditType = Lv_Registration_V1_CreditType(rawValue: Int32(truncatingIfNeeded: c.credit_type.rawValue))
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -1507,6 +1718,7 @@ public struct Lv_Registration_V1_ClaimCreditRequest: ProtoMessage {
         c.npi = try arena.string(self.npi, field: "lv.registration.v1.ClaimCreditRequest.npi")
         c.credits = self.credits
         c.claimed_ms = self.claimedMs
+        c.credit_type = Lv__Registration__V1__CreditType(rawValue: .init(truncatingIfNeeded: self.creditType.rawValue))
     }
 }
 

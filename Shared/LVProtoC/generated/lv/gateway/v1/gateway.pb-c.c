@@ -1627,6 +1627,186 @@ void   lv__gateway__v1__completeness__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__completeness__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__export_parsrequest__init
+                     (Lv__Gateway__V1__ExportPARSRequest         *message)
+{
+  static const Lv__Gateway__V1__ExportPARSRequest init_value = LV__GATEWAY__V1__EXPORT_PARSREQUEST__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__export_parsrequest__get_packed_size
+                     (const Lv__Gateway__V1__ExportPARSRequest *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsrequest__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__export_parsrequest__pack
+                     (const Lv__Gateway__V1__ExportPARSRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsrequest__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__export_parsrequest__pack_to_buffer
+                     (const Lv__Gateway__V1__ExportPARSRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsrequest__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ExportPARSRequest *
+       lv__gateway__v1__export_parsrequest__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ExportPARSRequest *)
+     protobuf_c_message_unpack (&lv__gateway__v1__export_parsrequest__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__export_parsrequest__free_unpacked
+                     (Lv__Gateway__V1__ExportPARSRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsrequest__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__missed_item__init
+                     (Lv__Gateway__V1__MissedItem         *message)
+{
+  static const Lv__Gateway__V1__MissedItem init_value = LV__GATEWAY__V1__MISSED_ITEM__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__missed_item__get_packed_size
+                     (const Lv__Gateway__V1__MissedItem *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__missed_item__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__missed_item__pack
+                     (const Lv__Gateway__V1__MissedItem *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__missed_item__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__missed_item__pack_to_buffer
+                     (const Lv__Gateway__V1__MissedItem *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__missed_item__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__MissedItem *
+       lv__gateway__v1__missed_item__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__MissedItem *)
+     protobuf_c_message_unpack (&lv__gateway__v1__missed_item__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__missed_item__free_unpacked
+                     (Lv__Gateway__V1__MissedItem *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__missed_item__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__moc_result__init
+                     (Lv__Gateway__V1__MocResult         *message)
+{
+  static const Lv__Gateway__V1__MocResult init_value = LV__GATEWAY__V1__MOC_RESULT__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__moc_result__get_packed_size
+                     (const Lv__Gateway__V1__MocResult *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__moc_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__moc_result__pack
+                     (const Lv__Gateway__V1__MocResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__moc_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__moc_result__pack_to_buffer
+                     (const Lv__Gateway__V1__MocResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__moc_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__MocResult *
+       lv__gateway__v1__moc_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__MocResult *)
+     protobuf_c_message_unpack (&lv__gateway__v1__moc_result__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__moc_result__free_unpacked
+                     (Lv__Gateway__V1__MocResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__moc_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__export_parsresponse__init
+                     (Lv__Gateway__V1__ExportPARSResponse         *message)
+{
+  static const Lv__Gateway__V1__ExportPARSResponse init_value = LV__GATEWAY__V1__EXPORT_PARSRESPONSE__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__export_parsresponse__get_packed_size
+                     (const Lv__Gateway__V1__ExportPARSResponse *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsresponse__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__export_parsresponse__pack
+                     (const Lv__Gateway__V1__ExportPARSResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsresponse__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__export_parsresponse__pack_to_buffer
+                     (const Lv__Gateway__V1__ExportPARSResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsresponse__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ExportPARSResponse *
+       lv__gateway__v1__export_parsresponse__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ExportPARSResponse *)
+     protobuf_c_message_unpack (&lv__gateway__v1__export_parsresponse__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__export_parsresponse__free_unpacked
+                     (Lv__Gateway__V1__ExportPARSResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__export_parsresponse__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor lv__gateway__v1__thresholds__field_descriptors[3] =
 {
   {
@@ -5115,6 +5295,327 @@ const ProtobufCMessageDescriptor lv__gateway__v1__completeness__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__completeness__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor lv__gateway__v1__export_parsrequest__field_descriptors[1] =
+{
+  {
+    "activity_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ExportPARSRequest, activity_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__export_parsrequest__field_indices_by_name[] = {
+  0,   /* field[0] = activity_id */
+};
+static const ProtobufCIntRange lv__gateway__v1__export_parsrequest__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__export_parsrequest__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ExportPARSRequest",
+  "ExportPARSRequest",
+  "Lv__Gateway__V1__ExportPARSRequest",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ExportPARSRequest),
+  1,
+  lv__gateway__v1__export_parsrequest__field_descriptors,
+  lv__gateway__v1__export_parsrequest__field_indices_by_name,
+  1,  lv__gateway__v1__export_parsrequest__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__export_parsrequest__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__missed_item__field_descriptors[3] =
+{
+  {
+    "item_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MissedItem, item_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objective_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MissedItem, objective_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objective_text",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MissedItem, objective_text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__missed_item__field_indices_by_name[] = {
+  0,   /* field[0] = item_id */
+  1,   /* field[1] = objective_id */
+  2,   /* field[2] = objective_text */
+};
+static const ProtobufCIntRange lv__gateway__v1__missed_item__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__missed_item__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.MissedItem",
+  "MissedItem",
+  "Lv__Gateway__V1__MissedItem",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__MissedItem),
+  3,
+  lv__gateway__v1__missed_item__field_descriptors,
+  lv__gateway__v1__missed_item__field_indices_by_name,
+  1,  lv__gateway__v1__missed_item__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__missed_item__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__moc_result__field_descriptors[8] =
+{
+  {
+    "npi",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, npi),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "board",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, board),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "passed",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, passed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessed",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, assessed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "passing_score",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, passing_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "points",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__MocResult, points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "missed",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__MocResult, n_missed),
+    offsetof(Lv__Gateway__V1__MocResult, missed),
+    &lv__gateway__v1__missed_item__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__moc_result__field_indices_by_name[] = {
+  3,   /* field[3] = assessed */
+  1,   /* field[1] = board */
+  7,   /* field[7] = missed */
+  0,   /* field[0] = npi */
+  2,   /* field[2] = passed */
+  5,   /* field[5] = passing_score */
+  6,   /* field[6] = points */
+  4,   /* field[4] = score */
+};
+static const ProtobufCIntRange lv__gateway__v1__moc_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__moc_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.MocResult",
+  "MocResult",
+  "Lv__Gateway__V1__MocResult",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__MocResult),
+  8,
+  lv__gateway__v1__moc_result__field_descriptors,
+  lv__gateway__v1__moc_result__field_indices_by_name,
+  1,  lv__gateway__v1__moc_result__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__moc_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__export_parsresponse__field_descriptors[5] =
+{
+  {
+    "learner_file",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ExportPARSResponse, learner_file),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "activity_file",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ExportPARSResponse, activity_file),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "moc",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__ExportPARSResponse, n_moc),
+    offsetof(Lv__Gateway__V1__ExportPARSResponse, moc),
+    &lv__gateway__v1__moc_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "learner_rows",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ExportPARSResponse, learner_rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "without_consent",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ExportPARSResponse, without_consent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__export_parsresponse__field_indices_by_name[] = {
+  1,   /* field[1] = activity_file */
+  0,   /* field[0] = learner_file */
+  3,   /* field[3] = learner_rows */
+  2,   /* field[2] = moc */
+  4,   /* field[4] = without_consent */
+};
+static const ProtobufCIntRange lv__gateway__v1__export_parsresponse__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__export_parsresponse__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ExportPARSResponse",
+  "ExportPARSResponse",
+  "Lv__Gateway__V1__ExportPARSResponse",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ExportPARSResponse),
+  5,
+  lv__gateway__v1__export_parsresponse__field_descriptors,
+  lv__gateway__v1__export_parsresponse__field_indices_by_name,
+  1,  lv__gateway__v1__export_parsresponse__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__export_parsresponse__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue lv__gateway__v1__design__enum_values_by_number[5] =
 {
   { "DESIGN_UNSPECIFIED", "LV__GATEWAY__V1__DESIGN__DESIGN_UNSPECIFIED", 0 },
@@ -5215,13 +5716,15 @@ const ProtobufCEnumDescriptor lv__gateway__v1__completeness_status__descriptor =
   lv__gateway__v1__completeness_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor lv__gateway__v1__gateway__method_descriptors[3] =
+static const ProtobufCMethodDescriptor lv__gateway__v1__gateway__method_descriptors[4] =
 {
   { "GetActivityValidation", &lv__gateway__v1__get_activity_validation_request__descriptor, &lv__gateway__v1__activity_validation__descriptor },
   { "GetPhysicianTranscript", &lv__gateway__v1__get_physician_transcript_request__descriptor, &lv__gateway__v1__physician_transcript__descriptor },
   { "ListActivityValidations", &lv__gateway__v1__list_activity_validations_request__descriptor, &lv__gateway__v1__list_activity_validations_response__descriptor },
+  { "ExportPARS", &lv__gateway__v1__export_parsrequest__descriptor, &lv__gateway__v1__export_parsresponse__descriptor },
 };
 const unsigned lv__gateway__v1__gateway__method_indices_by_name[] = {
+  3,        /* ExportPARS */
   0,        /* GetActivityValidation */
   1,        /* GetPhysicianTranscript */
   2         /* ListActivityValidations */
@@ -5233,7 +5736,7 @@ const ProtobufCServiceDescriptor lv__gateway__v1__gateway__descriptor =
   "Gateway",
   "Lv__Gateway__V1__Gateway",
   "lv.gateway.v1",
-  3,
+  4,
   lv__gateway__v1__gateway__method_descriptors,
   lv__gateway__v1__gateway__method_indices_by_name
 };
@@ -5260,6 +5763,14 @@ void lv__gateway__v1__gateway__list_activity_validations(ProtobufCService *servi
 {
   assert(service->descriptor == &lv__gateway__v1__gateway__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void lv__gateway__v1__gateway__export_pars(ProtobufCService *service,
+                                           const Lv__Gateway__V1__ExportPARSRequest *input,
+                                           Lv__Gateway__V1__ExportPARSResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &lv__gateway__v1__gateway__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void lv__gateway__v1__gateway__init (Lv__Gateway__V1__Gateway_Service *service,
                                      Lv__Gateway__V1__Gateway_ServiceDestroy destroy)

@@ -142,6 +142,96 @@ void   lv__registration__v1__physician__free_unpacked
   assert(message->base.descriptor == &lv__registration__v1__physician__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__registration__v1__credit_offer__init
+                     (Lv__Registration__V1__CreditOffer         *message)
+{
+  static const Lv__Registration__V1__CreditOffer init_value = LV__REGISTRATION__V1__CREDIT_OFFER__INIT;
+  *message = init_value;
+}
+size_t lv__registration__v1__credit_offer__get_packed_size
+                     (const Lv__Registration__V1__CreditOffer *message)
+{
+  assert(message->base.descriptor == &lv__registration__v1__credit_offer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__registration__v1__credit_offer__pack
+                     (const Lv__Registration__V1__CreditOffer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__registration__v1__credit_offer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__registration__v1__credit_offer__pack_to_buffer
+                     (const Lv__Registration__V1__CreditOffer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__registration__v1__credit_offer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Registration__V1__CreditOffer *
+       lv__registration__v1__credit_offer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Registration__V1__CreditOffer *)
+     protobuf_c_message_unpack (&lv__registration__v1__credit_offer__descriptor,
+                                allocator, len, data);
+}
+void   lv__registration__v1__credit_offer__free_unpacked
+                     (Lv__Registration__V1__CreditOffer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__registration__v1__credit_offer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__registration__v1__moc_offer__init
+                     (Lv__Registration__V1__MocOffer         *message)
+{
+  static const Lv__Registration__V1__MocOffer init_value = LV__REGISTRATION__V1__MOC_OFFER__INIT;
+  *message = init_value;
+}
+size_t lv__registration__v1__moc_offer__get_packed_size
+                     (const Lv__Registration__V1__MocOffer *message)
+{
+  assert(message->base.descriptor == &lv__registration__v1__moc_offer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__registration__v1__moc_offer__pack
+                     (const Lv__Registration__V1__MocOffer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__registration__v1__moc_offer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__registration__v1__moc_offer__pack_to_buffer
+                     (const Lv__Registration__V1__MocOffer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__registration__v1__moc_offer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Registration__V1__MocOffer *
+       lv__registration__v1__moc_offer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Registration__V1__MocOffer *)
+     protobuf_c_message_unpack (&lv__registration__v1__moc_offer__descriptor,
+                                allocator, len, data);
+}
+void   lv__registration__v1__moc_offer__free_unpacked
+                     (Lv__Registration__V1__MocOffer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__registration__v1__moc_offer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__registration__v1__register_physician_request__init
                      (Lv__Registration__V1__RegisterPhysicianRequest         *message)
 {
@@ -2269,7 +2359,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__board_id__descriptor =
   (ProtobufCMessageInit) lv__registration__v1__board_id__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__physician__field_descriptors[11] =
+static const ProtobufCFieldDescriptor lv__registration__v1__physician__field_descriptors[14] =
 {
   {
     "npi",
@@ -2403,6 +2493,42 @@ static const ProtobufCFieldDescriptor lv__registration__v1__physician__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "profession",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__Physician, profession),
+    &lv__registration__v1__profession__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "nabp_eprofile_id",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__Physician, nabp_eprofile_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pars_consent",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__Physician, pars_consent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__physician__field_indices_by_name[] = {
   7,   /* field[7] = birth_day */
@@ -2413,14 +2539,17 @@ static const unsigned lv__registration__v1__physician__field_indices_by_name[] =
   2,   /* field[2] = family_name */
   1,   /* field[1] = given_name */
   4,   /* field[4] = licences */
+  12,   /* field[12] = nabp_eprofile_id */
   0,   /* field[0] = npi */
+  13,   /* field[13] = pars_consent */
+  11,   /* field[11] = profession */
   3,   /* field[3] = specialty */
   10,   /* field[10] = updated_ms */
 };
 static const ProtobufCIntRange lv__registration__v1__physician__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__physician__descriptor =
 {
@@ -2430,11 +2559,139 @@ const ProtobufCMessageDescriptor lv__registration__v1__physician__descriptor =
   "Lv__Registration__V1__Physician",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__Physician),
-  11,
+  14,
   lv__registration__v1__physician__field_descriptors,
   lv__registration__v1__physician__field_indices_by_name,
   1,  lv__registration__v1__physician__number_ranges,
   (ProtobufCMessageInit) lv__registration__v1__physician__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__registration__v1__credit_offer__field_descriptors[3] =
+{
+  {
+    "type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__CreditOffer, type),
+    &lv__registration__v1__credit_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_amount",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__CreditOffer, max_amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "acpe_uan",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__CreditOffer, acpe_uan),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__registration__v1__credit_offer__field_indices_by_name[] = {
+  2,   /* field[2] = acpe_uan */
+  1,   /* field[1] = max_amount */
+  0,   /* field[0] = type */
+};
+static const ProtobufCIntRange lv__registration__v1__credit_offer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__registration__v1__credit_offer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.registration.v1.CreditOffer",
+  "CreditOffer",
+  "Lv__Registration__V1__CreditOffer",
+  "lv.registration.v1",
+  sizeof(Lv__Registration__V1__CreditOffer),
+  3,
+  lv__registration__v1__credit_offer__field_descriptors,
+  lv__registration__v1__credit_offer__field_indices_by_name,
+  1,  lv__registration__v1__credit_offer__number_ranges,
+  (ProtobufCMessageInit) lv__registration__v1__credit_offer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__registration__v1__moc_offer__field_descriptors[3] =
+{
+  {
+    "board",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__MocOffer, board),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "points",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__MocOffer, points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "passing_score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__MocOffer, passing_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__registration__v1__moc_offer__field_indices_by_name[] = {
+  0,   /* field[0] = board */
+  2,   /* field[2] = passing_score */
+  1,   /* field[1] = points */
+};
+static const ProtobufCIntRange lv__registration__v1__moc_offer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor lv__registration__v1__moc_offer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.registration.v1.MocOffer",
+  "MocOffer",
+  "Lv__Registration__V1__MocOffer",
+  "lv.registration.v1",
+  sizeof(Lv__Registration__V1__MocOffer),
+  3,
+  lv__registration__v1__moc_offer__field_descriptors,
+  lv__registration__v1__moc_offer__field_indices_by_name,
+  1,  lv__registration__v1__moc_offer__number_ranges,
+  (ProtobufCMessageInit) lv__registration__v1__moc_offer__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lv__registration__v1__register_physician_request__field_descriptors[2] =
@@ -2960,7 +3217,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__designed_to_change__descr
   (ProtobufCMessageInit) lv__registration__v1__designed_to_change__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__activity__field_descriptors[10] =
+static const ProtobufCFieldDescriptor lv__registration__v1__activity__field_descriptors[12] =
 {
   {
     "activity_id",
@@ -3082,13 +3339,39 @@ static const ProtobufCFieldDescriptor lv__registration__v1__activity__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "credit_offers",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Registration__V1__Activity, n_credit_offers),
+    offsetof(Lv__Registration__V1__Activity, credit_offers),
+    &lv__registration__v1__credit_offer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "moc",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Registration__V1__Activity, n_moc),
+    offsetof(Lv__Registration__V1__Activity, moc),
+    &lv__registration__v1__moc_offer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__activity__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
   9,   /* field[9] = created_ms */
+  10,   /* field[10] = credit_offers */
   7,   /* field[7] = designed_to_change */
   4,   /* field[4] = end_date */
   5,   /* field[5] = max_credits */
+  11,   /* field[11] = moc */
   6,   /* field[6] = objectives */
   3,   /* field[3] = start_date */
   8,   /* field[8] = target_moore_level */
@@ -3098,7 +3381,7 @@ static const unsigned lv__registration__v1__activity__field_indices_by_name[] = 
 static const ProtobufCIntRange lv__registration__v1__activity__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__activity__descriptor =
 {
@@ -3108,7 +3391,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__activity__descriptor =
   "Lv__Registration__V1__Activity",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__Activity),
-  10,
+  12,
   lv__registration__v1__activity__field_descriptors,
   lv__registration__v1__activity__field_indices_by_name,
   1,  lv__registration__v1__activity__number_ranges,
@@ -4815,7 +5098,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__get_attendance_response__
   (ProtobufCMessageInit) lv__registration__v1__get_attendance_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__credit_claim__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lv__registration__v1__credit_claim__field_descriptors[6] =
 {
   {
     "activity_id",
@@ -4877,10 +5160,23 @@ static const ProtobufCFieldDescriptor lv__registration__v1__credit_claim__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "credit_type",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__CreditClaim, credit_type),
+    &lv__registration__v1__credit_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__credit_claim__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
   3,   /* field[3] = claimed_ms */
+  5,   /* field[5] = credit_type */
   2,   /* field[2] = credits */
   4,   /* field[4] = minutes_attended */
   1,   /* field[1] = npi */
@@ -4888,7 +5184,7 @@ static const unsigned lv__registration__v1__credit_claim__field_indices_by_name[
 static const ProtobufCIntRange lv__registration__v1__credit_claim__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__credit_claim__descriptor =
 {
@@ -4898,14 +5194,14 @@ const ProtobufCMessageDescriptor lv__registration__v1__credit_claim__descriptor 
   "Lv__Registration__V1__CreditClaim",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__CreditClaim),
-  5,
+  6,
   lv__registration__v1__credit_claim__field_descriptors,
   lv__registration__v1__credit_claim__field_indices_by_name,
   1,  lv__registration__v1__credit_claim__number_ranges,
   (ProtobufCMessageInit) lv__registration__v1__credit_claim__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__claim_credit_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor lv__registration__v1__claim_credit_request__field_descriptors[6] =
 {
   {
     "request_id",
@@ -4967,10 +5263,23 @@ static const ProtobufCFieldDescriptor lv__registration__v1__claim_credit_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "credit_type",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__ClaimCreditRequest, credit_type),
+    &lv__registration__v1__credit_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__claim_credit_request__field_indices_by_name[] = {
   1,   /* field[1] = activity_id */
   4,   /* field[4] = claimed_ms */
+  5,   /* field[5] = credit_type */
   3,   /* field[3] = credits */
   2,   /* field[2] = npi */
   0,   /* field[0] = request_id */
@@ -4978,7 +5287,7 @@ static const unsigned lv__registration__v1__claim_credit_request__field_indices_
 static const ProtobufCIntRange lv__registration__v1__claim_credit_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__claim_credit_request__descriptor =
 {
@@ -4988,7 +5297,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__claim_credit_request__des
   "Lv__Registration__V1__ClaimCreditRequest",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__ClaimCreditRequest),
-  5,
+  6,
   lv__registration__v1__claim_credit_request__field_descriptors,
   lv__registration__v1__claim_credit_request__field_indices_by_name,
   1,  lv__registration__v1__claim_credit_request__number_ranges,
@@ -5173,6 +5482,80 @@ const ProtobufCMessageDescriptor lv__registration__v1__list_credits_response__de
   1,  lv__registration__v1__list_credits_response__number_ranges,
   (ProtobufCMessageInit) lv__registration__v1__list_credits_response__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue lv__registration__v1__profession__enum_values_by_number[7] =
+{
+  { "PROFESSION_UNSPECIFIED", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_UNSPECIFIED", 0 },
+  { "PROFESSION_PHYSICIAN", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_PHYSICIAN", 1 },
+  { "PROFESSION_NURSE", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_NURSE", 2 },
+  { "PROFESSION_PHARMACIST", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_PHARMACIST", 3 },
+  { "PROFESSION_PHYSICIAN_ASSISTANT", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_PHYSICIAN_ASSISTANT", 4 },
+  { "PROFESSION_PSYCHOLOGIST", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_PSYCHOLOGIST", 5 },
+  { "PROFESSION_OTHER", "LV__REGISTRATION__V1__PROFESSION__PROFESSION_OTHER", 6 },
+};
+static const ProtobufCIntRange lv__registration__v1__profession__value_ranges[] = {
+{0, 0},{0, 7}
+};
+static const ProtobufCEnumValueIndex lv__registration__v1__profession__enum_values_by_name[7] =
+{
+  { "PROFESSION_NURSE", 2 },
+  { "PROFESSION_OTHER", 6 },
+  { "PROFESSION_PHARMACIST", 3 },
+  { "PROFESSION_PHYSICIAN", 1 },
+  { "PROFESSION_PHYSICIAN_ASSISTANT", 4 },
+  { "PROFESSION_PSYCHOLOGIST", 5 },
+  { "PROFESSION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lv__registration__v1__profession__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lv.registration.v1.Profession",
+  "Profession",
+  "Lv__Registration__V1__Profession",
+  "lv.registration.v1",
+  7,
+  lv__registration__v1__profession__enum_values_by_number,
+  7,
+  lv__registration__v1__profession__enum_values_by_name,
+  1,
+  lv__registration__v1__profession__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue lv__registration__v1__credit_type__enum_values_by_number[6] =
+{
+  { "CREDIT_TYPE_UNSPECIFIED", "LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_UNSPECIFIED", 0 },
+  { "CREDIT_TYPE_AMA_PRA_CATEGORY_1", "LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_AMA_PRA_CATEGORY_1", 1 },
+  { "CREDIT_TYPE_ANCC", "LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_ANCC", 2 },
+  { "CREDIT_TYPE_ACPE", "LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_ACPE", 3 },
+  { "CREDIT_TYPE_AAPA_CATEGORY_1", "LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_AAPA_CATEGORY_1", 4 },
+  { "CREDIT_TYPE_IPCE", "LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_IPCE", 5 },
+};
+static const ProtobufCIntRange lv__registration__v1__credit_type__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex lv__registration__v1__credit_type__enum_values_by_name[6] =
+{
+  { "CREDIT_TYPE_AAPA_CATEGORY_1", 4 },
+  { "CREDIT_TYPE_ACPE", 3 },
+  { "CREDIT_TYPE_AMA_PRA_CATEGORY_1", 1 },
+  { "CREDIT_TYPE_ANCC", 2 },
+  { "CREDIT_TYPE_IPCE", 5 },
+  { "CREDIT_TYPE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lv__registration__v1__credit_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lv.registration.v1.CreditType",
+  "CreditType",
+  "Lv__Registration__V1__CreditType",
+  "lv.registration.v1",
+  6,
+  lv__registration__v1__credit_type__enum_values_by_number,
+  6,
+  lv__registration__v1__credit_type__enum_values_by_name,
+  1,
+  lv__registration__v1__credit_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue lv__registration__v1__activity_type__enum_values_by_number[13] =
 {

@@ -52,6 +52,10 @@ typedef struct Lv__Gateway__V1__ListActivityValidationsRequest Lv__Gateway__V1__
 typedef struct Lv__Gateway__V1__ListActivityValidationsResponse Lv__Gateway__V1__ListActivityValidationsResponse;
 typedef struct Lv__Gateway__V1__AbsentSection Lv__Gateway__V1__AbsentSection;
 typedef struct Lv__Gateway__V1__Completeness Lv__Gateway__V1__Completeness;
+typedef struct Lv__Gateway__V1__ExportPARSRequest Lv__Gateway__V1__ExportPARSRequest;
+typedef struct Lv__Gateway__V1__MissedItem Lv__Gateway__V1__MissedItem;
+typedef struct Lv__Gateway__V1__MocResult Lv__Gateway__V1__MocResult;
+typedef struct Lv__Gateway__V1__ExportPARSResponse Lv__Gateway__V1__ExportPARSResponse;
 
 
 /* --- enums --- */
@@ -956,6 +960,82 @@ struct  Lv__Gateway__V1__Completeness
     , LV__GATEWAY__V1__COMPLETENESS_STATUS__COMPLETENESS_STATUS_UNSPECIFIED, 0,NULL, 0,NULL }
 
 
+struct  Lv__Gateway__V1__ExportPARSRequest
+{
+  ProtobufCMessage base;
+  char *activity_id;
+};
+#define LV__GATEWAY__V1__EXPORT_PARSREQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__export_parsrequest__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * A post-test item a learner missed, with the objective it tests (MOC feedback).
+ */
+struct  Lv__Gateway__V1__MissedItem
+{
+  ProtobufCMessage base;
+  char *item_id;
+  char *objective_id;
+  char *objective_text;
+};
+#define LV__GATEWAY__V1__MISSED_ITEM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__missed_item__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One learner's MOC result for one board the activity declares and the learner holds an id for.
+ */
+struct  Lv__Gateway__V1__MocResult
+{
+  ProtobufCMessage base;
+  char *npi;
+  char *board;
+  /*
+   * False also when there is no post-test.
+   */
+  protobuf_c_boolean passed;
+  protobuf_c_boolean assessed;
+  /*
+   * Post-test total, 0-1.
+   */
+  double score;
+  double passing_score;
+  double points;
+  size_t n_missed;
+  Lv__Gateway__V1__MissedItem **missed;
+};
+#define LV__GATEWAY__V1__MOC_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__moc_result__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL }
+
+
+struct  Lv__Gateway__V1__ExportPARSResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Tab-delimited, no header row, one row per learner per credit type and per MOC board.
+   */
+  char *learner_file;
+  /*
+   * One tab-delimited row: the activity record with "changes evaluated" from evidenced levels.
+   */
+  char *activity_file;
+  size_t n_moc;
+  Lv__Gateway__V1__MocResult **moc;
+  uint32_t learner_rows;
+  /*
+   * Learners with claims left out because they gave no PARS consent.
+   */
+  uint32_t without_consent;
+};
+#define LV__GATEWAY__V1__EXPORT_PARSRESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__export_parsresponse__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+
+
 /* Lv__Gateway__V1__Thresholds methods */
 void   lv__gateway__v1__thresholds__init
                      (Lv__Gateway__V1__Thresholds         *message);
@@ -1640,6 +1720,82 @@ Lv__Gateway__V1__Completeness *
 void   lv__gateway__v1__completeness__free_unpacked
                      (Lv__Gateway__V1__Completeness *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ExportPARSRequest methods */
+void   lv__gateway__v1__export_parsrequest__init
+                     (Lv__Gateway__V1__ExportPARSRequest         *message);
+size_t lv__gateway__v1__export_parsrequest__get_packed_size
+                     (const Lv__Gateway__V1__ExportPARSRequest   *message);
+size_t lv__gateway__v1__export_parsrequest__pack
+                     (const Lv__Gateway__V1__ExportPARSRequest   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__export_parsrequest__pack_to_buffer
+                     (const Lv__Gateway__V1__ExportPARSRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ExportPARSRequest *
+       lv__gateway__v1__export_parsrequest__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__export_parsrequest__free_unpacked
+                     (Lv__Gateway__V1__ExportPARSRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__MissedItem methods */
+void   lv__gateway__v1__missed_item__init
+                     (Lv__Gateway__V1__MissedItem         *message);
+size_t lv__gateway__v1__missed_item__get_packed_size
+                     (const Lv__Gateway__V1__MissedItem   *message);
+size_t lv__gateway__v1__missed_item__pack
+                     (const Lv__Gateway__V1__MissedItem   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__missed_item__pack_to_buffer
+                     (const Lv__Gateway__V1__MissedItem   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__MissedItem *
+       lv__gateway__v1__missed_item__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__missed_item__free_unpacked
+                     (Lv__Gateway__V1__MissedItem *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__MocResult methods */
+void   lv__gateway__v1__moc_result__init
+                     (Lv__Gateway__V1__MocResult         *message);
+size_t lv__gateway__v1__moc_result__get_packed_size
+                     (const Lv__Gateway__V1__MocResult   *message);
+size_t lv__gateway__v1__moc_result__pack
+                     (const Lv__Gateway__V1__MocResult   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__moc_result__pack_to_buffer
+                     (const Lv__Gateway__V1__MocResult   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__MocResult *
+       lv__gateway__v1__moc_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__moc_result__free_unpacked
+                     (Lv__Gateway__V1__MocResult *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ExportPARSResponse methods */
+void   lv__gateway__v1__export_parsresponse__init
+                     (Lv__Gateway__V1__ExportPARSResponse         *message);
+size_t lv__gateway__v1__export_parsresponse__get_packed_size
+                     (const Lv__Gateway__V1__ExportPARSResponse   *message);
+size_t lv__gateway__v1__export_parsresponse__pack
+                     (const Lv__Gateway__V1__ExportPARSResponse   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__export_parsresponse__pack_to_buffer
+                     (const Lv__Gateway__V1__ExportPARSResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ExportPARSResponse *
+       lv__gateway__v1__export_parsresponse__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__export_parsresponse__free_unpacked
+                     (Lv__Gateway__V1__ExportPARSResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Lv__Gateway__V1__Thresholds_Closure)
@@ -1750,6 +1906,18 @@ typedef void (*Lv__Gateway__V1__AbsentSection_Closure)
 typedef void (*Lv__Gateway__V1__Completeness_Closure)
                  (const Lv__Gateway__V1__Completeness *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__ExportPARSRequest_Closure)
+                 (const Lv__Gateway__V1__ExportPARSRequest *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__MissedItem_Closure)
+                 (const Lv__Gateway__V1__MissedItem *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__MocResult_Closure)
+                 (const Lv__Gateway__V1__MocResult *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__ExportPARSResponse_Closure)
+                 (const Lv__Gateway__V1__ExportPARSResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1769,6 +1937,10 @@ struct Lv__Gateway__V1__Gateway_Service
                                     const Lv__Gateway__V1__ListActivityValidationsRequest *input,
                                     Lv__Gateway__V1__ListActivityValidationsResponse_Closure closure,
                                     void *closure_data);
+  void (*export_pars)(Lv__Gateway__V1__Gateway_Service *service,
+                      const Lv__Gateway__V1__ExportPARSRequest *input,
+                      Lv__Gateway__V1__ExportPARSResponse_Closure closure,
+                      void *closure_data);
 };
 typedef void (*Lv__Gateway__V1__Gateway_ServiceDestroy)(Lv__Gateway__V1__Gateway_Service *);
 void lv__gateway__v1__gateway__init (Lv__Gateway__V1__Gateway_Service *service,
@@ -1779,7 +1951,8 @@ void lv__gateway__v1__gateway__init (Lv__Gateway__V1__Gateway_Service *service,
     { LV__GATEWAY__V1__GATEWAY__BASE_INIT,\
       function_prefix__ ## get_activity_validation,\
       function_prefix__ ## get_physician_transcript,\
-      function_prefix__ ## list_activity_validations  }
+      function_prefix__ ## list_activity_validations,\
+      function_prefix__ ## export_pars  }
 void lv__gateway__v1__gateway__get_activity_validation(ProtobufCService *service,
                                                        const Lv__Gateway__V1__GetActivityValidationRequest *input,
                                                        Lv__Gateway__V1__ActivityValidation_Closure closure,
@@ -1792,6 +1965,10 @@ void lv__gateway__v1__gateway__list_activity_validations(ProtobufCService *servi
                                                          const Lv__Gateway__V1__ListActivityValidationsRequest *input,
                                                          Lv__Gateway__V1__ListActivityValidationsResponse_Closure closure,
                                                          void *closure_data);
+void lv__gateway__v1__gateway__export_pars(ProtobufCService *service,
+                                           const Lv__Gateway__V1__ExportPARSRequest *input,
+                                           Lv__Gateway__V1__ExportPARSResponse_Closure closure,
+                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1834,6 +2011,10 @@ extern const ProtobufCMessageDescriptor lv__gateway__v1__list_activity_validatio
 extern const ProtobufCMessageDescriptor lv__gateway__v1__list_activity_validations_response__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__absent_section__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__completeness__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__export_parsrequest__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__missed_item__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__moc_result__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__export_parsresponse__descriptor;
 extern const ProtobufCServiceDescriptor lv__gateway__v1__gateway__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -19,6 +19,8 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Lv__Registration__V1__Licence Lv__Registration__V1__Licence;
 typedef struct Lv__Registration__V1__BoardId Lv__Registration__V1__BoardId;
 typedef struct Lv__Registration__V1__Physician Lv__Registration__V1__Physician;
+typedef struct Lv__Registration__V1__CreditOffer Lv__Registration__V1__CreditOffer;
+typedef struct Lv__Registration__V1__MocOffer Lv__Registration__V1__MocOffer;
 typedef struct Lv__Registration__V1__RegisterPhysicianRequest Lv__Registration__V1__RegisterPhysicianRequest;
 typedef struct Lv__Registration__V1__RegisterPhysicianResponse Lv__Registration__V1__RegisterPhysicianResponse;
 typedef struct Lv__Registration__V1__GetPhysicianRequest Lv__Registration__V1__GetPhysicianRequest;
@@ -68,6 +70,49 @@ typedef struct Lv__Registration__V1__ListCreditsResponse Lv__Registration__V1__L
 
 /* --- enums --- */
 
+/*
+ * Decides which credit types a learner may claim and which identifiers their reports need.
+ */
+typedef enum _Lv__Registration__V1__Profession {
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_UNSPECIFIED = 0,
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_PHYSICIAN = 1,
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_NURSE = 2,
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_PHARMACIST = 3,
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_PHYSICIAN_ASSISTANT = 4,
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_PSYCHOLOGIST = 5,
+  LV__REGISTRATION__V1__PROFESSION__PROFESSION_OTHER = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__REGISTRATION__V1__PROFESSION)
+} Lv__Registration__V1__Profession;
+/*
+ * The credit an accredited activity may award, by the profession's accreditor.
+ */
+typedef enum _Lv__Registration__V1__CreditType {
+  /*
+   * On a claim: AMA PRA Category 1 (the only type before credit types existed).
+   */
+  LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_UNSPECIFIED = 0,
+  /*
+   * physicians (AMA PRA Category 1 Credit)
+   */
+  LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_AMA_PRA_CATEGORY_1 = 1,
+  /*
+   * nurses (ANCC contact hours)
+   */
+  LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_ANCC = 2,
+  /*
+   * pharmacists (ACPE contact hours, reported to CPE Monitor)
+   */
+  LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_ACPE = 3,
+  /*
+   * physician assistants (AAPA Category 1 CME)
+   */
+  LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_AAPA_CATEGORY_1 = 4,
+  /*
+   * any profession (IPCE credit, jointly accredited providers)
+   */
+  LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_IPCE = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__REGISTRATION__V1__CREDIT_TYPE)
+} Lv__Registration__V1__CreditType;
 /*
  * ACCME activity types, with their PARS codes.
  */
@@ -191,10 +236,68 @@ struct  Lv__Registration__V1__Physician
   char *email;
   int64_t created_ms;
   int64_t updated_ms;
+  /*
+   * The learner's profession (the message is named Physician for compatibility; it holds any
+   * learner). UNSPECIFIED on register is stored as PHYSICIAN; records made before professions
+   * existed read as PHYSICIAN.
+   */
+  Lv__Registration__V1__Profession profession;
+  /*
+   * NABP e-Profile ID (CPE Monitor): 1-7 digits; required for pharmacists, with birth month and day.
+   */
+  char *nabp_eprofile_id;
+  /*
+   * The learner agreed that their completion may be reported to ACCME/PARS and their boards.
+   * Without it no PARS learner row is written for them.
+   */
+  protobuf_c_boolean pars_consent;
 };
 #define LV__REGISTRATION__V1__PHYSICIAN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__physician__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0, LV__REGISTRATION__V1__PROFESSION__PROFESSION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One credit type an activity offers, up to an amount (0.25-1000 in 0.25 steps).
+ */
+struct  Lv__Registration__V1__CreditOffer
+{
+  ProtobufCMessage base;
+  Lv__Registration__V1__CreditType type;
+  double max_amount;
+  /*
+   * ACPE only, required: the Universal Activity Number, e.g. "JA0000000-0000-26-001-L01-P".
+   */
+  char *acpe_uan;
+};
+#define LV__REGISTRATION__V1__CREDIT_OFFER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__credit_offer__descriptor) \
+    , LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Maintenance of Certification for one certifying board: the points a passing learner earns
+ * and the post-test score (0-1) that passes.
+ */
+struct  Lv__Registration__V1__MocOffer
+{
+  ProtobufCMessage base;
+  /*
+   * The board's short name, as in BoardId.board (e.g. "ABIM").
+   */
+  char *board;
+  /*
+   * 0.25-1000 in 0.25 steps.
+   */
+  double points;
+  /*
+   * Post-test total score at or above which a learner passes, in (0, 1].
+   */
+  double passing_score;
+};
+#define LV__REGISTRATION__V1__MOC_OFFER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__moc_offer__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Lv__Registration__V1__RegisterPhysicianRequest
@@ -355,10 +458,20 @@ struct  Lv__Registration__V1__Activity
    */
   uint32_t target_moore_level;
   int64_t created_ms;
+  /*
+   * Credit types offered, each at most once. Empty: AMA PRA Category 1 up to max_credits.
+   */
+  size_t n_credit_offers;
+  Lv__Registration__V1__CreditOffer **credit_offers;
+  /*
+   * Boards whose MOC the activity counts for, each at most once.
+   */
+  size_t n_moc;
+  Lv__Registration__V1__MocOffer **moc;
 };
 #define LV__REGISTRATION__V1__ACTIVITY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__activity__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LV__REGISTRATION__V1__ACTIVITY_TYPE__ACTIVITY_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LV__REGISTRATION__V1__ACTIVITY_TYPE__ACTIVITY_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, NULL, 0, 0, 0,NULL, 0,NULL }
 
 
 struct  Lv__Registration__V1__CreateActivityRequest
@@ -755,10 +868,14 @@ struct  Lv__Registration__V1__CreditClaim
    * Minutes attended when the claim was made.
    */
   uint32_t minutes_attended;
+  /*
+   * Never UNSPECIFIED in answers (claims made before credit types are AMA PRA Category 1).
+   */
+  Lv__Registration__V1__CreditType credit_type;
 };
 #define LV__REGISTRATION__V1__CREDIT_CLAIM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__credit_claim__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_UNSPECIFIED }
 
 
 struct  Lv__Registration__V1__ClaimCreditRequest
@@ -775,10 +892,14 @@ struct  Lv__Registration__V1__ClaimCreditRequest
    * 0 = now.
    */
   int64_t claimed_ms;
+  /*
+   * UNSPECIFIED = AMA PRA Category 1. Must be offered by the activity and open to the learner's profession.
+   */
+  Lv__Registration__V1__CreditType credit_type;
 };
 #define LV__REGISTRATION__V1__CLAIM_CREDIT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__claim_credit_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, LV__REGISTRATION__V1__CREDIT_TYPE__CREDIT_TYPE_UNSPECIFIED }
 
 
 struct  Lv__Registration__V1__ClaimCreditResponse
@@ -876,6 +997,44 @@ Lv__Registration__V1__Physician *
                       const uint8_t       *data);
 void   lv__registration__v1__physician__free_unpacked
                      (Lv__Registration__V1__Physician *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Registration__V1__CreditOffer methods */
+void   lv__registration__v1__credit_offer__init
+                     (Lv__Registration__V1__CreditOffer         *message);
+size_t lv__registration__v1__credit_offer__get_packed_size
+                     (const Lv__Registration__V1__CreditOffer   *message);
+size_t lv__registration__v1__credit_offer__pack
+                     (const Lv__Registration__V1__CreditOffer   *message,
+                      uint8_t             *out);
+size_t lv__registration__v1__credit_offer__pack_to_buffer
+                     (const Lv__Registration__V1__CreditOffer   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Registration__V1__CreditOffer *
+       lv__registration__v1__credit_offer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__registration__v1__credit_offer__free_unpacked
+                     (Lv__Registration__V1__CreditOffer *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Registration__V1__MocOffer methods */
+void   lv__registration__v1__moc_offer__init
+                     (Lv__Registration__V1__MocOffer         *message);
+size_t lv__registration__v1__moc_offer__get_packed_size
+                     (const Lv__Registration__V1__MocOffer   *message);
+size_t lv__registration__v1__moc_offer__pack
+                     (const Lv__Registration__V1__MocOffer   *message,
+                      uint8_t             *out);
+size_t lv__registration__v1__moc_offer__pack_to_buffer
+                     (const Lv__Registration__V1__MocOffer   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Registration__V1__MocOffer *
+       lv__registration__v1__moc_offer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__registration__v1__moc_offer__free_unpacked
+                     (Lv__Registration__V1__MocOffer *message,
                       ProtobufCAllocator *allocator);
 /* Lv__Registration__V1__RegisterPhysicianRequest methods */
 void   lv__registration__v1__register_physician_request__init
@@ -1743,6 +1902,12 @@ typedef void (*Lv__Registration__V1__BoardId_Closure)
 typedef void (*Lv__Registration__V1__Physician_Closure)
                  (const Lv__Registration__V1__Physician *message,
                   void *closure_data);
+typedef void (*Lv__Registration__V1__CreditOffer_Closure)
+                 (const Lv__Registration__V1__CreditOffer *message,
+                  void *closure_data);
+typedef void (*Lv__Registration__V1__MocOffer_Closure)
+                 (const Lv__Registration__V1__MocOffer *message,
+                  void *closure_data);
 typedef void (*Lv__Registration__V1__RegisterPhysicianRequest_Closure)
                  (const Lv__Registration__V1__RegisterPhysicianRequest *message,
                   void *closure_data);
@@ -2058,11 +2223,15 @@ void lv__registration__v1__registration__list_credits(ProtobufCService *service,
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    lv__registration__v1__profession__descriptor;
+extern const ProtobufCEnumDescriptor    lv__registration__v1__credit_type__descriptor;
 extern const ProtobufCEnumDescriptor    lv__registration__v1__activity_type__descriptor;
 extern const ProtobufCEnumDescriptor    lv__registration__v1__cohort__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__licence__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__board_id__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__physician__descriptor;
+extern const ProtobufCMessageDescriptor lv__registration__v1__credit_offer__descriptor;
+extern const ProtobufCMessageDescriptor lv__registration__v1__moc_offer__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__register_physician_request__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__register_physician_response__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__get_physician_request__descriptor;
