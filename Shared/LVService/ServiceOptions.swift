@@ -94,7 +94,7 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("malloc-arena-max"), help: "glibc malloc arenas, 0 = glibc's default (env LV_MALLOC_ARENA_MAX; default 2).")
     var mallocArenaMaxFlag: Int?
 
-    @Option(name: .customLong("handlers-on"), help: "Where call handlers run: event-loop (their connection's, no thread switch per call) or pool (the Swift cooperative pool) (env LV_HANDLERS_ON; default event-loop).")
+    @Option(name: .customLong("handlers-on"), help: "Where call handlers run: event-loop (their connection's, no thread switch per call) or pool (the Swift cooperative pool) (env LV_HANDLERS_ON; default event-loop, lv-gateway: pool).")
     var handlersOnFlag: String?
 
     public init() {}
@@ -125,12 +125,15 @@ public struct ServiceOptions: ParsableArguments {
 
     /// The resolved settings for a service whose default RPC port is `defaultPort`; `extraKeys`
     /// are further keys the configuration file may hold (read them with `value(_:key:file:)`).
-    public func resolve(defaultPort: Int, extraKeys: Set<String> = []) throws -> ServiceSettings {
+    /// `handlersOn` is where the service's handlers run unless `--handlers-on` (or its variable or
+    /// key) says otherwise: the event loop for servers whose handlers only wait (on their store's
+    /// threads), the pool for one whose handlers compute at length (the gateway's view).
+    public func resolve(defaultPort: Int, extraKeys: Set<String> = [], handlersOn: HandlerPlacement = .eventLoop) throws -> ServiceSettings {
         let file = try configFile(extraKeys: extraKeys)
-        return try ConfigFile.$current.withValue(file) { try resolveSettings(defaultPort: defaultPort) }
+        return try ConfigFile.$current.withValue(file) { try resolveSettings(defaultPort: defaultPort, handlersOn: handlersOn) }
     }
 
-    private func resolveSettings(defaultPort: Int) throws -> ServiceSettings {
+    private func resolveSettings(defaultPort: Int, handlersOn defaultPlacement: HandlerPlacement) throws -> ServiceSettings {
         let file = ConfigFile.current
         let listen = string(listenFlag, env: "LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
         let (host, port): (String, Int)
@@ -179,9 +182,9 @@ public struct ServiceOptions: ParsableArguments {
             throw ValidationError("connection limits must be positive, and --max-buffered-bytes at least --max-frame-size")
         }
 
-        let handlersOn = string(handlersOnFlag, env: "LV_HANDLERS_ON") ?? "event-loop"
-        guard handlersOn == "event-loop" || handlersOn == "pool" else {
-            throw ValidationError("--handlers-on: '\(handlersOn)' is not event-loop or pool")
+        let handlersOnText = string(handlersOnFlag, env: "LV_HANDLERS_ON") ?? defaultPlacement.rawValue
+        guard let handlersOn = HandlerPlacement(rawValue: handlersOnText) else {
+            throw ValidationError("--handlers-on: '\(handlersOnText)' is not event-loop or pool")
         }
 
         let security = try securityFlags.resolve(host: host, file: file)
@@ -192,9 +195,18 @@ public struct ServiceOptions: ParsableArguments {
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
             database: DatabaseOptions(synchronous: synchronous), logFormat: logFormat, configFile: file)
-        settings.handlersOnEventLoop = handlersOn == "event-loop"
+        settings.handlersOnEventLoop = handlersOn == .eventLoop
         return settings
     }
+}
+
+/// Where a server's call handlers run (`--handlers-on`; `RPCServer.Configuration.handlersOnEventLoop`).
+public enum HandlerPlacement: String, Sendable, CaseIterable {
+    /// On the connection's event loop, started inside the read: no thread switch per call; a
+    /// handler's CPU work delays the loop's other connections while it runs.
+    case eventLoop = "event-loop"
+    /// A task on the Swift cooperative pool per call, its answer sent back to the loop.
+    case pool
 }
 
 /// Settings after flags, environment and defaults are combined.
