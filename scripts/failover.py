@@ -1,27 +1,49 @@
 #!/usr/bin/env python3
-"""Failover test (make failover): no acknowledged write is lost when the PostgreSQL primary dies.
+"""Failover test (make failover): no acknowledged write is lost when the PostgreSQL primary dies or
+is cut off from the network.
 
-Three etcd members and three PostgreSQL 15 nodes under Patroni (synchronous_mode: true) on
-loopback ports in a temporary directory; lv-engagement (the real executable, LV_BIN_DIR) on a
-multi-host URL with target_session_attrs=read-write; writer threads send RecordEvents batches
-continuously through the Python client (clients/python), each batch retried with the same events
-until acknowledged; and lv-registration on the same cluster (its own database) with a thread
-registering physicians, each request resent with the same request id until answered. Then FAILOVERS times: wait until the cluster has a leader and a streaming sync
-standby, take the leader down — SIGKILL of its postmaster (Patroni with primary_start_timeout 0
-fails over at once) or, every STOP_EVERY-th time, SIGSTOP of the whole node (Patroni and
-PostgreSQL: a node cut off; the leader key expires after ttl, the sync standby is promoted; the
-node is resumed afterwards and rejoins through pg_rewind) — and measure the write outage (last
-acknowledgement before to first after). At the end every acknowledged event is looked up on the
-final primary: acked / found / lost / duplicated, for events and for registrations (a retry of a
-registration that did commit must be replayed from the request log, never ALREADY_EXISTS).
+Runs in a private network namespace of its own (unshare(CLONE_NEWNET): its own loopback, so the
+firewall rules below touch nothing else on the machine): three etcd members and three PostgreSQL
+15 nodes under Patroni (synchronous_mode: true, strict) on loopback ports in a temporary directory.
+The real executables (LV_BIN_DIR) run on a multi-host URL with target_session_attrs=read-write:
 
-Prints one line per failover and a summary; exits 1 if any acknowledged event is lost or
+- lv-engagement, with writer threads sending RecordEvents batches continuously through the Python
+  client (clients/python), each batch resent with the same events until acknowledged;
+- lv-registration (its own database), with learner threads each taking learner after learner
+  through the participation path: RegisterPhysician (request id), Enroll (request id), CheckIn
+  (attendance: one check-in a learner, at a time of its own) and ClaimCredit (request id, 1 AMA
+  PRA Category 1 credit), each call resent unchanged until answered.
+
+Then FAILOVERS times: wait until the cluster has a leader, a streaming sync standby and a second
+replica, and take the leader down —
+- SIGKILL of its postmaster (Patroni with primary_start_timeout 0 fails over at once), or
+- every CUT_EVERY-th time, a network cut: iptables rules (INPUT, so packets are sent and then
+  silently dropped, as on a partitioned network; nothing is refused) drop every packet to or from
+  the leader's PostgreSQL port, its Patroni REST port and the port of its etcd member, which is
+  the only etcd member its Patroni talks to (use_proxies); Patroni reaches its own PostgreSQL over
+  the Unix socket, as it would on a cut-off host. The leader can no longer renew its key, its sync
+  standby stops confirming COMMITs, the key expires after ttl and the standby is promoted. The
+  rules are removed after the promotion and the node rejoins (pg_rewind).
+- optionally, every STOP_EVERY-th time, SIGSTOP of the whole node (a hung host), resumed after.
+The write outage is measured (last acknowledgement before the fault to first after).
+
+At the end every acknowledged write is looked up on the final primary and reported per kind —
+events, registrations, enrollments, attendance (check-ins), credit claims: acked / found / lost /
+duplicated — overall and for the writes acknowledged by the primary that each kind of fault took
+down (SIGKILL vs network cut). A retry of a write that did commit must be answered from the
+request log (or, for a check-in, find the same open interval), never ALREADY_EXISTS.
+
+Prints one line per failover and a summary; exits 1 if any acknowledged write is lost or
 duplicated, 0 otherwise. Skips (exit 0, "SKIP: reason") where it cannot run: not root, or
-patroni/etcd/PostgreSQL 15 missing.
+patroni/etcd/PostgreSQL 15 missing. Where the private namespace or the firewall rules cannot be
+had, the network cuts are skipped with a "SKIP: network cut: reason" line and the failovers are
+all SIGKILLs.
 
-    LV_BIN_DIR=$(swift build --show-bin-path) scripts/failover.py [--failovers 10] [--stop-every 5]
+    LV_BIN_DIR=$(swift build --show-bin-path) scripts/failover.py [--failovers 10] [--cut-every 5] [--stop-every 0]
 """
 import argparse
+import ctypes
+import datetime
 import json
 import os
 import shutil
@@ -61,6 +83,51 @@ def http_json(url, timeout=1.0):
         return json.loads(r.read().decode())
 
 
+CLONE_NEWNET = 0x40000000
+
+
+def private_network():
+    """Moves this process (still single-threaded) into a new network namespace with its loopback
+    up; every thread and child started afterwards is in it. Returns None, or why it could not."""
+    if shutil.which("ip") is None:  # before unshare: without it the new namespace's loopback stays down
+        return "ip is not installed (apt-get install -y iproute2)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        return f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}"
+    r = subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"ip link set lo up: {r.stderr.strip()}"
+    return None
+
+
+class Firewall:
+    """The network cut: a chain LVCUT hooked into INPUT, holding DROP rules for a node's ports."""
+
+    def __init__(self):
+        self.ready = False
+
+    def install(self):
+        """None, or why the rules cannot be installed (then the test skips the cuts)."""
+        if shutil.which("iptables") is None:
+            return "iptables is not installed (apt-get install -y iptables)"
+        for argv in (["iptables", "-N", "LVCUT"], ["iptables", "-I", "INPUT", "-j", "LVCUT"],
+                     ["iptables", "-A", "LVCUT", "-p", "tcp", "--dport", "1", "-j", "DROP"], ["iptables", "-F", "LVCUT"]):
+            r = subprocess.run(argv, capture_output=True, text=True)
+            if r.returncode != 0:
+                return f"{' '.join(argv)}: {r.stderr.strip()}"
+        self.ready = True
+        return None
+
+    def cut(self, ports):
+        for port in ports:
+            for direction in ("--dport", "--sport"):
+                subprocess.run(["iptables", "-A", "LVCUT", "-p", "tcp", direction, str(port), "-j", "DROP"], check=True)
+
+    def restore(self):
+        if self.ready:
+            subprocess.run(["iptables", "-F", "LVCUT"], check=True)
+
+
 class Cluster:
     def __init__(self, root):
         self.root = root
@@ -95,7 +162,6 @@ class Cluster:
         raise RuntimeError("etcd did not become healthy (see etcd*.log)")
 
     def config(self, i):
-        hosts = ",".join(f"127.0.0.1:{c}" for c in self.etcd_client)
         data = os.path.join(self.root, f"pg{i}")
         return f"""scope: lvfailover
 name: pg{i}
@@ -109,8 +175,11 @@ restapi:
 # unconditional put, so a primary resumed after SIGSTOP overwrote the promoted node's key and took
 # the cluster back (seen here: the promoted node's acknowledged writes were rewound away).
 # Through the v2 API the renewal is a compare-and-swap on the holder's name.
+# Each node's Patroni talks to its own etcd member only (use_proxies: no discovery of the others),
+# as on a host running both: the network cut then cuts the node off from the DCS by that port.
 etcd:
-  hosts: {hosts}
+  hosts: 127.0.0.1:{self.etcd_client[i]}
+  use_proxies: true
 bootstrap:
   dcs:
     ttl: 8
@@ -145,6 +214,8 @@ postgresql:
   connect_address: 127.0.0.1:{self.pg_ports[i]}
   data_dir: {data}
   bin_dir: {PG_BIN}
+  # Patroni reaches its own PostgreSQL over the Unix socket: a network cut leaves it that path.
+  use_unix_socket: true
   pgpass: {self.root}/pgpass{i}
   authentication:
     replication:
@@ -253,7 +324,7 @@ class Writers:
         from lv.engagement.v1 import engagement_pb2 as eng
         self.lvrpc, self.eng = lvrpc, eng
         self.address, self.batch = address, batch
-        self.acked = set()
+        self.acked = {}  # event id -> when it was acknowledged (monotonic)
         self.ack_times = []
         self.attempts_failed = 0
         self.lock = threading.Lock()
@@ -285,9 +356,11 @@ class Writers:
                     if client is None:
                         client = lvrpc.connect(self.address)
                     lvrpc.EngagementClient(client).record_events(events=events, timeout=5, retries=0)
+                    now_acked = time.monotonic()
                     with self.lock:
-                        self.acked.update(ids)
-                        self.ack_times.append(time.monotonic())
+                        for i in ids:
+                            self.acked[i] = now_acked
+                        self.ack_times.append(now_acked)
                     break
                 except Exception:
                     with self.lock:
@@ -332,62 +405,153 @@ def npi(n):
     return nine + str((10 - total % 10) % 10)
 
 
-class Registrations:
-    """One thread registering physicians, each RegisterPhysician resent with the same request id
-    until answered: a retry of a create that did commit must be answered from the request log
-    (replayed), never ALREADY_EXISTS, and the physician must exist exactly once."""
+class Learners:
+    """Learner threads, each taking learner after learner through registration, enrollment,
+    attendance and credit on lv-registration; every call is resent unchanged (same request id,
+    same check-in time) until it is answered. What was acknowledged, and when, is kept per kind:
+    registrations, enrollments and credit claims by NPI, check-ins by (NPI, check-in time)."""
 
-    def __init__(self, address):
+    KINDS = ("registrations", "enrollments", "attendance", "credits")
+
+    def __init__(self, address, threads):
         import lvrpc
         from lv.registration.v1 import registration_pb2 as reg
         self.lvrpc, self.reg, self.address = lvrpc, reg, address
-        self.acked = set()
-        self.already_exists = 0
+        self.acked = {k: {} for k in self.KINDS}  # kind -> key -> ack time
+        self.anomalies = []  # answers that show a retry was not exactly once (ALREADY_EXISTS, another interval)
         self.failed = 0
+        self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.deadline = float("inf")
+        self.count = threads
+        self.threads = [threading.Thread(target=self.run, args=(t,), daemon=True) for t in range(threads)]
+        # The activity: yesterday (UTC), one 8-hour session; a check-in's open interval counts to
+        # the session's end, so 1 credit is always allowed by the time attended.
+        day = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)
+        self.day = day.isoformat()
+        self.session_start = int(datetime.datetime(day.year, day.month, day.day, 8, tzinfo=datetime.timezone.utc).timestamp() * 1000)
+        self.activity_id, self.session_id = "failover-act", "failover-ses"
+
+    def until_answered(self, call):
+        """call(client) on the setup connection until it returns (its answer) or raises an
+        RPCError that no retry can change (returned). None when stopping and past the deadline."""
+        while True:
+            try:
+                if self.client is None:
+                    self.client = self.lvrpc.connect(self.address)
+                return call(self.lvrpc.RegistrationClient(self.client))
+            except Exception as e:
+                if getattr(e, "name", "") in ("ALREADY_EXISTS", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND"):
+                    return e
+                with self.lock:
+                    self.failed += 1
+                time.sleep(0.05)
+                if self.stopping.is_set() and time.monotonic() > self.deadline:
+                    return None
+
+    def setup(self):
+        reg = self.reg
+        self.client = None
+        activity = reg.Activity(activity_id=self.activity_id, title="Failover", type=1, start_date=self.day, end_date=self.day,
+                                max_credits=8.0, target_moore_level=3,
+                                objectives=[reg.LearningObjective(id="obj-1", text="Stay available")])
+        for answer in (self.until_answered(lambda c: c.create_activity(request_id="act-1", activity=activity, timeout=5, retries=0)),
+                       self.until_answered(lambda c: c.add_session(request_id="ses-1", session=reg.Session(
+                           session_id=self.session_id, activity_id=self.activity_id, title="Morning",
+                           start_ms=self.session_start, end_ms=self.session_start + 8 * 3_600_000, objective_ids=["obj-1"]),
+                           timeout=5, retries=0))):
+            if isinstance(answer, Exception) or answer is None:
+                raise RuntimeError(f"lv-registration: setting up the activity failed: {answer}")
+        self.client.close()
 
     def start(self):
-        self.thread.start()
+        for t in self.threads:
+            t.start()
 
-    def stop(self):
+    def stop(self, grace):
+        self.deadline = time.monotonic() + grace
         self.stopping.set()
-        self.thread.join(timeout=60)
+        for t in self.threads:
+            t.join(timeout=grace + 30)
 
-    def run(self):
-        client, n = None, 0
+    def ack(self, kind, key):
+        with self.lock:
+            self.acked[kind][key] = time.monotonic()
+
+    def run(self, number):
+        reg = self.reg
+        local = threading.local()
+        n = number
         while not self.stopping.is_set():
-            number = npi(n)
-            deadline = None
-            while True:
-                try:
-                    if client is None:
-                        client = self.lvrpc.connect(self.address)
-                    self.lvrpc.RegistrationClient(client).register_physician(
-                        request_id=f"reg-{n}", physician=self.reg.Physician(
-                            npi=number, given_name="Failover", family_name="Test", specialty="Internal Medicine"),
-                        timeout=5, retries=0)
-                    self.acked.add(number)
+            p = npi(n)
+            at = self.session_start + (n % 3600) * 1000
+            steps = [
+                ("registrations", p, lambda c: c.register_physician(request_id=f"reg-{n}", physician=reg.Physician(
+                    npi=p, given_name="Failover", family_name="Test", specialty="Internal Medicine"), timeout=5, retries=0)),
+                ("enrollments", p, lambda c: c.enroll(request_id=f"enr-{n}", activity_id=self.activity_id, npi=p, cohort=1,
+                                                      timeout=5, retries=0)),
+                ("attendance", f"{p}|{at}", lambda c: c.check_in(npi=p, session_id=self.session_id, at_ms=at, timeout=5, retries=0)),
+                ("credits", p, lambda c: c.claim_credit(request_id=f"cred-{n}", activity_id=self.activity_id, npi=p, credits=1.0,
+                                                        timeout=5, retries=0)),
+            ]
+            for kind, key, call in steps:
+                answer = self.call(local, call)
+                if answer is None:
+                    return
+                if isinstance(answer, Exception):
+                    with self.lock:
+                        self.anomalies.append(f"{kind} {key}: {answer}")
                     break
-                except Exception as e:
-                    if getattr(e, "name", "") == "ALREADY_EXISTS":
-                        self.already_exists += 1
-                        break
+                if kind == "attendance" and answer.interval.check_in_ms != at:
+                    with self.lock:
+                        self.anomalies.append(f"attendance {key}: answered with the interval from {answer.interval.check_in_ms}")
+                    break
+                self.ack(kind, key)
+            n += self.count
+
+    def call(self, local, call):
+        """until_answered with this thread's own connection."""
+        while True:
+            try:
+                if getattr(local, "client", None) is None:
+                    local.client = self.lvrpc.connect(self.address)
+                return call(self.lvrpc.RegistrationClient(local.client))
+            except Exception as e:
+                if getattr(e, "name", "") in ("ALREADY_EXISTS", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND"):
+                    return e
+                with self.lock:
                     self.failed += 1
-                    time.sleep(0.05)
-                    if self.stopping.is_set():
-                        deadline = deadline or time.monotonic() + 30
-                        if time.monotonic() > deadline:
-                            return
-            n += 1
+                time.sleep(0.05)
+                if self.stopping.is_set() and time.monotonic() > self.deadline:
+                    return None
+
+
+def count_rows(cluster, li, db, sql):
+    """key -> rows, from `sql` returning (key, count) on node li."""
+    counts = {}
+    for r in cluster.psql(li, sql, db=db).splitlines():
+        key, c = r.rsplit("|", 1)
+        counts[key] = int(c)
+    return counts
+
+
+def tally(acked, counts, keys=None):
+    """(acked, found, lost, duplicated) for acknowledged keys `keys` (default all) against the rows."""
+    keys = acked.keys() if keys is None else keys
+    found = sum(1 for k in keys if counts.get(k, 0) >= 1)
+    duplicated = sum(1 for k in keys if counts.get(k, 0) > 1)
+    return len(keys), found, len(keys) - found, duplicated
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--failovers", type=int, default=int(os.environ.get("LV_FAILOVERS", "10")))
-    ap.add_argument("--stop-every", type=int, default=5, help="every Nth failover SIGSTOPs the node instead of SIGKILLing postgres")
+    ap.add_argument("--cut-every", type=int, default=int(os.environ.get("LV_CUT_EVERY", "5")),
+                    help="every Nth failover cuts the leader's network instead of SIGKILLing postgres (0: never)")
+    ap.add_argument("--stop-every", type=int, default=0, help="every Nth failover SIGSTOPs the node (0: never)")
     ap.add_argument("--writers", type=int, default=4)
     ap.add_argument("--batch", type=int, default=20)
+    ap.add_argument("--learners", type=int, default=2, help="threads taking learners through registration to credit")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
 
@@ -403,6 +567,13 @@ def main():
     if not os.path.exists(engagement):
         skip(f"{engagement} is not built")
 
+    firewall = Firewall()
+    if args.cut_every:
+        why = private_network() or firewall.install()
+        if why:
+            print(f"SKIP: network cut: {why}; every failover is a SIGKILL", flush=True)
+            args.cut_every = 0
+
     root = tempfile.mkdtemp(prefix="lv-failover-")
     os.chmod(root, 0o755)
     shutil.chown(root, "postgres", "postgres")
@@ -410,7 +581,7 @@ def main():
     service = None
     services = []
     writers = None
-    registrations = None
+    learners = None
     began = time.monotonic()
     try:
         cluster.start_etcd()
@@ -446,13 +617,17 @@ def main():
         if "ready" not in line:
             raise RuntimeError(f"lv-registration did not start: {line!r} (see {root}/lv-registration.log)")
         registration_address = line.split("rpc=")[1].split()[0]
-        print(f"cluster up in {time.monotonic() - began:.1f} s: leader {leader}, sync standby {sync}; lv-engagement at {address}", flush=True)
+        print(f"cluster up in {time.monotonic() - began:.1f} s: leader {leader}, sync standby {sync}; lv-engagement at {address}; "
+              f"network cuts {'every ' + str(args.cut_every) + ' failovers' if args.cut_every else 'off'} "
+              f"(private network namespace, iptables)", flush=True)
 
         writers = Writers(address, args.writers, args.batch)
         writers.start()
-        registrations = Registrations(registration_address)
-        registrations.start()
-        outages = []
+        learners = Learners(registration_address, args.learners)
+        learners.setup()
+        learners.start()
+        outages = {}  # kind -> [seconds]
+        faults = []  # (time of the fault, kind)
         for n in range(1, args.failovers + 1):
             leader, sync = cluster.wait_healthy(180)
             settle = time.monotonic()
@@ -460,10 +635,18 @@ def main():
                 time.sleep(0.05)
             li = int(leader[2:])
             postmaster, pids = cluster.node_pids(li)
-            kind = "SIGSTOP node" if args.stop_every and n % args.stop_every == 0 else "SIGKILL postgres"
+            if args.cut_every and n % args.cut_every == 0:
+                kind = "network cut"
+            elif args.stop_every and n % args.stop_every == 0:
+                kind = "SIGSTOP node"
+            else:
+                kind = "SIGKILL postgres"
             t = time.monotonic()
+            faults.append((t, kind))
             if kind == "SIGKILL postgres":
                 os.kill(postmaster, signal.SIGKILL)
+            elif kind == "network cut":
+                firewall.cut([cluster.pg_ports[li], cluster.rest_ports[li], cluster.etcd_client[li]])
             else:
                 for p in pids:
                     try:
@@ -488,50 +671,68 @@ def main():
                         os.kill(p, signal.SIGCONT)
                     except ProcessLookupError:
                         pass
+            elif kind == "network cut":
+                firewall.restore()
             gap = writers.longest_gap(t, promoted)
-            outages.append(gap)
+            outages.setdefault(kind, []).append(gap)
             print(f"failover {n:2d}: {kind:16s} {leader} → {new[0]} (sync standby was {sync}); write outage {gap:.2f} s; "
-                  f"acked so far {len(writers.acked)}", flush=True)
+                  f"acked so far: {len(writers.acked)} events, {len(learners.acked['credits'])} credit claims", flush=True)
 
         writers._stop_deadline = time.monotonic() + 30
         writers.stop()
-        registrations.stop()
+        learners.stop(30)
         leader, _ = cluster.wait_healthy(180, all_members=False)
         li = int(leader[2:])
-        rows = cluster.psql(li, "SELECT event_id, count(*) FROM event GROUP BY event_id", db="lv").splitlines()
-        counts = {}
-        for r in rows:
-            eid, c = r.split("|")
-            counts[eid] = int(c)
-        acked = writers.acked
-        found = sum(1 for e in acked if e in counts)
-        lost = len(acked) - found
-        duplicated = sum(1 for c in counts.values() if c > 1)
-        print(f"failovers {args.failovers}: acked {len(acked)}, found {found}, lost {lost}, duplicated {duplicated}; "
-              f"rows {sum(counts.values())} (committed but unacknowledged when the writers stopped: {len(counts) - found}); "
-              f"failed attempts retried {writers.attempts_failed}; "
-              f"write outage s: min {min(outages):.2f} median {sorted(outages)[len(outages) // 2]:.2f} max {max(outages):.2f}; "
-              f"total {time.monotonic() - began:.0f} s", flush=True)
-        rows = cluster.psql(li, "SELECT npi, count(*) FROM physician GROUP BY npi", db="lv_reg").splitlines()
-        physicians = {}
-        for r in rows:
-            n, c = r.split("|")
-            physicians[n] = int(c)
-        reg_found = sum(1 for n in registrations.acked if n in physicians)
-        reg_lost = len(registrations.acked) - reg_found
-        reg_duplicated = sum(1 for c in physicians.values() if c > 1)
-        print(f"registrations: acked {len(registrations.acked)}, found {reg_found}, lost {reg_lost}, duplicated {reg_duplicated}, "
-              f"retries answered ALREADY_EXISTS instead of replayed {registrations.already_exists}; "
-              f"failed attempts retried {registrations.failed}", flush=True)
-        ok = lost == 0 and duplicated == 0 and len(acked) > 0
-        ok = ok and reg_lost == 0 and reg_duplicated == 0 and registrations.already_exists == 0 and len(registrations.acked) > 0
+        rows = {
+            "events": count_rows(cluster, li, "lv", "SELECT event_id, count(*) FROM event GROUP BY event_id"),
+            "registrations": count_rows(cluster, li, "lv_reg", "SELECT npi, count(*) FROM physician GROUP BY npi"),
+            "enrollments": count_rows(cluster, li, "lv_reg", "SELECT npi, count(*) FROM enrollment GROUP BY npi"),
+            # One check-in a learner: another interval for the learner is a duplicate, whatever its time.
+            "attendance": {f"{n}|{t}": c for n, t, c in (
+                (r.split("|")[0], r.split("|")[1], int(r.split("|")[2])) for r in cluster.psql(
+                    li, "SELECT npi, min(check_in_ms), count(*) FROM attendance GROUP BY npi", db="lv_reg").splitlines())},
+            "credits": count_rows(cluster, li, "lv_reg", "SELECT npi, count(*) FROM credit GROUP BY npi"),
+        }
+        acked = {"events": writers.acked, **learners.acked}
+        ok = True
+        total = time.monotonic() - began
+        for kind in ("events",) + Learners.KINDS:
+            a, f, lost, dup = tally(acked[kind], rows[kind])
+            ok = ok and a > 0 and lost == 0 and dup == 0
+            extra = ""
+            if kind == "events":
+                extra = (f"; rows {sum(rows[kind].values())} (committed but unacknowledged when the writers stopped: "
+                         f"{len(rows[kind]) - f}); failed attempts retried {writers.attempts_failed}")
+            print(f"{kind}: acked {a}, found {f}, lost {lost}, duplicated {dup}{extra}", flush=True)
+        # Per kind of fault: the writes acknowledged by the primary that fault took down (acknowledged
+        # after the previous fault, up to this one).
+        for fault_kind in sorted(set(k for _, k in faults)):
+            parts = []
+            for kind in ("events",) + Learners.KINDS:
+                keys = []
+                for key, at in acked[kind].items():
+                    following = next((fk for ft, fk in faults if ft >= at), None)
+                    if following == fault_kind:
+                        keys.append(key)
+                a, f, lost, dup = tally(acked[kind], rows[kind], keys)
+                parts.append(f"{kind} {a}/{f}/{lost}/{dup}")
+            o = sorted(outages[fault_kind])
+            print(f"{fault_kind} ({len(o)}): acked/found/lost/duplicated on the primary it took down: {', '.join(parts)}; "
+                  f"write outage s: min {o[0]:.2f} median {o[len(o) // 2]:.2f} max {o[-1]:.2f}", flush=True)
+        every = sorted(x for v in outages.values() for x in v)
+        print(f"failovers {args.failovers}: write outage s: min {every[0]:.2f} median {every[len(every) // 2]:.2f} max {every[-1]:.2f}; "
+              f"learner calls retried {learners.failed}; answers showing a retry that was not exactly once: {len(learners.anomalies)}"
+              f"{' (' + '; '.join(learners.anomalies[:5]) + ')' if learners.anomalies else ''}; total {total:.0f} s", flush=True)
+        ok = ok and not learners.anomalies
         return 0 if ok else 1
     finally:
         if writers is not None and not writers.stopping.is_set():
             writers._stop_deadline = time.monotonic()
             writers.stopping.set()
-        if registrations is not None:
-            registrations.stopping.set()
+        if learners is not None:
+            learners.deadline = time.monotonic()
+            learners.stopping.set()
+        firewall.restore()
         for svc in ([service] if service is not None else []) + services:
             svc.send_signal(signal.SIGTERM)
             try:

@@ -15,8 +15,9 @@ set -euo pipefail
 # gcc, make, libc6-dev: clients/c is built and tested with them (Tests/python/test_c_client.py).
 # libpq-dev: the PostgreSQL backend (LVStorePostgres); postgresql-15: the throwaway server of make test-postgres.
 packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev libpq-dev postgresql-15 pkg-config systemd iproute2 gcc make libc6-dev openssl poppler-utils)
-# --failover (make failover): Patroni and etcd for the three-node cluster of scripts/failover.py.
-if [[ "${1:-}" == "--failover" ]]; then packages+=(patroni etcd-server); fi
+# --failover (make failover): Patroni and etcd for the three-node cluster of scripts/failover.py, iptables for
+# its network cuts.
+if [[ "${1:-}" == "--failover" ]]; then packages+=(patroni etcd-server iptables); fi
 # --bench (make bench): h2load drives the grpc-swift-2 baseline of scripts/bench-baselines.sh.
 if [[ "${1:-}" == "--bench" ]]; then packages+=(nghttp2-client); fi
 missing=()

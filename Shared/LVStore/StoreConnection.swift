@@ -118,3 +118,16 @@ public struct SQLiteBackend: DatabaseBackend {
 public protocol ClosableConnection: StoreConnection {
     func close()
 }
+
+/// A backend that inserts many rows in one statement: PostgreSQL, where each statement is a round
+/// trip to the server, so a batch of events sent one INSERT at a time spends its time waiting on
+/// the network. SQLite does not conform: a prepared statement stepped once per row is its fastest
+/// path (no round trips, no statement text to build). Stores check with `as? MultiRowInserting`.
+public protocol MultiRowInserting: StoreConnection {
+    /// `INSERT INTO table (columns) VALUES (…), (…), … ON CONFLICT DO NOTHING` for the rows in
+    /// `values` (row after row, `columns.count` values each; any count of rows, sent in as few
+    /// statements as the backend's parameter limit allows), inside the caller's transaction. Returns how many
+    /// rows were inserted; the others conflicted with a row already there, or with an earlier row
+    /// of the same call, as one INSERT OR IGNORE per row would count them.
+    func insertIgnoringConflicts(into table: String, columns: [String], values: [SQLiteValue]) throws -> Int
+}

@@ -304,3 +304,41 @@ extension String {
         return s
     }
 }
+
+extension PostgresConnection: MultiRowInserting {
+    /// Parameters in one statement: PostgreSQL's protocol allows 65,535; a few thousand keep each
+    /// statement's text and the server's parse of it small while a 500-event batch is still one
+    /// round trip.
+    static let parametersPerStatement = 6_000
+
+    public func insertIgnoringConflicts(into table: String, columns: [String], values: [SQLiteValue]) throws -> Int {
+        let width = columns.count
+        precondition(width > 0 && values.count % width == 0, "values must hold whole rows")
+        let rowsPerStatement = max(1, Self.parametersPerStatement / width)
+        let head = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        var inserted = 0
+        var first = 0
+        let rows = values.count / width
+        while first < rows {
+            let count = min(rowsPerStatement, rows - first)
+            var sql = head
+            sql.reserveCapacity(head.utf8.count + count * width * 7 + 32)
+            var n = 0
+            for r in 0..<count {
+                sql += r == 0 ? "(" : ", ("
+                for k in 0..<width {
+                    n += 1
+                    sql += k == 0 ? "$\(n)" : ", $\(n)"
+                }
+                sql += ")"
+            }
+            sql += " ON CONFLICT DO NOTHING"
+            let slice = values[(first * width)..<((first + count) * width)].map { Optional($0) }
+            let result = try run(sql, parameters: slice)
+            PQclear(result)
+            inserted += changes
+            first += count
+        }
+        return inserted
+    }
+}

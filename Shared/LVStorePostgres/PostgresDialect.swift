@@ -55,10 +55,13 @@ public enum PostgresDialect {
     }
 
     /// A migration's DDL: SQLite's INTEGER is 64-bit (PostgreSQL's is 32), REAL → DOUBLE
-    /// PRECISION, BLOB → BYTEA, and `WITHOUT ROWID` (a SQLite storage choice) dropped.
+    /// PRECISION, BLOB → BYTEA, `WITHOUT ROWID` (a SQLite storage choice) dropped, and TEXT
+    /// compared byte by byte (`COLLATE "C"`) as SQLite compares it: keys, `ORDER BY` and the
+    /// `(a, b) > (?, ?)` of cursor paging then order the same on both backends whatever locale the
+    /// database was created with (under en_US, 'a-1' < 'a_1' < 'B_2'; in byte order 'B_2' comes first).
     public static func schema(_ sql: String) -> String {
         var words: [(String, String)] = [("WITHOUT ROWID", ""), ("INTEGER", "BIGINT"), ("REAL", "DOUBLE PRECISION"),
-                                         ("BLOB", "BYTEA"), ("AUTOINCREMENT", "")]
+                                         ("BLOB", "BYTEA"), ("AUTOINCREMENT", ""), ("TEXT", "TEXT COLLATE \"C\"")]
         var out = sql
         for (from, to) in words { out = replaceWord(from, with: to, in: out) }
         words = []

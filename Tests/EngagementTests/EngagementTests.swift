@@ -175,6 +175,55 @@ struct EngagementServiceTests {
         #expect(summary.physicians.map(\.pollsAnswered) == [1, 0])
     }
 
+    @Test("a large batch (several statements on PostgreSQL) counts each event once: new, stored before, or repeated in the batch")
+    func largeBatchCounts() async throws {
+        let s = try service()
+        var r = Lv_Engagement_V1_RecordEventsRequest()
+        // 300 stored beforehand, then a batch of 1,800 events: the 300 again, 1,200 new ones, and
+        // 300 of the new ones a second time, 600 places later (across PostgreSQL's statement
+        // boundaries: 545 events a statement).
+        r.events = (0..<300).map { event("old-\($0)", .heartbeat, at: t0 + Int64($0)) }
+        #expect(try await s.recordEvents(r, context: context).accepted == 300)
+        let new = (0..<1_200).map { event("new-\($0)", .heartbeat, at: t0 + Int64($0 % 97)) }
+        r.events = r.events + Array(new.prefix(600)) + Array(new.prefix(300)) + Array(new.suffix(600))
+        let response = try await s.recordEvents(r, context: context)
+        #expect(response.accepted == 1_200)
+        #expect(response.duplicates == 600)
+        #expect(response.rejected.isEmpty)
+        var list = Lv_Engagement_V1_ListEventsRequest()
+        list.pageSize = 1_000
+        var ids: [String] = []
+        repeat {
+            let page = try await s.listEvents(list, context: context)
+            ids += page.events.map(\.eventId)
+            list.pageToken = page.nextPageToken
+        } while !list.pageToken.isEmpty
+        #expect(ids.count == 1_500)
+        #expect(Set(ids).count == 1_500)
+    }
+
+    @Test("event ids at one time page in byte order, as SQLite compares text, even on a database created with en-US collation")
+    func byteOrderPaging() async throws {
+        let store = try EngagementStore(backend: TestDatabase.backend(path: temporaryStorePath("eng", file: "e.sqlite"), icuLocale: "en-US"))
+        defer { store.close() }
+        let s = EngagementService(store: store, clock: { t0 + 3_600_000 })
+        // The database really compares text the en-US way (else the test proves nothing on PostgreSQL).
+        let byteOrderDefault = try await store.database.read { c in try c.scalarInt("SELECT CASE WHEN 'B_2' < 'a-1' THEN 1 ELSE 0 END") }
+        #expect(byteOrderDefault == (TestDatabase.isPostgres ? 0 : 1))
+        var r = Lv_Engagement_V1_RecordEventsRequest()
+        r.events = ["a_1", "a-1", "B_2", "b-0", "A_9"].map { event($0, .heartbeat, at: t0) }
+        #expect(try await s.recordEvents(r, context: context).accepted == 5)
+        var list = Lv_Engagement_V1_ListEventsRequest()
+        list.pageSize = 1
+        var ids: [String] = []
+        repeat {
+            let page = try await s.listEvents(list, context: context)
+            ids += page.events.map(\.eventId)
+            list.pageToken = page.nextPageToken
+        } while !list.pageToken.isEmpty && ids.count < 10
+        #expect(ids == ["A_9", "B_2", "a-1", "a_1", "b-0"])
+    }
+
     @Test("a batch over the limit is refused whole")
     func batchLimit() async throws {
         let s = try service()

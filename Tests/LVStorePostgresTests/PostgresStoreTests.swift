@@ -23,11 +23,11 @@ struct PostgresDialectTests {
         #expect(PostgresDialect.statement("INSERT INTO poll (a) VALUES (?)") == "INSERT INTO poll (a) VALUES ($1)")
     }
 
-    @Test("DDL: INTEGER is 64-bit, REAL double, BLOB bytea, WITHOUT ROWID dropped; identifiers untouched")
+    @Test("DDL: INTEGER is 64-bit, REAL double, BLOB bytea, TEXT in byte order, WITHOUT ROWID dropped; identifiers untouched")
     func schema() {
-        let sql = "CREATE TABLE t (integer_count INTEGER NOT NULL, x REAL, body BLOB, realm TEXT, PRIMARY KEY (integer_count)) WITHOUT ROWID;"
+        let sql = "CREATE TABLE t (integer_count INTEGER NOT NULL, x REAL, body BLOB, realm TEXT, text TEXT NOT NULL, PRIMARY KEY (integer_count)) WITHOUT ROWID;"
         #expect(PostgresDialect.schema(sql)
-                == "CREATE TABLE t (integer_count BIGINT NOT NULL, x DOUBLE PRECISION, body BYTEA, realm TEXT, PRIMARY KEY (integer_count)) ;")
+                == "CREATE TABLE t (integer_count BIGINT NOT NULL, x DOUBLE PRECISION, body BYTEA, realm TEXT COLLATE \"C\", text TEXT COLLATE \"C\" NOT NULL, PRIMARY KEY (integer_count)) ;")
     }
 
     @Test("the URL's password never reaches the display name; lv_query_timeout_ms is ours, not libpq's")

@@ -18,20 +18,26 @@ public enum TestDatabase {
 
     private static let counter = NIOLockedValueBox(0)
 
-    /// SQLite at `path`, or a new, empty PostgreSQL database.
-    public static func backend(path: String) throws -> any DatabaseBackend {
+    /// SQLite at `path`, or a new, empty PostgreSQL database; `icuLocale` (e.g. "en-US") creates
+    /// that database with an ICU collation instead of the server's default (the throwaway server's
+    /// is C), to show that the stores page in byte order whatever the database's collation.
+    public static func backend(path: String, icuLocale: String? = nil) throws -> any DatabaseBackend {
         guard let admin = postgresURL else { return SQLiteBackend(path: path) }
-        return PostgresBackend(url: try createDatabase(admin: admin))
+        return PostgresBackend(url: try createDatabase(admin: admin, icuLocale: icuLocale))
     }
 
     /// Creates `lv_t<pid>_<n>` on the server at `admin` and returns its URL.
-    public static func createDatabase(admin: String) throws -> String {
+    public static func createDatabase(admin: String, icuLocale: String? = nil) throws -> String {
         let n = counter.withLockedValue { $0 += 1; return $0 }
         let name = "lv_t\(getpid())_\(n)"
         let connection = try PostgresConnection(conninfo: admin, queryTimeoutMs: 30_000)
         defer { connection.close() }
         try connection.execute("DROP DATABASE IF EXISTS \(name)")
-        try connection.execute("CREATE DATABASE \(name)")
+        if let icuLocale {
+            try connection.execute("CREATE DATABASE \(name) TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '\(icuLocale)'")
+        } else {
+            try connection.execute("CREATE DATABASE \(name)")
+        }
         return replacingDatabase(in: admin, with: name)
     }
 
