@@ -47,21 +47,24 @@ lvload() { # NAME C [lv-load flags…]: one JSON line
 }
 
 h2() { # C: grpc-swift-2 driven by h2load, one JSON line
-  local c=$1
+  # grpc-swift-2's server allows 100 concurrent streams (SETTINGS_MAX_CONCURRENT_STREAMS); asked
+  # for more, h2load starts no request at all (0 req/s), so it gets at most 100 (the "streams" key).
+  local c=$1 m=$(( $1 < 100 ? $1 : 100 ))
   rm -f "$tmp/h2.log"
-  h2load -c 1 -t 1 -m "$c" -D "$seconds" --warm-up-time 1 -d "$tmp/grpc-request" \
+  h2load -c 1 -t 1 -m "$m" -D "$seconds" --warm-up-time 1 -d "$tmp/grpc-request" \
     -H 'content-type: application/grpc' -H 'te: trailers' --log-file "$tmp/h2.log" \
     "http://127.0.0.1:$port_grpc/lv.bench.Baseline/Check" >"$tmp/h2.out" 2>&1 || { cat "$tmp/h2.out" >&2; return 1; }
-  python3 - "$c" "$tmp/h2.out" "$tmp/h2.log" <<'PY'
+  python3 - "$c" "$tmp/h2.out" "$tmp/h2.log" "$m" <<'PY'
 import json, re, sys
-c, out, log = int(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3]
+c, out, log, m_streams = int(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3], int(sys.argv[4])
 rate = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
 m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
 # --log-file: start (µs since the epoch), HTTP status, µs to the end of the response; one line a request.
 lat = sorted(int(l.split("\t")[2]) for l in open(log) if l.strip())
 p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q / 100))] / 1000 if lat else 0
-print(json.dumps({"baseline": "grpc-swift-2 (h2load)", "concurrency": c, "calls_per_s": int(rate), "p50_ms": p(50), "p99_ms": p(99),
-                  "errors": int(m.group(5)) + int(m.group(6))}))
+started = int(m.group(2))
+print(json.dumps({"baseline": "grpc-swift-2 (h2load)", "concurrency": c, "streams": m_streams, "calls_per_s": int(rate), "p50_ms": p(50), "p99_ms": p(99),
+                  "errors": int(m.group(5)) + int(m.group(6)) + (1 if started == 0 else 0)}))
 PY
 }
 
