@@ -148,6 +148,23 @@ public struct GatewayService: Lv.Gateway.V1.Gateway.ServiceProtocol {
         }.flatMap { $0 }
     }
 
+    /// The learners' records by NPI: ListPhysicians with `npis`, 1,000 NPIs a call, every page.
+    func readLearners(_ npis: [String], _ d: Downstream) async throws -> [String: Lv_Registration_V1_Physician] {
+        var out: [String: Lv_Registration_V1_Physician] = [:]
+        for start in stride(from: 0, to: npis.count, by: 1000) {
+            let chunk = Array(npis[start..<min(npis.count, start + 1000)])
+            for page in try await pages("ListPhysicians", { token in
+                var r = Lv_Registration_V1_ListPhysiciansRequest()
+                (r.npis, r.pageSize, r.pageToken) = (chunk, 1000, token)
+                let page = try await registration.listPhysicians(r, options: d.options)
+                return (page.physicians, page.nextPageToken)
+            }) {
+                for p in page { out[p.npi] = p }
+            }
+        }
+        return out
+    }
+
     /// What `gather` read, and each piece of data it could not read with the failed call's status.
     struct Gathered: Sendable {
         var input: ActivityInputs
@@ -177,6 +194,12 @@ public struct GatewayService: Lv.Gateway.V1.Gateway.ServiceProtocol {
         }
         g.input.activity = take(await activity, .activity)
         g.input.enrollments = take(await enrollments, .cohorts)
+        // The planning breakdown needs each participant's profession and specialty: read only for
+        // an activity with a planning record, while the other reads are still in flight.
+        if g.input.activity?.planning != nil, let list = g.input.enrollments {
+            let participants = Set(list.filter { $0.cohort == .participant && $0.withdrawnMs == 0 }.map(\.npi)).sorted()
+            g.input.learners = take(await Result { try await readLearners(participants, d) }, .learners)
+        }
         g.input.attendance = take(await attendance, .attendance)
         g.input.credits = take(await credits, .credit)
         let minutes = take(await scheduled, .sessions)

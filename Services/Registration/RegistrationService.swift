@@ -46,9 +46,24 @@ public struct RegistrationService: Lv.Registration.V1.Registration.ServiceProtoc
 
     public func listPhysicians(_ request: Lv_Registration_V1_ListPhysiciansRequest, context: ServerContext) async throws -> Lv_Registration_V1_ListPhysiciansResponse {
         let after = try PageToken.decode(request.pageToken)
+        var response = Lv_Registration_V1_ListPhysiciansResponse()
+        if !request.npis.isEmpty {
+            var v = Violations()
+            v.count(request.npis.count, "npis", max: RegistrationRules.maximumBatchNPIs)
+            for (i, npi) in request.npis.prefix(RegistrationRules.maximumBatchNPIs).enumerated() {
+                if let p = NPI.problem(npi) { v.add("npis[\(i)]", p.rule, p.message) }
+            }
+            try v.throwIfAny()
+            let (physicians, next) = try await store.physicians(npis: request.npis, pageSize: PageToken.size(request.pageSize), after: after)
+            response.physicians = physicians.filter { p in
+                (request.specialty.isEmpty || p.specialty == request.specialty)
+                    && (request.licenceState.isEmpty || p.licences.contains { $0.state == request.licenceState })
+            }
+            response.nextPageToken = PageToken.encode(next)
+            return response
+        }
         let (physicians, next) = try await store.listPhysicians(specialty: request.specialty, licenceState: request.licenceState,
                                                                 pageSize: PageToken.size(request.pageSize), after: after)
-        var response = Lv_Registration_V1_ListPhysiciansResponse()
         response.physicians = physicians
         response.nextPageToken = PageToken.encode(next)
         return response

@@ -229,8 +229,10 @@ public struct CMESimulation: Sendable {
         a.objectives = course.objectives.map { id, text in
             var o = Lv_Registration_V1_LearningObjective()
             (o.id, o.text) = (id, text)
+            if let desired = course.desired[id] { (o.desiredLevel, o.measureCodes) = (desired.level, desired.measures) }
             return o
         }
+        a.planning = course.planning
         var d = Lv_Registration_V1_DesignedToChange()
         (d.competence, d.performance, d.patientOutcomes) = (course.designed.competence, course.designed.performance, course.designed.patientOutcomes)
         a.designedToChange = d

@@ -96,6 +96,17 @@ public struct Course: Sendable {
     public var professionShares: (physician: Double, nurse: Double, pharmacist: Double)
     public var designed: (competence: Bool, performance: Bool, patientOutcomes: Bool)
     public var targetMooreLevel: UInt32
+    /// The planning record: the practice gap, its evidence and the audience (docs/REGISTRATION.md "Planning").
+    public var planning: Planning? = nil
+    /// Per objective id: the desired Moore level and the measures mapped to the objective.
+    public var desired: [String: (level: String, measures: [String])] = [:]
+
+    /// A planning record for the courses below.
+    static func plan(_ gap: String, _ sources: [GapEvidenceSource], _ detail: String, _ professions: [Profession], _ specialties: [String]) -> Planning {
+        var p = Planning()
+        (p.practiceGap, p.evidenceSources, p.evidenceDetail, p.targetProfessions, p.specialties) = (gap, sources, detail, professions, specialties)
+        return p
+    }
 
     public static let hour: Int64 = 3_600_000
     public static let day: Int64 = 86_400_000
@@ -127,7 +138,13 @@ public struct Course: Sendable {
         measures: [.init(code: "HF-SGLT2-RX", baseRate: 0.30, effect: 0.12, patientOutcome: false),
                    .init(code: "HF-READMIT-30D-FREE", baseRate: 0.78, effect: 0, patientOutcome: true)],
         credits: [(.amaPraCategory1, 2.0, "")], moc: [("ABIM", 2.0, 0.6)],
-        professionShares: (1, 0, 0), designed: (true, true, false), targetMooreLevel: 5)
+        professionShares: (1, 0, 0), designed: (true, true, false), targetMooreLevel: 5,
+        // Some objectives reach their desired level in the demo and some cannot: a two-hour course
+        // does not move readmissions (effect 0 above), so obj-gdmt's level 6 stays unevidenced.
+        planning: plan("Fewer than a third of eligible HFpEF patients receive an SGLT2 inhibitor, and GDMT is rarely titrated to target doses.",
+                       [.qualityData, .literature], "GWTG-HF registry report 2025; ACC/AHA/HFSA 2022 guideline",
+                       [.physician], ["Cardiology", "Internal Medicine"]),
+        desired: ["obj-gdmt": ("4", ["HF-READMIT-30D-FREE"]), "obj-sglt2": ("5", ["HF-SGLT2-RX"])])
 
     /// The sepsis course: a jointly accredited webinar for physicians, nurses and pharmacists,
     /// three one-hour sessions, AMA PRA Category 1, ANCC, ACPE and IPCE credit, ABIM MOC.
@@ -161,7 +178,12 @@ public struct Course: Sendable {
                    .init(code: "SEPSIS-MORTALITY-30D-FREE", baseRate: 0.82, effect: 0, patientOutcome: true)],
         credits: [(.amaPraCategory1, 3.0, ""), (.ancc, 3.0, ""), (.acpe, 3.0, "JA4008162-0000-26-012-L01-P"), (.ipce, 3.0, "")],
         moc: [("ABIM", 3.0, 0.7)],
-        professionShares: (0.5, 0.35, 0.15), designed: (true, true, false), targetMooreLevel: 5)
+        professionShares: (0.5, 0.35, 0.15), designed: (true, true, false), targetMooreLevel: 5,
+        planning: plan("SEP-1 bundle compliance is 55 % in our hospitals; antibiotics are often started after the first hour.",
+                       [.qualityData, .needsSurvey], "CMS SEP-1 hospital data; ED and ICU staff needs survey 2026",
+                       [.physician, .nurse, .pharmacist], ["Emergency Medicine", "Internal Medicine", "Critical Care Nursing", "Hospital Pharmacy"]),
+        desired: ["obj-sep-recognise": ("3A", []), "obj-sep-bundle": ("5", ["SEP-1-BUNDLE"]),
+                  "obj-sep-antimicrobial": ("6", ["SEPSIS-MORTALITY-30D-FREE"])])
 
     /// Anticoagulation: on-demand enduring material (no sessions), a year on offer, 1 credit.
     public static let anticoagulation = Course(
@@ -182,7 +204,10 @@ public struct Course: Sendable {
         questions: [],
         measures: [.init(code: "AF-OAC-RX", baseRate: 0.68, effect: 0.08, patientOutcome: false)],
         credits: [(.amaPraCategory1, 1.0, "")], moc: [],
-        professionShares: (1, 0, 0), designed: (true, false, false), targetMooreLevel: 4)
+        professionShares: (1, 0, 0), designed: (true, false, false), targetMooreLevel: 4,
+        planning: plan("DOACs are under-dosed in a fifth of patients with reduced renal function.", [.literature, .priorOutcomes],
+                       "Prior activity outcomes 2025", [.physician], ["Cardiology", "Internal Medicine"]),
+        desired: ["obj-af-score": ("3A", []), "obj-af-doac": ("4", ["AF-OAC-RX"])])
 
     /// Diabetes grand rounds: a regularly scheduled series, four monthly one-hour sessions.
     public static let diabetesSeries = Course(
@@ -206,7 +231,10 @@ public struct Course: Sendable {
         questions: ["Can GLP-1 RAs be combined with DPP-4 inhibitors?"],
         measures: [.init(code: "DM-CARDIORENAL-RX", baseRate: 0.40, effect: 0.10, patientOutcome: false)],
         credits: [(.amaPraCategory1, 4.0, "")], moc: [("ABIM", 4.0, 0.6)],
-        professionShares: (1, 0, 0), designed: (true, true, false), targetMooreLevel: 5)
+        professionShares: (1, 0, 0), designed: (true, true, false), targetMooreLevel: 5,
+        planning: plan("Patients with T2D and ASCVD or CKD are rarely offered a GLP-1 RA or SGLT2 inhibitor.", [.qualityData],
+                       "Practice EHR audit 2026", [.physician], ["Internal Medicine"]),
+        desired: ["obj-dm-glp1": ("5", ["DM-CARDIORENAL-RX"]), "obj-dm-insulin": ("3B", [])])
 
     public static let all: [Course] = [heartFailure, sepsis, anticoagulation, diabetesSeries]
     public static func named(_ key: String) -> Course? { all.first { $0.key == key } }

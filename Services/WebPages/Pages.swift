@@ -236,6 +236,7 @@ public enum Pages {
             body.append(section("objectives", "Per-objective effects", rows.isEmpty ? [el("p", [:], "No objective could be tested (too few physicians).")] :
                 [Charts.forest(id: "forest-chart", title: "Per-objective effect (score points) with 95% CI; filled = beyond chance after Holm", unit: "points", rows: rows)]))
         }
+        body.append(planningSection(v, absent: absent))
         if let why = absent["retention"] { body.append(absentSection("retention", "Retention", why)) }
         else if !v.retention.isEmpty {
             body.append(section("retention", "Retention (pre, post, follow-up per delay)", [
@@ -275,6 +276,49 @@ public enum Pages {
             ]))
         }
         return layout(title: v.title.isEmpty ? v.activityId : v.title, viewer: viewer, body)
+    }
+
+    /// "Planning: desired vs evidenced": the plan, one row per objective (a level not evidenced is
+    /// "—" with its reason, never a number) and the descriptive breakdown by group. Nothing for an
+    /// activity without a planning record.
+    static func planningSection(_ v: ActivityView, absent: [String: String], id: String = "planning") -> HTML {
+        if let why = absent["planning"] { return absentSection(id, "Planning: desired vs evidenced", why) }
+        guard let p = v.planning else { return .empty }
+        let rows: [[HTML]] = p.objectives.map { o in
+            [elA("span", [("class", "plan-objective"), ("data-objective", o.objectiveId), ("data-desired", o.desiredLevel),
+                          ("data-evidenced", o.evidencedLevel), ("data-met", o.desiredMet ? "yes" : "no")], [t(o.objectiveId)]), t(o.objectiveText),
+             t(o.desiredLevel.isEmpty ? "—" : o.desiredLevel), t(o.evidencedLevel.isEmpty ? "—" : o.evidencedLevel),
+             t(o.desiredLevel.isEmpty ? "—" : o.desiredMet ? "✔ met" : "✘ not met"), t(o.reason)]
+        }
+        func groups(_ title: String, _ list: [Lv_Gateway_V1_GroupKnowledge]) -> [[HTML]] {
+            list.map { g in
+                var attributes = [("class", "plan-group"), ("data-by", title), ("data-group", g.group), ("data-n", "\(g.n)")]
+                if let c = g.knowledgeChange {
+                    attributes.append(("data-change", "\(c.value)"))
+                    if let ci = c.ci { attributes += [("data-lower", "\(ci.lower)"), ("data-upper", "\(ci.upper)")] }
+                }
+                return [t(title), elA("span", attributes, [t(g.group)]), t("\(g.n)"), t(g.knowledgeChange.map { Presentation.estimate($0, digits: 1) } ?? "—"), t(g.note)]
+            }
+        }
+        let breakdown = groups("profession", p.byProfession) + groups("specialty", p.bySpecialty)
+        var parts: [HTML] = [
+            el("dl", [:], [
+                el("dt", [:], "Practice gap"), el("dd", [:], p.practiceGap),
+                el("dt", [:], "Evidence of the gap"), el("dd", [:], p.evidenceSources.map(ValidationReport.label).joined(separator: ", ") + (p.evidenceDetail.isEmpty ? "" : " — \(p.evidenceDetail)")),
+                el("dt", [:], "Target audience"), el("dd", [:], p.targetProfessions.map(ValidationReport.label).joined(separator: ", ") + (p.specialties.isEmpty ? "" : "; " + p.specialties.joined(separator: ", "))),
+            ]),
+            table(caption: "Per objective: the desired Moore level against the highest level its own items and measures evidence (Holm across all \(p.familySize) tests)",
+                  id: "\(id)-table", header: ["Objective", "Text", "Desired", "Evidenced", "Met", "Why"], rows: rows),
+        ]
+        if let why = absent["planning.by_profession, planning.by_specialty"] {
+            parts.append(el("p", ["class": "absent-reason"], "Breakdown absent: \(why)"))
+        } else if !p.breakdownNote.isEmpty {
+            parts.append(el("p", ["class": "absent-reason"], "Breakdown absent: \(p.breakdownNote)"))
+        } else {
+            parts.append(table(caption: "Knowledge change (points, 95% CI) by group: descriptive, no level claimed; shown where n ≥ \(p.subgroupMinimumN)",
+                               id: "\(id)-groups", header: ["By", "Group", "n", "Change (95% CI)", "Note"], rows: breakdown, numeric: [2, 3]))
+        }
+        return section(id, "Planning: desired vs evidenced", parts)
     }
 
     static func gapTable(_ g: Lv_Gateway_V1_ValidationGap) -> HTML {

@@ -57,6 +57,8 @@ extension Pages {
         body.append(section("effects", "Effect sizes with 95% confidence intervals", [
             effects.isEmpty ? el("p", [:], "No effect could be estimated.") : table(caption: "Estimates with their n", id: "effects-table", header: ["Outcome", "Estimate (95% CI)", "n"], rows: effects, numeric: [2]),
         ] + effectAbsent.map { el("p", ["class": "absent-reason"], "Absent: \($0)") }))
+        // 4b. Planning: desired against evidenced per objective
+        body.append(planningSection(v, absent: absent, id: "report-planning"))
         // 5. Methods and limits
         body.append(section("methods", "Methods, in plain language, and their limits", [el("ul", [:], methods(v).map { el("li", [:], $0) })]))
         // 6. Validation gap
@@ -72,6 +74,9 @@ extension Pages {
             "Each Moore level is decided by one pre-specified, one-sided test of improvement at alpha \(fixed(th.alpha, 2)), with the physician (not the test item) as the unit of analysis, and only when at least \(th.minimumN) physicians contribute.",
             "Per-objective and per-measure tests are adjusted for multiplicity with Holm's method.",
         ]
+        if v.planning != nil {
+            out.append("Planning: each objective is judged at levels 3A to 6 on the items and measures mapped to it only, by the same tests as the ladder; every such test is one Holm family, so the chance of any false claim in the planning table stays at alpha. The breakdown by profession and specialty is descriptive (no level is claimed for a group) and shown only for groups of at least \(v.planning!.subgroupMinimumN) physicians.")
+        }
         if v.attribution?.comparisonDifference != nil {
             out.append("Improvement is attributed to the activity by comparing participants' change with a comparison cohort of \(v.attribution?.comparisonN ?? 0) physicians measured at the same times (Welch t on change scores; Morris d_ppc2). Limit: the cohort was not randomised; differences between the groups other than the activity can remain.")
         } else {

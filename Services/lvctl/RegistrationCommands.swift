@@ -46,6 +46,20 @@ struct ActivityFile: Codable {
     struct Objective: Codable {
         var id: String
         var text: String
+        /// Planning: "3A", "3B", "4", "5" or "6".
+        var desired_level: String?
+        /// Planning: practice or patient-outcome measure codes mapped to the objective.
+        var measure_codes: [String]?
+    }
+    /// The planning record (docs/REGISTRATION.md "Planning").
+    struct PlanningSpec: Codable {
+        var practice_gap: String
+        /// literature, quality_data, needs_survey, prior_outcomes, expert_opinion, other.
+        var evidence_sources: [String]
+        var evidence_detail: String?
+        /// physician, nurse, pharmacist, pa, psychologist, other.
+        var target_professions: [String]
+        var specialties: [String]?
     }
     struct SessionSpec: Codable {
         var session_id: String?
@@ -82,6 +96,7 @@ struct ActivityFile: Codable {
     }
     var credits: [Credit]?
     var moc: [MOC]?
+    var planning: PlanningSpec?
 }
 
 func parseInstant(_ text: String, field: String) throws -> Int64 {
@@ -110,7 +125,10 @@ struct CreateActivity: AsyncParsableCommand {
         The file: {"title", "type" (ACCME code: C, RSS, IL, EM, IEM, JN, MR, TIW, CML, PI, ISL, LFT), "start_date", "end_date"
         (YYYY-MM-DD), "max_credits", "target_moore_level" (1-7), "objectives": [{"id", "text"}], optional "activity_id",
         "designed_to_change": {"competence", "performance", "patient_outcomes"}, "sessions": [{"title", "start", "end"
-        (ISO 8601), "objectives": [ids]}]}. Running it again with the same file is a safe retry.
+        (ISO 8601), "objectives": [ids]}], "planning": {"practice_gap", "evidence_sources": [literature, quality_data,
+        needs_survey, prior_outcomes, expert_opinion, other], "evidence_detail", "target_professions": [physician, nurse, …],
+        "specialties"}; objectives may add "desired_level" (3A, 3B, 4, 5, 6) and "measure_codes"}. Running it again with
+        the same file is a safe retry.
         """)
 
     @OptionGroup var connection: RegistrationConnection
@@ -136,7 +154,28 @@ struct CreateActivity: AsyncParsableCommand {
             var x = Lv_Registration_V1_LearningObjective()
             x.id = o.id
             x.text = o.text
+            x.desiredLevel = o.desired_level ?? ""
+            x.measureCodes = o.measure_codes ?? []
             return x
+        }
+        if let p = spec.planning {
+            var plan = Planning()
+            plan.practiceGap = p.practice_gap
+            plan.evidenceDetail = p.evidence_detail ?? ""
+            plan.specialties = p.specialties ?? []
+            plan.evidenceSources = try p.evidence_sources.map { name in
+                guard let s = GapEvidenceSource.allCases.first(where: { $0 != .unspecified && $0.protoName == "GAP_EVIDENCE_SOURCE_" + name.uppercased() }) else {
+                    throw ValidationError("\(file): planning.evidence_sources: '\(name)' is not one of literature, quality_data, needs_survey, prior_outcomes, expert_opinion, other")
+                }
+                return s
+            }
+            plan.targetProfessions = try p.target_professions.map { name in
+                guard let prof = Register.professions[name.lowercased()] else {
+                    throw ValidationError("\(file): planning.target_professions: '\(name)' is not one of \(Register.professions.keys.sorted().joined(separator: ", "))")
+                }
+                return prof
+            }
+            activity.planning = plan
         }
         var d = Lv_Registration_V1_DesignedToChange()
         d.competence = spec.designed_to_change?.competence ?? false

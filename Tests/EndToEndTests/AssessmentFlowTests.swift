@@ -15,6 +15,10 @@ struct AssessmentFlowTests {
         let asm = "127.0.0.1:\(assessment.port)"
         let examples = root.appendingPathComponent("deploy/local/examples")
         #expect(try run("lvctl", ["registration", "create-activity", "--addr", reg, "--file", examples.appendingPathComponent("activity.json").path]).status == 0)
+        // The example's planning record and desired levels are stored as written.
+        let planned = try run("lvctl", ["call", reg, "GetActivity", "-d", "{\"activity_id\": \"hf-2026\"}"])
+        #expect(planned.status == 0 && planned.output.contains("GWTG-HF registry report 2025") && planned.output.contains("GAP_EVIDENCE_SOURCE_QUALITY_DATA")
+                && planned.output.contains("HF-SGLT2-RX"), "\(planned.output)")
         for name in ["pre-test.json", "post-test.json"] {
             let r = try run("lvctl", ["assessment", "create-instrument", "--addr", asm, "--registration-addr", reg,
                                       "--file", examples.appendingPathComponent(name).path])

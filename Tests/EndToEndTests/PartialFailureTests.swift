@@ -24,11 +24,13 @@ struct PartialFailureTests {
     static let absentWithout: [Source: Set<String>] = [
         .registration: ["activity", "funnel", "funnel.assessed", "change_funnel", "knowledge", "confidence", "objectives", "items",
                         "attribution", "retention", "competence", "commitments", "practice", "engagement_vs_learning",
-                        "mean_engagement_index", "gap",
+                        "mean_engagement_index", "gap", "planning", "planning.by_profession, planning.by_specialty",
                         "levels.1", "levels.2", "levels.3A", "levels.3B", "levels.4", "levels.5", "levels.6", "highest_level"],
         .engagement: ["engagement_vs_learning", "mean_engagement_index", "levels.2"],
         .assessment: ["funnel.assessed", "change_funnel", "knowledge", "confidence", "objectives", "items", "attribution", "retention",
-                      "competence", "commitments", "practice", "engagement_vs_learning", "gap", "levels.2", "levels.3A", "levels.3B",
+                      "competence", "commitments", "practice", "engagement_vs_learning", "gap",
+                      // The simulated heart-failure course has a planning record (SimulationParameters).
+                      "planning", "planning.by_profession, planning.by_specialty", "levels.2", "levels.3A", "levels.3B",
                       "levels.4", "levels.5", "levels.6", "highest_level"],
     ]
 

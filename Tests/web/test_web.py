@@ -179,6 +179,7 @@ def check_activity_page(dom, view):
         assert d["data-label"] == o["measure"] and close(d["data-value"], o["effect"]["value"])
         if "ci" in o["effect"]:
             assert close(d["data-lower"], o["effect"]["ci"]["lower"]) and close(d["data-upper"], o["effect"]["ci"]["upper"])
+    check_planning(e, view, "planning")
     parts = e.find("rect", within="gap-chart", cls="part")
     parts = [p for p in parts if p.get("data-count") is not None]
     assert [int(p["data-count"]) for p in parts] == [v.get("physicians", 0) for v in view["gap"]["by_verdict"]]
@@ -192,6 +193,28 @@ def check_activity_page(dom, view):
         label = [m for m in marks if m["data-series"].startswith(f"+{r['follow_up_days']} days")]
         want = [r.get(k, {}).get("value") for k in ("mean_pre", "mean_post", "mean_follow_up")]
         assert [float(m["data-value"]) for m in label] == pytest.approx([w for w in want if w is not None])
+
+
+def check_planning(e, view, section):
+    """The "Planning: desired vs evidenced" tables hold the gateway view's values."""
+    plan = view.get("planning")
+    if plan is None:
+        assert e.find("section", id=section) == []
+        return
+    marks = e.find("span", within=f"{section}-table", cls="plan-objective")
+    assert [(m["data-objective"], m["data-desired"], m["data-evidenced"], m["data-met"]) for m in marks] == [
+        (o["objective_id"], o.get("desired_level", ""), o.get("evidenced_level", ""), "yes" if o.get("desired_met") else "no")
+        for o in plan["objectives"]] and len(marks) > 0
+    groups = e.find("span", within=f"{section}-groups", cls="plan-group")
+    want = [("profession", g) for g in plan.get("by_profession", [])] + [("specialty", g) for g in plan.get("by_specialty", [])]
+    assert len(groups) == len(want) > 0
+    for m, (by, g) in zip(groups, want):
+        assert (m["data-by"], m["data-group"], int(m["data-n"])) == (by, g["group"], g.get("n", 0))
+        change = g.get("knowledge_change")
+        assert (m.get("data-change") is None) == (change is None), g  # "n too small" is never a number
+        if change is not None:
+            assert close(m["data-change"], change["value"])
+            assert close(m["data-lower"], change["ci"]["lower"]) and close(m["data-upper"], change["ci"]["upper"])
 
 
 def test_access_rules(stack):
@@ -315,6 +338,7 @@ def test_every_page_in_chromium(stack):
         rows = e.find("tr", within="activities")
         assert sorted(r["data-activity"] for r in rows if "data-activity" in r) == sorted(a["activity_id"] for a in listing)
         b.screenshot(OUTPUT / "activities.png")
+        planned = 0
         for aid, *_ in ACTIVITIES:
             b.goto(f"{base}/activities/{aid}")
             view = gateway_json(procs, "activity", aid)
@@ -324,7 +348,10 @@ def test_every_page_in_chromium(stack):
             b.goto(f"{base}/activities/{aid}/report")
             report = Elements(b.dom())
             assert len(report.find("tr", within="levels-table")) == 1 + len(view["levels"])
+            check_planning(report, view, "report-planning")
+            planned += 1 if "planning" in view else 0
             b.screenshot(OUTPUT / f"report-{aid}.png")
+        assert planned > 0, "no simulated activity has a planning record"
         b.goto(f"{base}/physicians/{NPI}")
         transcript = gateway_json(procs, "physician", NPI)
         e = Elements(b.dom())

@@ -25,10 +25,12 @@ public enum SourceData: String, CaseIterable, Sendable, Hashable {
     case summaries
     /// Assessment outcomes per physician.
     case outcomes
+    /// The participants' learner records (profession, specialty; planning breakdown only).
+    case learners
 
     public var source: Source {
         switch self {
-        case .activity, .cohorts, .attendance, .credit, .sessions: .registration
+        case .activity, .cohorts, .attendance, .credit, .sessions, .learners: .registration
         case .summaries: .engagement
         case .outcomes: .assessment
         }
@@ -55,6 +57,12 @@ public enum Completeness {
         case engagementVsLearning = "engagement_vs_learning"
         case meanEngagementIndex = "mean_engagement_index"
         case gap
+        /// The planning comparison, and within it the breakdown by profession and specialty.
+        case planning
+        case planningBreakdown = "planning.by_profession, planning.by_specialty"
+
+        /// Named absent only when the activity has a planning record (most have none) or could not be read.
+        var onlyWhenPlanned: Bool { self == .planning || self == .planningBreakdown }
 
         public var needs: Set<SourceData> {
             let assessed: Set<SourceData> = [.cohorts, .outcomes]
@@ -68,6 +76,8 @@ public enum Completeness {
             case .engagementVsLearning: return [.cohorts, .summaries, .sessions, .outcomes]
             case .meanEngagementIndex: return [.cohorts, .summaries, .sessions]
             case .gap: return [.cohorts, .credit, .outcomes]
+            case .planning: return [.activity, .cohorts, .outcomes]
+            case .planningBreakdown: return [.activity, .cohorts, .outcomes, .learners]
             }
         }
 
@@ -89,6 +99,9 @@ public enum Completeness {
             case .engagementVsLearning: v.engagementVsLearning = nil
             case .meanEngagementIndex: v.meanEngagementIndex = nil
             case .gap: v.gap = nil
+            case .planning: v.planning = nil
+            case .planningBreakdown:
+                if v.planning != nil { (v.planning!.byProfession, v.planning!.bySpecialty) = ([], []) }
             }
         }
     }
@@ -142,7 +155,10 @@ public enum Completeness {
         var c = Lv_Gateway_V1_Completeness()
         c.status = missing.isEmpty ? .complete : .partial
         c.missingSources = missingSources(missing)
-        for section in Section.allCases {
+        // The planning sections are named when the activity has a plan, or when the activity itself
+        // could not be read (whether it has one is then unknown).
+        let planned = v.planning != nil || missing[.activity] != nil
+        for section in Section.allCases where !section.onlyWhenPlanned || planned {
             guard let why = reason(for: section.needs, missing: missing) else { continue }
             section.clear(&v)
             c.absent.append(absent(section.rawValue, why))

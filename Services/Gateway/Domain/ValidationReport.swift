@@ -117,6 +117,10 @@ public enum ValidationReport {
         }
         let highestAbsent = v.completeness?.absent.first { $0.section == "highest_level" }
         line("  highest level evidenced: \(highestAbsent.map { "unknown (\($0.reason))" } ?? (v.highestLevel.isEmpty ? "none" : v.highestLevel))")
+        if let plan = v.planning {
+            line()
+            planning(plan, line)
+        }
         if let g = v.gap {
             line()
             line("Credit and evidence: \(g.creditedPhysicians) credited participants, \(CreditText.format(g.credits)) credits")
@@ -128,6 +132,38 @@ public enum ValidationReport {
             line("  (a classification is evidence about the activity's effect, not a judgment of a physician; accreditation does not require post-tests)")
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// "Planning: desired vs evidenced": one line per objective (a level not evidenced is shown as
+    /// "—" with its reason, never as a number), then the descriptive breakdown.
+    static func planning(_ plan: Lv_Gateway_V1_PlanningComparison, _ line: (String) -> Void) {
+        line("Planning: desired vs evidenced (per objective: only its own items and measures; Holm across all \(plan.familySize) tests)")
+        line("  practice gap: \(plan.practiceGap.split(separator: "\n").joined(separator: " / "))")
+        line("  evidence: \(plan.evidenceSources.map(label).joined(separator: ", "))\(plan.evidenceDetail.isEmpty ? "" : " — \(plan.evidenceDetail)")")
+        line("  audience: \(plan.targetProfessions.map(label).joined(separator: ", "))\(plan.specialties.isEmpty ? "" : "; " + plan.specialties.joined(separator: ", "))")
+        let width = max(18, plan.objectives.map(\.objectiveId.count).max() ?? 0)
+        line("  \("objective".padding(toLength: width, withPad: " ", startingAt: 0)) desired  evidenced  met")
+        for o in plan.objectives {
+            let met = o.desiredLevel.isEmpty ? "—" : o.desiredMet ? "yes" : "no"
+            line("  \(o.objectiveId.padding(toLength: width, withPad: " ", startingAt: 0)) \((o.desiredLevel.isEmpty ? "—" : o.desiredLevel).padding(toLength: 8, withPad: " ", startingAt: 0)) \((o.evidencedLevel.isEmpty ? "—" : o.evidencedLevel).padding(toLength: 10, withPad: " ", startingAt: 0)) \(met)")
+            line("    \(o.reason)")
+        }
+        line("  Knowledge change by group (descriptive, no level claimed; shown where n ≥ \(plan.subgroupMinimumN))")
+        if !plan.breakdownNote.isEmpty { line("    — \(plan.breakdownNote)") }
+        for (title, groups) in [("profession", plan.byProfession), ("specialty", plan.bySpecialty)] where !groups.isEmpty {
+            line("    by \(title):")
+            for g in groups {
+                let value = g.knowledgeChange.map { "\(signed($0.value, 1)) points\(ci($0))" } ?? "—"
+                line("      \(g.group.padding(toLength: 24, withPad: " ", startingAt: 0)) n=\(String(g.n).leftPad(4))  \(value)\(g.note.isEmpty ? "" : "  \(g.note)")")
+            }
+        }
+    }
+
+    /// "GAP_EVIDENCE_SOURCE_NEEDS_SURVEY" → "needs survey", "PROFESSION_NURSE" → "nurse".
+    public static func label(_ protoName: String) -> String {
+        var s = Substring(protoName)
+        for prefix in ["GAP_EVIDENCE_SOURCE_", "PROFESSION_"] where s.hasPrefix(prefix) { s = s.dropFirst(prefix.count) }
+        return s.lowercased().split(separator: "_").joined(separator: " ")
     }
 
     static func bars(_ steps: [(String, UInt32)], top: UInt32, _ line: (String) -> Void) {

@@ -19,6 +19,9 @@ public struct ActivityInputs: Sendable {
     public var credits: [Lv_Registration_V1_CreditClaim]?
     public var engagement: [Lv_Engagement_V1_PhysicianEngagement]?
     public var outcomes: [Outcomes]?
+    /// The participants' learner records (profession, specialty) by NPI, for the planning
+    /// breakdown; read only for an activity with a planning record.
+    public var learners: [String: Lv_Registration_V1_Physician]?
     public var degraded: [Lv_Gateway_V1_SectionStatus] = []
 
     public init(activityID: String) { self.activityID = activityID }
@@ -129,6 +132,11 @@ public enum ValidationView {
             v.practice = practice(cohorts, thresholds: th)
             v.confidence = confidence(participants)
             v.changeFunnel = changeFunnel(participants)
+        }
+        // Built whenever the activity has a plan; `Completeness.apply` takes it out (named absent)
+        // when the cohorts or outcomes it needs could not be read.
+        if let activity = input.activity {
+            v.planning = PlanningView.build(activity, cohorts: cohorts, learners: input.learners, thresholds: th)
         }
         if registrationRead, input.engagement != nil {
             var evl = Lv_Gateway_V1_EngagementVsLearning()

@@ -25,6 +25,8 @@ public enum RegistrationRules {
     public static let maximumBoardIds = 20
     /// Most learning objectives of one activity, and objectives one session covers.
     public static let maximumObjectives = 100
+    /// Most NPIs one batch read (ListPhysicians `npis`) may name.
+    public static let maximumBatchNPIs = 1000
     /// Most fields one update may name.
     public static let maximumUpdateMask = 16
     /// Licence numbers and board ids: at most this many bytes.
@@ -128,6 +130,7 @@ public enum RegistrationRules {
             v.text(o.text, "activity.objectives[\(i)].text", max: FieldLimits.textBytes, required: true, chars: .multiLine)
         }
         LearnerRules.validate(a, &v)
+        PlanningRules.validate(a, &v)
         if !a.activityId.isEmpty {
             v.require(Identifier.isValid(a.activityId), "activity.activity_id", "identifier", "1-64 of letters, digits, '-', '_' or '.'")
         }

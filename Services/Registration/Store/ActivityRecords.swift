@@ -29,11 +29,34 @@ enum ActivityRecords {
             a = x
         }
         guard var activity = a else { return nil }
-        try c.prepare("SELECT objective_id, text FROM objective WHERE activity_id = ? ORDER BY position").query([.text(id)]) { row in
+        try c.prepare("SELECT objective_id, text, desired_level FROM objective WHERE activity_id = ? ORDER BY position").query([.text(id)]) { row in
             var o = Lv_Registration_V1_LearningObjective()
             o.id = row.text(0)
             o.text = row.text(1)
+            o.desiredLevel = row.text(2)
             activity.objectives.append(o)
+        }
+        try c.prepare("SELECT objective_position, measure_code FROM objective_measure WHERE activity_id = ? ORDER BY objective_position, position")
+            .query([.text(id)]) { row in
+                let i = Int(row.int(0))
+                if activity.objectives.indices.contains(i) { activity.objectives[i].measureCodes.append(row.text(1)) }
+            }
+        try c.prepare("SELECT practice_gap, evidence_detail FROM activity_planning WHERE activity_id = ?").query([.text(id)]) { row in
+            var p = Lv_Registration_V1_Planning()
+            p.practiceGap = row.text(0)
+            p.evidenceDetail = row.text(1)
+            activity.planning = p
+        }
+        if activity.planning != nil {
+            try c.prepare("SELECT list, value FROM planning_list WHERE activity_id = ? ORDER BY list, position").query([.text(id)]) { row in
+                let value = row.text(1)
+                switch row.text(0) {
+                case "source": activity.planning!.evidenceSources.append(.init(rawValue: Int32(value) ?? 0))
+                case "profession": activity.planning!.targetProfessions.append(.init(rawValue: Int32(value) ?? 0))
+                case "specialty": activity.planning!.specialties.append(value)
+                default: break
+                }
+            }
         }
         try c.prepare("SELECT credit_type, max_amount, acpe_uan FROM credit_offer WHERE activity_id = ? ORDER BY position").query([.text(id)]) { row in
             var o = CreditOffer()
@@ -78,8 +101,25 @@ extension RegistrationStore {
                               .integer(d.competence ? 1 : 0), .integer(d.performance ? 1 : 0), .integer(d.patientOutcomes ? 1 : 0),
                               .integer(now)])
                 for (i, o) in a.objectives.enumerated() {
-                    try c.prepare("INSERT INTO objective (activity_id, position, objective_id, text) VALUES (?, ?, ?, ?)")
-                        .run([.text(a.activityId), .integer(Int64(i)), .text(o.id), .text(o.text)])
+                    try c.prepare("INSERT INTO objective (activity_id, position, objective_id, text, desired_level) VALUES (?, ?, ?, ?, ?)")
+                        .run([.text(a.activityId), .integer(Int64(i)), .text(o.id), .text(o.text), .text(o.desiredLevel)])
+                    for (k, code) in o.measureCodes.enumerated() {
+                        try c.prepare("INSERT INTO objective_measure (activity_id, objective_position, position, measure_code) VALUES (?, ?, ?, ?)")
+                            .run([.text(a.activityId), .integer(Int64(i)), .integer(Int64(k)), .text(code)])
+                    }
+                }
+                if let p = a.planning {
+                    try c.prepare("INSERT INTO activity_planning (activity_id, practice_gap, evidence_detail) VALUES (?, ?, ?)")
+                        .run([.text(a.activityId), .text(p.practiceGap), .text(p.evidenceDetail)])
+                    let lists = p.evidenceSources.map { ("source", String($0.rawValue)) } + p.targetProfessions.map { ("profession", String($0.rawValue)) }
+                        + p.specialties.map { ("specialty", $0) }
+                    var positions: [String: Int64] = [:]
+                    for (list, value) in lists {
+                        let k = positions[list, default: 0]
+                        positions[list] = k + 1
+                        try c.prepare("INSERT INTO planning_list (activity_id, list, position, value) VALUES (?, ?, ?, ?)")
+                            .run([.text(a.activityId), .text(list), .integer(k), .text(value)])
+                    }
                 }
                 for (i, o) in a.creditOffers.enumerated() {
                     try c.prepare("INSERT INTO credit_offer (activity_id, position, credit_type, max_amount, acpe_uan) VALUES (?, ?, ?, ?, ?)")

@@ -130,6 +130,19 @@ extension RegistrationStore {
         }
     }
 
+    /// The records of `npis` (those that exist) above `after`, in NPI order, a page at a time.
+    public func physicians(npis: [String], pageSize: Int, after: String) async throws -> ([Physician], next: String) {
+        let wanted = Set(npis).filter { $0 > after }.sorted()
+        return try await database.read { c in
+            var out: [Physician] = []
+            for (i, npi) in wanted.enumerated() {
+                if out.count == pageSize { return (out, wanted[i - 1]) }
+                if let p = try LearnerRecords.row(c, npi: npi) { out.append(p) }
+            }
+            return (out, "")
+        }
+    }
+
     public func listPhysicians(specialty: String, licenceState: String, pageSize: Int, after: String) async throws -> ([Physician], next: String) {
         try await database.read { c in
             var npis: [String] = []

@@ -129,5 +129,29 @@ enum RegistrationSchema {
         ALTER TABLE credit_by_type RENAME TO credit;
         CREATE INDEX credit_npi ON credit (npi, activity_id);
         """),
+        // Existing objectives keep their rows and read as "no desired level, no measures";
+        // existing activities have no planning row and read as "no planning record".
+        Migration(3, "planning: practice gap, evidence, audience; desired level and measures per objective", """
+        ALTER TABLE objective ADD COLUMN desired_level TEXT NOT NULL DEFAULT '';
+        CREATE TABLE objective_measure (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id) ON DELETE CASCADE,
+            objective_position INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            measure_code TEXT NOT NULL,
+            PRIMARY KEY (activity_id, objective_position, position)
+        );
+        CREATE TABLE activity_planning (
+            activity_id TEXT PRIMARY KEY REFERENCES activity (activity_id) ON DELETE CASCADE,
+            practice_gap TEXT NOT NULL,
+            evidence_detail TEXT NOT NULL
+        );
+        CREATE TABLE planning_list (
+            activity_id TEXT NOT NULL REFERENCES activity (activity_id) ON DELETE CASCADE,
+            list TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (activity_id, list, position)
+        );
+        """),
     ]
 }

@@ -1164,6 +1164,9 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
     public var objectives: [Lv_Gateway_V1_Evidence] = []
     public var changeFunnel: Lv_Gateway_V1_ChangeFunnel? = nil
     public var confidence: Lv_Gateway_V1_Confidence? = nil
+    /// The planning comparison: desired against evidenced level per objective, and knowledge change
+    /// by profession and by specialty. Absent when the activity has no planning record.
+    public var planning: Lv_Gateway_V1_PlanningComparison? = nil
     /// Complete, or partial with the sources that could not be read and every section left out
     /// because of them (docs/GATEWAY.md "Partial views").
     public var completeness: Lv_Gateway_V1_Completeness? = nil
@@ -1200,6 +1203,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         self.objectives = CValue.array(c.objectives, count: c.n_objectives).map { Lv_Gateway_V1_Evidence(cMessage: $0) }
         if let p = c.change_funnel { self.changeFunnel = Lv_Gateway_V1_ChangeFunnel(cStruct: p.pointee) }
         if let p = c.confidence { self.confidence = Lv_Gateway_V1_Confidence(cStruct: p.pointee) }
+        if let p = c.planning { self.planning = Lv_Gateway_V1_PlanningComparison(cStruct: p.pointee) }
         if let p = c.completeness { self.completeness = Lv_Gateway_V1_Completeness(cStruct: p.pointee) }
     }
 
@@ -1256,6 +1260,7 @@ public struct Lv_Gateway_V1_ActivityValidation: ProtoMessage {
         }
         if let value = self.changeFunnel { c.change_funnel = try value.cMessage(in: arena) }
         if let value = self.confidence { c.confidence = try value.cMessage(in: arena) }
+        if let value = self.planning { c.planning = try value.cMessage(in: arena) }
         if let value = self.completeness { c.completeness = try value.cMessage(in: arena) }
     }
 }
@@ -1780,6 +1785,231 @@ public struct Lv_Gateway_V1_ExportPARSResponse: ProtoMessage {
         }
         c.learner_rows = self.learnerRows
         c.without_consent = self.withoutConsent
+    }
+}
+
+/// One objective's level, judged on the items and measures mapped to that objective only.
+public struct Lv_Gateway_V1_ObjectiveLevel: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ObjectiveLevel"
+
+    /// "3A", "3B", "4", "5" or "6".
+    public var level: String = ""
+    /// The level's test (or, for 5 and 6, one of its measures' tests) is significant after Holm
+    /// across every test of the planning comparison.
+    public var evidenced: Bool = false
+    /// What shows it, or why not (no items mapped, n below the minimum, not beyond chance).
+    public var reason: String = ""
+    /// The tests run for this objective and level (Holm-adjusted); empty when none could be run.
+    public var evidence: [Lv_Gateway_V1_Evidence] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ObjectiveLevel
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__objective_level__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.level = CValue.string(c.level)
+        self.evidenced = (c.evidenced != 0)
+        self.reason = CValue.string(c.reason)
+        self.evidence = CValue.array(c.evidence, count: c.n_evidence).map { Lv_Gateway_V1_Evidence(cMessage: $0) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.level = try arena.string(self.level, field: "lv.gateway.v1.ObjectiveLevel.level")
+        c.evidenced = (self.evidenced ? 1 : 0)
+        c.reason = try arena.string(self.reason, field: "lv.gateway.v1.ObjectiveLevel.reason")
+        if !self.evidence.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__Evidence>?.self, count: self.evidence.count)
+            for (i, item) in self.evidence.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_evidence = self.evidence.count
+            c.evidence = items
+        }
+    }
+}
+
+/// Desired against evidenced for one objective of the activity.
+public struct Lv_Gateway_V1_ObjectivePlan: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.ObjectivePlan"
+
+    public var objectiveId: String = ""
+    public var objectiveText: String = ""
+    /// As planned ("3A", "3B", "4", "5", "6"); empty when the plan states none.
+    public var desiredLevel: String = ""
+    /// The highest level evidenced for this objective; empty when none is.
+    public var evidencedLevel: String = ""
+    /// The desired level is stated and the evidenced level is at or above it.
+    public var desiredMet: Bool = false
+    /// One sentence: the verdict and why (never a number standing in for "not evidenced").
+    public var reason: String = ""
+    /// Every level 3A-6, in ladder order.
+    public var levels: [Lv_Gateway_V1_ObjectiveLevel] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__ObjectivePlan
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__objective_plan__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.objectiveId = CValue.string(c.objective_id)
+        self.objectiveText = CValue.string(c.objective_text)
+        self.desiredLevel = CValue.string(c.desired_level)
+        self.evidencedLevel = CValue.string(c.evidenced_level)
+        self.desiredMet = (c.desired_met != 0)
+        self.reason = CValue.string(c.reason)
+        self.levels = CValue.array(c.levels, count: c.n_levels).map { Lv_Gateway_V1_ObjectiveLevel(cMessage: $0) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.objective_id = try arena.string(self.objectiveId, field: "lv.gateway.v1.ObjectivePlan.objective_id")
+        c.objective_text = try arena.string(self.objectiveText, field: "lv.gateway.v1.ObjectivePlan.objective_text")
+        c.desired_level = try arena.string(self.desiredLevel, field: "lv.gateway.v1.ObjectivePlan.desired_level")
+        c.evidenced_level = try arena.string(self.evidencedLevel, field: "lv.gateway.v1.ObjectivePlan.evidenced_level")
+        c.desired_met = (self.desiredMet ? 1 : 0)
+        c.reason = try arena.string(self.reason, field: "lv.gateway.v1.ObjectivePlan.reason")
+        if !self.levels.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__ObjectiveLevel>?.self, count: self.levels.count)
+            for (i, item) in self.levels.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_levels = self.levels.count
+            c.levels = items
+        }
+    }
+}
+
+/// Participants' knowledge change in one group (a profession, a specialty). Descriptive: no level
+/// is claimed for a group.
+public struct Lv_Gateway_V1_GroupKnowledge: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.GroupKnowledge"
+
+    /// "physician", "nurse", … or the specialty as registered ("(none)" when empty).
+    public var group: String = ""
+    /// Participants of the group with a pre- and a post-test.
+    public var n: UInt32 = 0
+    /// Mean post − pre on objective items, in points (0-100), with its 95 % t interval; absent when
+    /// n is below the subgroup minimum (see `note`).
+    public var knowledgeChange: Lv_Gateway_V1_Estimate? = nil
+    /// "n too small (n = 4, minimum 10)" when the change is not shown.
+    public var note: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__GroupKnowledge
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__group_knowledge__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.group = CValue.string(c.group)
+        self.n = c.n
+        if let p = c.knowledge_change { self.knowledgeChange = Lv_Gateway_V1_Estimate(cStruct: p.pointee) }
+        self.note = CValue.string(c.note)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.group = try arena.string(self.group, field: "lv.gateway.v1.GroupKnowledge.group")
+        c.n = self.n
+        if let value = self.knowledgeChange { c.knowledge_change = try value.cMessage(in: arena) }
+        c.note = try arena.string(self.note, field: "lv.gateway.v1.GroupKnowledge.note")
+    }
+}
+
+public struct Lv_Gateway_V1_PlanningComparison: ProtoMessage {
+    public static let protoName = "lv.gateway.v1.PlanningComparison"
+
+    /// The planning record as registered.
+    public var practiceGap: String = ""
+    /// GapEvidenceSource names, e.g. "GAP_EVIDENCE_SOURCE_NEEDS_SURVEY".
+    public var evidenceSources: [String] = []
+    public var evidenceDetail: String = ""
+    /// Profession names, e.g. "PROFESSION_NURSE".
+    public var targetProfessions: [String] = []
+    public var specialties: [String] = []
+    /// One row per objective, in the activity's order.
+    public var objectives: [Lv_Gateway_V1_ObjectivePlan] = []
+    /// Tests in the Holm family (every objective × level test run).
+    public var familySize: UInt32 = 0
+    /// Participants with a pre- and post-test by profession and by specialty, descriptive.
+    public var byProfession: [Lv_Gateway_V1_GroupKnowledge] = []
+    public var bySpecialty: [Lv_Gateway_V1_GroupKnowledge] = []
+    /// The fewest participants a group needs for its change to be shown (the thresholds' minimum_n).
+    public var subgroupMinimumN: UInt32 = 0
+    /// Why there is no breakdown (e.g. the learners' records could not be read); empty otherwise.
+    public var breakdownNote: String = ""
+
+    public init() {}
+
+    public typealias CStruct = Lv__Gateway__V1__PlanningComparison
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__gateway__v1__planning_comparison__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.practiceGap = CValue.string(c.practice_gap)
+        self.evidenceSources = CValue.array(c.evidence_sources, count: c.n_evidence_sources).map { CValue.string($0) }
+        self.evidenceDetail = CValue.string(c.evidence_detail)
+        self.targetProfessions = CValue.array(c.target_professions, count: c.n_target_professions).map { CValue.string($0) }
+        self.specialties = CValue.array(c.specialties, count: c.n_specialties).map { CValue.string($0) }
+        self.objectives = CValue.array(c.objectives, count: c.n_objectives).map { Lv_Gateway_V1_ObjectivePlan(cMessage: $0) }
+        self.familySize = c.family_size
+        self.byProfession = CValue.array(c.by_profession, count: c.n_by_profession).map { Lv_Gateway_V1_GroupKnowledge(cMessage: $0) }
+        self.bySpecialty = CValue.array(c.by_specialty, count: c.n_by_specialty).map { Lv_Gateway_V1_GroupKnowledge(cMessage: $0) }
+        self.subgroupMinimumN = c.subgroup_minimum_n
+        self.breakdownNote = CValue.string(c.breakdown_note)
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.practice_gap = try arena.string(self.practiceGap, field: "lv.gateway.v1.PlanningComparison.practice_gap")
+        if !self.evidenceSources.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: self.evidenceSources.count)
+            for (i, item) in self.evidenceSources.enumerated() { items[i] = try arena.string(item, field: "lv.gateway.v1.PlanningComparison.evidence_sources") }
+            c.n_evidence_sources = self.evidenceSources.count
+            c.evidence_sources = items
+        }
+        c.evidence_detail = try arena.string(self.evidenceDetail, field: "lv.gateway.v1.PlanningComparison.evidence_detail")
+        if !self.targetProfessions.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: self.targetProfessions.count)
+            for (i, item) in self.targetProfessions.enumerated() { items[i] = try arena.string(item, field: "lv.gateway.v1.PlanningComparison.target_professions") }
+            c.n_target_professions = self.targetProfessions.count
+            c.target_professions = items
+        }
+        if !self.specialties.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: self.specialties.count)
+            for (i, item) in self.specialties.enumerated() { items[i] = try arena.string(item, field: "lv.gateway.v1.PlanningComparison.specialties") }
+            c.n_specialties = self.specialties.count
+            c.specialties = items
+        }
+        if !self.objectives.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__ObjectivePlan>?.self, count: self.objectives.count)
+            for (i, item) in self.objectives.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_objectives = self.objectives.count
+            c.objectives = items
+        }
+        c.family_size = self.familySize
+        if !self.byProfession.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__GroupKnowledge>?.self, count: self.byProfession.count)
+            for (i, item) in self.byProfession.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_by_profession = self.byProfession.count
+            c.by_profession = items
+        }
+        if !self.bySpecialty.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<Lv__Gateway__V1__GroupKnowledge>?.self, count: self.bySpecialty.count)
+            for (i, item) in self.bySpecialty.enumerated() { items[i] = try item.cMessage(in: arena) }
+            c.n_by_specialty = self.bySpecialty.count
+            c.by_specialty = items
+        }
+        c.subgroup_minimum_n = self.subgroupMinimumN
+        c.breakdown_note = try arena.string(self.breakdownNote, field: "lv.gateway.v1.PlanningComparison.breakdown_note")
     }
 }
 

@@ -188,6 +188,61 @@ public enum Lv_Registration_V1_ActivityType: RawRepresentable, Hashable, Sendabl
     }
 }
 
+/// Where a professional practice gap was identified.
+public enum Lv_Registration_V1_GapEvidenceSource: RawRepresentable, Hashable, Sendable, CaseIterable {
+    case unspecified
+    case literature
+    case qualityData
+    case needsSurvey
+    case priorOutcomes
+    case expertOpinion
+    case other
+    /// A value this build does not know; kept so that it round-trips.
+    case unrecognized(Int32)
+
+    public static var allCases: [Lv_Registration_V1_GapEvidenceSource] { [.unspecified, .literature, .qualityData, .needsSurvey, .priorOutcomes, .expertOpinion, .other] }
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .literature
+        case 2: self = .qualityData
+        case 3: self = .needsSurvey
+        case 4: self = .priorOutcomes
+        case 5: self = .expertOpinion
+        case 6: self = .other
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .literature: return 1
+        case .qualityData: return 2
+        case .needsSurvey: return 3
+        case .priorOutcomes: return 4
+        case .expertOpinion: return 5
+        case .other: return 6
+        case .unrecognized(let value): return value
+        }
+    }
+
+    /// The name in the .proto file, for logs and reports.
+    public var protoName: String {
+        switch self {
+        case .unspecified: return "GAP_EVIDENCE_SOURCE_UNSPECIFIED"
+        case .literature: return "GAP_EVIDENCE_SOURCE_LITERATURE"
+        case .qualityData: return "GAP_EVIDENCE_SOURCE_QUALITY_DATA"
+        case .needsSurvey: return "GAP_EVIDENCE_SOURCE_NEEDS_SURVEY"
+        case .priorOutcomes: return "GAP_EVIDENCE_SOURCE_PRIOR_OUTCOMES"
+        case .expertOpinion: return "GAP_EVIDENCE_SOURCE_EXPERT_OPINION"
+        case .other: return "GAP_EVIDENCE_SOURCE_OTHER"
+        case .unrecognized(let value): return "\(value)"
+        }
+    }
+}
+
 public enum Lv_Registration_V1_Cohort: RawRepresentable, Hashable, Sendable, CaseIterable {
     case unspecified
     case participant
@@ -593,6 +648,9 @@ public struct Lv_Registration_V1_ListPhysiciansRequest: ProtoMessage {
     /// 1-1000; 0 = 100.
     public var pageSize: UInt32 = 0
     public var pageToken: String = ""
+    /// Only these learners, when set (a batch read by NPI): at most 1,000, each a valid NPI (rule
+    /// "npi"); NPIs with no record are left out. Combined with the filters above.
+    public var npis: [String] = []
 
     public init() {}
 
@@ -608,6 +666,7 @@ public struct Lv_Registration_V1_ListPhysiciansRequest: ProtoMessage {
         self.licenceState = CValue.string(c.licence_state)
         self.pageSize = c.page_size
         self.pageToken = CValue.string(c.page_token)
+        self.npis = CValue.array(c.npis, count: c.n_npis).map { CValue.string($0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -615,6 +674,12 @@ public struct Lv_Registration_V1_ListPhysiciansRequest: ProtoMessage {
         c.licence_state = try arena.string(self.licenceState, field: "lv.registration.v1.ListPhysiciansRequest.licence_state")
         c.page_size = self.pageSize
         c.page_token = try arena.string(self.pageToken, field: "lv.registration.v1.ListPhysiciansRequest.page_token")
+        if !self.npis.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: self.npis.count)
+            for (i, item) in self.npis.enumerated() { items[i] = try arena.string(item, field: "lv.registration.v1.ListPhysiciansRequest.npis") }
+            c.n_npis = self.npis.count
+            c.npis = items
+        }
     }
 }
 
@@ -656,6 +721,14 @@ public struct Lv_Registration_V1_LearningObjective: ProtoMessage {
     /// Stable id, unique within the activity (e.g. "obj-1"); assessment items refer to it.
     public var id: String = ""
     public var text: String = ""
+    /// Planning: the Moore level this objective is designed to reach, "3A", "3B", "4", "5" or "6";
+    /// empty when none is stated. Levels 1-2 belong to the activity, not to an objective, and 7 is
+    /// out of scope: anything else is INVALID_ARGUMENT (rule "objective-level").
+    public var desiredLevel: String = ""
+    /// Planning: the practice (level 5) or patient-outcome (level 6) measures that show this
+    /// objective, as assessment's PracticeMeasure.measure_code: at most 20, each 1-64 bytes of
+    /// printable ASCII, each at most once per objective.
+    public var measureCodes: [String] = []
 
     public init() {}
 
@@ -669,11 +742,77 @@ public struct Lv_Registration_V1_LearningObjective: ProtoMessage {
     public init(cStruct c: CStruct) {
         self.id = CValue.string(c.id)
         self.text = CValue.string(c.text)
+        self.desiredLevel = CValue.string(c.desired_level)
+        self.measureCodes = CValue.array(c.measure_codes, count: c.n_measure_codes).map { CValue.string($0) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
         c.id = try arena.string(self.id, field: "lv.registration.v1.LearningObjective.id")
         c.text = try arena.string(self.text, field: "lv.registration.v1.LearningObjective.text")
+        c.desired_level = try arena.string(self.desiredLevel, field: "lv.registration.v1.LearningObjective.desired_level")
+        if !self.measureCodes.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: self.measureCodes.count)
+            for (i, item) in self.measureCodes.enumerated() { items[i] = try arena.string(item, field: "lv.registration.v1.LearningObjective.measure_codes") }
+            c.n_measure_codes = self.measureCodes.count
+            c.measure_codes = items
+        }
+    }
+}
+
+/// The activity's planning record: the practice gap it addresses, the evidence of that gap and
+/// the audience it is for (docs/REGISTRATION.md "Planning"). Absent: no planning record.
+public struct Lv_Registration_V1_Planning: ProtoMessage {
+    public static let protoName = "lv.registration.v1.Planning"
+
+    /// What learners do now against what they should: 1-4000 bytes of text (lines allowed). Required.
+    public var practiceGap: String = ""
+    /// Where the gap was identified: 1-6 sources, each at most once, none UNSPECIFIED.
+    public var evidenceSources: [Lv_Registration_V1_GapEvidenceSource] = []
+    /// A citation or description of the evidence (survey, registry report): 0-4000 bytes of text.
+    public var evidenceDetail: String = ""
+    /// The professions the activity is for: 1-6, each at most once, none UNSPECIFIED.
+    public var targetProfessions: [Lv_Registration_V1_Profession] = []
+    /// The specialties it is for, as Physician.specialty: 0-50, each 1-200 bytes, each at most once.
+    public var specialties: [String] = []
+
+    public init() {}
+
+    public typealias CStruct = Lv__Registration__V1__Planning
+    public static func cInit(_ c: UnsafeMutablePointer<CStruct>) { lv__registration__v1__planning__init(c) }
+    nonisolated(unsafe) public static let cDescriptor = cDescriptorOf(Self.self)
+    public static func withBase<R>(_ c: UnsafeMutablePointer<CStruct>, _ body: (UnsafeMutablePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try body(&c.pointee.base)
+    }
+
+    public init(cStruct c: CStruct) {
+        self.practiceGap = CValue.string(c.practice_gap)
+        self.evidenceSources = CValue.array(c.evidence_sources, count: c.n_evidence_sources).map { Lv_Registration_V1_GapEvidenceSource(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.evidenceDetail = CValue.string(c.evidence_detail)
+        self.targetProfessions = CValue.array(c.target_professions, count: c.n_target_professions).map { Lv_Registration_V1_Profession(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
+        self.specialties = CValue.array(c.specialties, count: c.n_specialties).map { CValue.string($0) }
+    }
+
+    public func fill(_ c: inout CStruct, in arena: CArena) throws {
+        c.practice_gap = try arena.string(self.practiceGap, field: "lv.registration.v1.Planning.practice_gap")
+        if !self.evidenceSources.isEmpty {
+            let items = arena.array(of: Lv__Registration__V1__GapEvidenceSource.self, count: self.evidenceSources.count)
+            for (i, item) in self.evidenceSources.enumerated() { items[i] = Lv__Registration__V1__GapEvidenceSource(rawValue: .init(truncatingIfNeeded: item.rawValue)) }
+            c.n_evidence_sources = self.evidenceSources.count
+            c.evidence_sources = items
+        }
+        c.evidence_detail = try arena.string(self.evidenceDetail, field: "lv.registration.v1.Planning.evidence_detail")
+        if !self.targetProfessions.isEmpty {
+            let items = arena.array(of: Lv__Registration__V1__Profession.self, count: self.targetProfessions.count)
+            for (i, item) in self.targetProfessions.enumerated() { items[i] = Lv__Registration__V1__Profession(rawValue: .init(truncatingIfNeeded: item.rawValue)) }
+            c.n_target_professions = self.targetProfessions.count
+            c.target_professions = items
+        }
+        if !self.specialties.isEmpty {
+            let items = arena.array(of: UnsafeMutablePointer<CChar>?.self, count: self.specialties.count)
+            for (i, item) in self.specialties.enumerated() { items[i] = try arena.string(item, field: "lv.registration.v1.Planning.specialties") }
+            c.n_specialties = self.specialties.count
+            c.specialties = items
+        }
     }
 }
 
@@ -727,6 +866,8 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
     public var creditOffers: [Lv_Registration_V1_CreditOffer] = []
     /// Boards whose MOC the activity counts for, each at most once.
     public var moc: [Lv_Registration_V1_MocOffer] = []
+    /// The planning record; absent for activities made without one.
+    public var planning: Lv_Registration_V1_Planning? = nil
 
     public init() {}
 
@@ -750,6 +891,7 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
         self.createdMs = c.created_ms
         self.creditOffers = CValue.array(c.credit_offers, count: c.n_credit_offers).map { Lv_Registration_V1_CreditOffer(cMessage: $0) }
         self.moc = CValue.array(c.moc, count: c.n_moc).map { Lv_Registration_V1_MocOffer(cMessage: $0) }
+        if let p = c.planning { self.planning = Lv_Registration_V1_Planning(cStruct: p.pointee) }
     }
 
     public func fill(_ c: inout CStruct, in arena: CArena) throws {
@@ -780,6 +922,7 @@ public struct Lv_Registration_V1_Activity: ProtoMessage {
             c.n_moc = self.moc.count
             c.moc = items
         }
+        if let value = self.planning { c.planning = try value.cMessage(in: arena) }
     }
 }
 

@@ -1807,6 +1807,186 @@ void   lv__gateway__v1__export_parsresponse__free_unpacked
   assert(message->base.descriptor == &lv__gateway__v1__export_parsresponse__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__gateway__v1__objective_level__init
+                     (Lv__Gateway__V1__ObjectiveLevel         *message)
+{
+  static const Lv__Gateway__V1__ObjectiveLevel init_value = LV__GATEWAY__V1__OBJECTIVE_LEVEL__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__objective_level__get_packed_size
+                     (const Lv__Gateway__V1__ObjectiveLevel *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__objective_level__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__objective_level__pack
+                     (const Lv__Gateway__V1__ObjectiveLevel *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__objective_level__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__objective_level__pack_to_buffer
+                     (const Lv__Gateway__V1__ObjectiveLevel *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__objective_level__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ObjectiveLevel *
+       lv__gateway__v1__objective_level__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ObjectiveLevel *)
+     protobuf_c_message_unpack (&lv__gateway__v1__objective_level__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__objective_level__free_unpacked
+                     (Lv__Gateway__V1__ObjectiveLevel *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__objective_level__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__objective_plan__init
+                     (Lv__Gateway__V1__ObjectivePlan         *message)
+{
+  static const Lv__Gateway__V1__ObjectivePlan init_value = LV__GATEWAY__V1__OBJECTIVE_PLAN__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__objective_plan__get_packed_size
+                     (const Lv__Gateway__V1__ObjectivePlan *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__objective_plan__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__objective_plan__pack
+                     (const Lv__Gateway__V1__ObjectivePlan *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__objective_plan__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__objective_plan__pack_to_buffer
+                     (const Lv__Gateway__V1__ObjectivePlan *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__objective_plan__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__ObjectivePlan *
+       lv__gateway__v1__objective_plan__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__ObjectivePlan *)
+     protobuf_c_message_unpack (&lv__gateway__v1__objective_plan__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__objective_plan__free_unpacked
+                     (Lv__Gateway__V1__ObjectivePlan *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__objective_plan__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__group_knowledge__init
+                     (Lv__Gateway__V1__GroupKnowledge         *message)
+{
+  static const Lv__Gateway__V1__GroupKnowledge init_value = LV__GATEWAY__V1__GROUP_KNOWLEDGE__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__group_knowledge__get_packed_size
+                     (const Lv__Gateway__V1__GroupKnowledge *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__group_knowledge__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__group_knowledge__pack
+                     (const Lv__Gateway__V1__GroupKnowledge *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__group_knowledge__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__group_knowledge__pack_to_buffer
+                     (const Lv__Gateway__V1__GroupKnowledge *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__group_knowledge__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__GroupKnowledge *
+       lv__gateway__v1__group_knowledge__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__GroupKnowledge *)
+     protobuf_c_message_unpack (&lv__gateway__v1__group_knowledge__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__group_knowledge__free_unpacked
+                     (Lv__Gateway__V1__GroupKnowledge *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__group_knowledge__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   lv__gateway__v1__planning_comparison__init
+                     (Lv__Gateway__V1__PlanningComparison         *message)
+{
+  static const Lv__Gateway__V1__PlanningComparison init_value = LV__GATEWAY__V1__PLANNING_COMPARISON__INIT;
+  *message = init_value;
+}
+size_t lv__gateway__v1__planning_comparison__get_packed_size
+                     (const Lv__Gateway__V1__PlanningComparison *message)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__planning_comparison__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__gateway__v1__planning_comparison__pack
+                     (const Lv__Gateway__V1__PlanningComparison *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__planning_comparison__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__gateway__v1__planning_comparison__pack_to_buffer
+                     (const Lv__Gateway__V1__PlanningComparison *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__gateway__v1__planning_comparison__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Gateway__V1__PlanningComparison *
+       lv__gateway__v1__planning_comparison__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Gateway__V1__PlanningComparison *)
+     protobuf_c_message_unpack (&lv__gateway__v1__planning_comparison__descriptor,
+                                allocator, len, data);
+}
+void   lv__gateway__v1__planning_comparison__free_unpacked
+                     (Lv__Gateway__V1__PlanningComparison *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__gateway__v1__planning_comparison__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor lv__gateway__v1__thresholds__field_descriptors[3] =
 {
   {
@@ -4127,7 +4307,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__validation_gap__descriptor =
   (ProtobufCMessageInit) lv__gateway__v1__validation_gap__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__field_descriptors[23] =
+static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__field_descriptors[24] =
 {
   {
     "activity_id",
@@ -4394,6 +4574,18 @@ static const ProtobufCFieldDescriptor lv__gateway__v1__activity_validation__fiel
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "planning",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ActivityValidation, planning),
+    &lv__gateway__v1__planning_comparison__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "completeness",
     40,
     PROTOBUF_C_LABEL_NONE,
@@ -4412,7 +4604,7 @@ static const unsigned lv__gateway__v1__activity_validation__field_indices_by_nam
   20,   /* field[20] = change_funnel */
   10,   /* field[10] = commitments */
   9,   /* field[9] = competence */
-  22,   /* field[22] = completeness */
+  23,   /* field[23] = completeness */
   17,   /* field[17] = computed_ms */
   21,   /* field[21] = confidence */
   16,   /* field[16] = degraded */
@@ -4425,6 +4617,7 @@ static const unsigned lv__gateway__v1__activity_validation__field_indices_by_nam
   13,   /* field[13] = levels */
   18,   /* field[18] = mean_engagement_index */
   19,   /* field[19] = objectives */
+  22,   /* field[22] = planning */
   11,   /* field[11] = practice */
   8,   /* field[8] = retention */
   2,   /* field[2] = target_moore_level */
@@ -4435,8 +4628,8 @@ static const ProtobufCIntRange lv__gateway__v1__activity_validation__number_rang
 {
   { 1, 0 },
   { 8, 6 },
-  { 40, 22 },
-  { 0, 23 }
+  { 40, 23 },
+  { 0, 24 }
 };
 const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descriptor =
 {
@@ -4446,7 +4639,7 @@ const ProtobufCMessageDescriptor lv__gateway__v1__activity_validation__descripto
   "Lv__Gateway__V1__ActivityValidation",
   "lv.gateway.v1",
   sizeof(Lv__Gateway__V1__ActivityValidation),
-  23,
+  24,
   lv__gateway__v1__activity_validation__field_descriptors,
   lv__gateway__v1__activity_validation__field_indices_by_name,
   3,  lv__gateway__v1__activity_validation__number_ranges,
@@ -5614,6 +5807,444 @@ const ProtobufCMessageDescriptor lv__gateway__v1__export_parsresponse__descripto
   lv__gateway__v1__export_parsresponse__field_indices_by_name,
   1,  lv__gateway__v1__export_parsresponse__number_ranges,
   (ProtobufCMessageInit) lv__gateway__v1__export_parsresponse__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__objective_level__field_descriptors[4] =
+{
+  {
+    "level",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectiveLevel, level),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidenced",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectiveLevel, evidenced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectiveLevel, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__ObjectiveLevel, n_evidence),
+    offsetof(Lv__Gateway__V1__ObjectiveLevel, evidence),
+    &lv__gateway__v1__evidence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__objective_level__field_indices_by_name[] = {
+  3,   /* field[3] = evidence */
+  1,   /* field[1] = evidenced */
+  0,   /* field[0] = level */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange lv__gateway__v1__objective_level__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__objective_level__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ObjectiveLevel",
+  "ObjectiveLevel",
+  "Lv__Gateway__V1__ObjectiveLevel",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ObjectiveLevel),
+  4,
+  lv__gateway__v1__objective_level__field_descriptors,
+  lv__gateway__v1__objective_level__field_indices_by_name,
+  1,  lv__gateway__v1__objective_level__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__objective_level__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__objective_plan__field_descriptors[7] =
+{
+  {
+    "objective_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectivePlan, objective_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objective_text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectivePlan, objective_text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "desired_level",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectivePlan, desired_level),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidenced_level",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectivePlan, evidenced_level),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "desired_met",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectivePlan, desired_met),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__ObjectivePlan, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "levels",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__ObjectivePlan, n_levels),
+    offsetof(Lv__Gateway__V1__ObjectivePlan, levels),
+    &lv__gateway__v1__objective_level__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__objective_plan__field_indices_by_name[] = {
+  2,   /* field[2] = desired_level */
+  4,   /* field[4] = desired_met */
+  3,   /* field[3] = evidenced_level */
+  6,   /* field[6] = levels */
+  0,   /* field[0] = objective_id */
+  1,   /* field[1] = objective_text */
+  5,   /* field[5] = reason */
+};
+static const ProtobufCIntRange lv__gateway__v1__objective_plan__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__objective_plan__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.ObjectivePlan",
+  "ObjectivePlan",
+  "Lv__Gateway__V1__ObjectivePlan",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__ObjectivePlan),
+  7,
+  lv__gateway__v1__objective_plan__field_descriptors,
+  lv__gateway__v1__objective_plan__field_indices_by_name,
+  1,  lv__gateway__v1__objective_plan__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__objective_plan__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__group_knowledge__field_descriptors[4] =
+{
+  {
+    "group",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__GroupKnowledge, group),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "n",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__GroupKnowledge, n),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "knowledge_change",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__GroupKnowledge, knowledge_change),
+    &lv__gateway__v1__estimate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__GroupKnowledge, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__group_knowledge__field_indices_by_name[] = {
+  0,   /* field[0] = group */
+  2,   /* field[2] = knowledge_change */
+  1,   /* field[1] = n */
+  3,   /* field[3] = note */
+};
+static const ProtobufCIntRange lv__gateway__v1__group_knowledge__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__group_knowledge__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.GroupKnowledge",
+  "GroupKnowledge",
+  "Lv__Gateway__V1__GroupKnowledge",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__GroupKnowledge),
+  4,
+  lv__gateway__v1__group_knowledge__field_descriptors,
+  lv__gateway__v1__group_knowledge__field_indices_by_name,
+  1,  lv__gateway__v1__group_knowledge__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__group_knowledge__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__gateway__v1__planning_comparison__field_descriptors[11] =
+{
+  {
+    "practice_gap",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PlanningComparison, practice_gap),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence_sources",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lv__Gateway__V1__PlanningComparison, n_evidence_sources),
+    offsetof(Lv__Gateway__V1__PlanningComparison, evidence_sources),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence_detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PlanningComparison, evidence_detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_professions",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lv__Gateway__V1__PlanningComparison, n_target_professions),
+    offsetof(Lv__Gateway__V1__PlanningComparison, target_professions),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "specialties",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lv__Gateway__V1__PlanningComparison, n_specialties),
+    offsetof(Lv__Gateway__V1__PlanningComparison, specialties),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objectives",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__PlanningComparison, n_objectives),
+    offsetof(Lv__Gateway__V1__PlanningComparison, objectives),
+    &lv__gateway__v1__objective_plan__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "family_size",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PlanningComparison, family_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "by_profession",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__PlanningComparison, n_by_profession),
+    offsetof(Lv__Gateway__V1__PlanningComparison, by_profession),
+    &lv__gateway__v1__group_knowledge__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "by_specialty",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Lv__Gateway__V1__PlanningComparison, n_by_specialty),
+    offsetof(Lv__Gateway__V1__PlanningComparison, by_specialty),
+    &lv__gateway__v1__group_knowledge__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subgroup_minimum_n",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PlanningComparison, subgroup_minimum_n),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "breakdown_note",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Gateway__V1__PlanningComparison, breakdown_note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__gateway__v1__planning_comparison__field_indices_by_name[] = {
+  10,   /* field[10] = breakdown_note */
+  7,   /* field[7] = by_profession */
+  8,   /* field[8] = by_specialty */
+  2,   /* field[2] = evidence_detail */
+  1,   /* field[1] = evidence_sources */
+  6,   /* field[6] = family_size */
+  5,   /* field[5] = objectives */
+  0,   /* field[0] = practice_gap */
+  4,   /* field[4] = specialties */
+  9,   /* field[9] = subgroup_minimum_n */
+  3,   /* field[3] = target_professions */
+};
+static const ProtobufCIntRange lv__gateway__v1__planning_comparison__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor lv__gateway__v1__planning_comparison__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.gateway.v1.PlanningComparison",
+  "PlanningComparison",
+  "Lv__Gateway__V1__PlanningComparison",
+  "lv.gateway.v1",
+  sizeof(Lv__Gateway__V1__PlanningComparison),
+  11,
+  lv__gateway__v1__planning_comparison__field_descriptors,
+  lv__gateway__v1__planning_comparison__field_indices_by_name,
+  1,  lv__gateway__v1__planning_comparison__number_ranges,
+  (ProtobufCMessageInit) lv__gateway__v1__planning_comparison__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue lv__gateway__v1__design__enum_values_by_number[5] =

@@ -637,6 +637,51 @@ void   lv__registration__v1__learning_objective__free_unpacked
   assert(message->base.descriptor == &lv__registration__v1__learning_objective__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   lv__registration__v1__planning__init
+                     (Lv__Registration__V1__Planning         *message)
+{
+  static const Lv__Registration__V1__Planning init_value = LV__REGISTRATION__V1__PLANNING__INIT;
+  *message = init_value;
+}
+size_t lv__registration__v1__planning__get_packed_size
+                     (const Lv__Registration__V1__Planning *message)
+{
+  assert(message->base.descriptor == &lv__registration__v1__planning__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t lv__registration__v1__planning__pack
+                     (const Lv__Registration__V1__Planning *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &lv__registration__v1__planning__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t lv__registration__v1__planning__pack_to_buffer
+                     (const Lv__Registration__V1__Planning *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &lv__registration__v1__planning__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Lv__Registration__V1__Planning *
+       lv__registration__v1__planning__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Lv__Registration__V1__Planning *)
+     protobuf_c_message_unpack (&lv__registration__v1__planning__descriptor,
+                                allocator, len, data);
+}
+void   lv__registration__v1__planning__free_unpacked
+                     (Lv__Registration__V1__Planning *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &lv__registration__v1__planning__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   lv__registration__v1__designed_to_change__init
                      (Lv__Registration__V1__DesignedToChange         *message)
 {
@@ -2974,7 +3019,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__update_physician_response
   (ProtobufCMessageInit) lv__registration__v1__update_physician_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__list_physicians_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor lv__registration__v1__list_physicians_request__field_descriptors[5] =
 {
   {
     "specialty",
@@ -3024,9 +3069,22 @@ static const ProtobufCFieldDescriptor lv__registration__v1__list_physicians_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "npis",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lv__Registration__V1__ListPhysiciansRequest, n_npis),
+    offsetof(Lv__Registration__V1__ListPhysiciansRequest, npis),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__list_physicians_request__field_indices_by_name[] = {
   1,   /* field[1] = licence_state */
+  4,   /* field[4] = npis */
   2,   /* field[2] = page_size */
   3,   /* field[3] = page_token */
   0,   /* field[0] = specialty */
@@ -3034,7 +3092,7 @@ static const unsigned lv__registration__v1__list_physicians_request__field_indic
 static const ProtobufCIntRange lv__registration__v1__list_physicians_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__list_physicians_request__descriptor =
 {
@@ -3044,7 +3102,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__list_physicians_request__
   "Lv__Registration__V1__ListPhysiciansRequest",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__ListPhysiciansRequest),
-  4,
+  5,
   lv__registration__v1__list_physicians_request__field_descriptors,
   lv__registration__v1__list_physicians_request__field_indices_by_name,
   1,  lv__registration__v1__list_physicians_request__number_ranges,
@@ -3102,7 +3160,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__list_physicians_response_
   (ProtobufCMessageInit) lv__registration__v1__list_physicians_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__learning_objective__field_descriptors[2] =
+static const ProtobufCFieldDescriptor lv__registration__v1__learning_objective__field_descriptors[4] =
 {
   {
     "id",
@@ -3128,15 +3186,41 @@ static const ProtobufCFieldDescriptor lv__registration__v1__learning_objective__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "desired_level",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__LearningObjective, desired_level),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "measure_codes",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lv__Registration__V1__LearningObjective, n_measure_codes),
+    offsetof(Lv__Registration__V1__LearningObjective, measure_codes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__learning_objective__field_indices_by_name[] = {
+  2,   /* field[2] = desired_level */
   0,   /* field[0] = id */
+  3,   /* field[3] = measure_codes */
   1,   /* field[1] = text */
 };
 static const ProtobufCIntRange lv__registration__v1__learning_objective__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__learning_objective__descriptor =
 {
@@ -3146,11 +3230,101 @@ const ProtobufCMessageDescriptor lv__registration__v1__learning_objective__descr
   "Lv__Registration__V1__LearningObjective",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__LearningObjective),
-  2,
+  4,
   lv__registration__v1__learning_objective__field_descriptors,
   lv__registration__v1__learning_objective__field_indices_by_name,
   1,  lv__registration__v1__learning_objective__number_ranges,
   (ProtobufCMessageInit) lv__registration__v1__learning_objective__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor lv__registration__v1__planning__field_descriptors[5] =
+{
+  {
+    "practice_gap",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__Planning, practice_gap),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence_sources",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Lv__Registration__V1__Planning, n_evidence_sources),
+    offsetof(Lv__Registration__V1__Planning, evidence_sources),
+    &lv__registration__v1__gap_evidence_source__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evidence_detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__Planning, evidence_detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_professions",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Lv__Registration__V1__Planning, n_target_professions),
+    offsetof(Lv__Registration__V1__Planning, target_professions),
+    &lv__registration__v1__profession__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "specialties",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Lv__Registration__V1__Planning, n_specialties),
+    offsetof(Lv__Registration__V1__Planning, specialties),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned lv__registration__v1__planning__field_indices_by_name[] = {
+  2,   /* field[2] = evidence_detail */
+  1,   /* field[1] = evidence_sources */
+  0,   /* field[0] = practice_gap */
+  4,   /* field[4] = specialties */
+  3,   /* field[3] = target_professions */
+};
+static const ProtobufCIntRange lv__registration__v1__planning__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor lv__registration__v1__planning__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "lv.registration.v1.Planning",
+  "Planning",
+  "Lv__Registration__V1__Planning",
+  "lv.registration.v1",
+  sizeof(Lv__Registration__V1__Planning),
+  5,
+  lv__registration__v1__planning__field_descriptors,
+  lv__registration__v1__planning__field_indices_by_name,
+  1,  lv__registration__v1__planning__number_ranges,
+  (ProtobufCMessageInit) lv__registration__v1__planning__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor lv__registration__v1__designed_to_change__field_descriptors[3] =
@@ -3217,7 +3391,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__designed_to_change__descr
   (ProtobufCMessageInit) lv__registration__v1__designed_to_change__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor lv__registration__v1__activity__field_descriptors[12] =
+static const ProtobufCFieldDescriptor lv__registration__v1__activity__field_descriptors[13] =
 {
   {
     "activity_id",
@@ -3363,6 +3537,18 @@ static const ProtobufCFieldDescriptor lv__registration__v1__activity__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "planning",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Lv__Registration__V1__Activity, planning),
+    &lv__registration__v1__planning__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned lv__registration__v1__activity__field_indices_by_name[] = {
   0,   /* field[0] = activity_id */
@@ -3373,6 +3559,7 @@ static const unsigned lv__registration__v1__activity__field_indices_by_name[] = 
   5,   /* field[5] = max_credits */
   11,   /* field[11] = moc */
   6,   /* field[6] = objectives */
+  12,   /* field[12] = planning */
   3,   /* field[3] = start_date */
   8,   /* field[8] = target_moore_level */
   1,   /* field[1] = title */
@@ -3381,7 +3568,7 @@ static const unsigned lv__registration__v1__activity__field_indices_by_name[] = 
 static const ProtobufCIntRange lv__registration__v1__activity__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor lv__registration__v1__activity__descriptor =
 {
@@ -3391,7 +3578,7 @@ const ProtobufCMessageDescriptor lv__registration__v1__activity__descriptor =
   "Lv__Registration__V1__Activity",
   "lv.registration.v1",
   sizeof(Lv__Registration__V1__Activity),
-  12,
+  13,
   lv__registration__v1__activity__field_descriptors,
   lv__registration__v1__activity__field_indices_by_name,
   1,  lv__registration__v1__activity__number_ranges,
@@ -5605,6 +5792,44 @@ const ProtobufCEnumDescriptor lv__registration__v1__activity_type__descriptor =
   lv__registration__v1__activity_type__enum_values_by_name,
   1,
   lv__registration__v1__activity_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue lv__registration__v1__gap_evidence_source__enum_values_by_number[7] =
+{
+  { "GAP_EVIDENCE_SOURCE_UNSPECIFIED", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_UNSPECIFIED", 0 },
+  { "GAP_EVIDENCE_SOURCE_LITERATURE", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_LITERATURE", 1 },
+  { "GAP_EVIDENCE_SOURCE_QUALITY_DATA", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_QUALITY_DATA", 2 },
+  { "GAP_EVIDENCE_SOURCE_NEEDS_SURVEY", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_NEEDS_SURVEY", 3 },
+  { "GAP_EVIDENCE_SOURCE_PRIOR_OUTCOMES", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_PRIOR_OUTCOMES", 4 },
+  { "GAP_EVIDENCE_SOURCE_EXPERT_OPINION", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_EXPERT_OPINION", 5 },
+  { "GAP_EVIDENCE_SOURCE_OTHER", "LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_OTHER", 6 },
+};
+static const ProtobufCIntRange lv__registration__v1__gap_evidence_source__value_ranges[] = {
+{0, 0},{0, 7}
+};
+static const ProtobufCEnumValueIndex lv__registration__v1__gap_evidence_source__enum_values_by_name[7] =
+{
+  { "GAP_EVIDENCE_SOURCE_EXPERT_OPINION", 5 },
+  { "GAP_EVIDENCE_SOURCE_LITERATURE", 1 },
+  { "GAP_EVIDENCE_SOURCE_NEEDS_SURVEY", 3 },
+  { "GAP_EVIDENCE_SOURCE_OTHER", 6 },
+  { "GAP_EVIDENCE_SOURCE_PRIOR_OUTCOMES", 4 },
+  { "GAP_EVIDENCE_SOURCE_QUALITY_DATA", 2 },
+  { "GAP_EVIDENCE_SOURCE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor lv__registration__v1__gap_evidence_source__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "lv.registration.v1.GapEvidenceSource",
+  "GapEvidenceSource",
+  "Lv__Registration__V1__GapEvidenceSource",
+  "lv.registration.v1",
+  7,
+  lv__registration__v1__gap_evidence_source__enum_values_by_number,
+  7,
+  lv__registration__v1__gap_evidence_source__enum_values_by_name,
+  1,
+  lv__registration__v1__gap_evidence_source__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue lv__registration__v1__cohort__enum_values_by_number[3] =

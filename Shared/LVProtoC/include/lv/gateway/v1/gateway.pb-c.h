@@ -56,6 +56,10 @@ typedef struct Lv__Gateway__V1__ExportPARSRequest Lv__Gateway__V1__ExportPARSReq
 typedef struct Lv__Gateway__V1__MissedItem Lv__Gateway__V1__MissedItem;
 typedef struct Lv__Gateway__V1__MocResult Lv__Gateway__V1__MocResult;
 typedef struct Lv__Gateway__V1__ExportPARSResponse Lv__Gateway__V1__ExportPARSResponse;
+typedef struct Lv__Gateway__V1__ObjectiveLevel Lv__Gateway__V1__ObjectiveLevel;
+typedef struct Lv__Gateway__V1__ObjectivePlan Lv__Gateway__V1__ObjectivePlan;
+typedef struct Lv__Gateway__V1__GroupKnowledge Lv__Gateway__V1__GroupKnowledge;
+typedef struct Lv__Gateway__V1__PlanningComparison Lv__Gateway__V1__PlanningComparison;
 
 
 /* --- enums --- */
@@ -772,6 +776,11 @@ struct  Lv__Gateway__V1__ActivityValidation
   Lv__Gateway__V1__ChangeFunnel *change_funnel;
   Lv__Gateway__V1__Confidence *confidence;
   /*
+   * The planning comparison: desired against evidenced level per objective, and knowledge change
+   * by profession and by specialty. Absent when the activity has no planning record.
+   */
+  Lv__Gateway__V1__PlanningComparison *planning;
+  /*
    * Complete, or partial with the sources that could not be read and every section left out
    * because of them (docs/GATEWAY.md "Partial views").
    */
@@ -779,7 +788,7 @@ struct  Lv__Gateway__V1__ActivityValidation
 };
 #define LV__GATEWAY__V1__ACTIVITY_VALIDATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__activity_validation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, 0,NULL, NULL, NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, 0,NULL, NULL, NULL, NULL, NULL }
 
 
 struct  Lv__Gateway__V1__GetActivityValidationRequest
@@ -1034,6 +1043,151 @@ struct  Lv__Gateway__V1__ExportPARSResponse
 #define LV__GATEWAY__V1__EXPORT_PARSRESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__export_parsresponse__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+
+
+/*
+ * One objective's level, judged on the items and measures mapped to that objective only.
+ */
+struct  Lv__Gateway__V1__ObjectiveLevel
+{
+  ProtobufCMessage base;
+  /*
+   * "3A", "3B", "4", "5" or "6".
+   */
+  char *level;
+  /*
+   * The level's test (or, for 5 and 6, one of its measures' tests) is significant after Holm
+   * across every test of the planning comparison.
+   */
+  protobuf_c_boolean evidenced;
+  /*
+   * What shows it, or why not (no items mapped, n below the minimum, not beyond chance).
+   */
+  char *reason;
+  /*
+   * The tests run for this objective and level (Holm-adjusted); empty when none could be run.
+   */
+  size_t n_evidence;
+  Lv__Gateway__V1__Evidence **evidence;
+};
+#define LV__GATEWAY__V1__OBJECTIVE_LEVEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__objective_level__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * Desired against evidenced for one objective of the activity.
+ */
+struct  Lv__Gateway__V1__ObjectivePlan
+{
+  ProtobufCMessage base;
+  char *objective_id;
+  char *objective_text;
+  /*
+   * As planned ("3A", "3B", "4", "5", "6"); empty when the plan states none.
+   */
+  char *desired_level;
+  /*
+   * The highest level evidenced for this objective; empty when none is.
+   */
+  char *evidenced_level;
+  /*
+   * The desired level is stated and the evidenced level is at or above it.
+   */
+  protobuf_c_boolean desired_met;
+  /*
+   * One sentence: the verdict and why (never a number standing in for "not evidenced").
+   */
+  char *reason;
+  /*
+   * Every level 3A-6, in ladder order.
+   */
+  size_t n_levels;
+  Lv__Gateway__V1__ObjectiveLevel **levels;
+};
+#define LV__GATEWAY__V1__OBJECTIVE_PLAN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__objective_plan__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * Participants' knowledge change in one group (a profession, a specialty). Descriptive: no level
+ * is claimed for a group.
+ */
+struct  Lv__Gateway__V1__GroupKnowledge
+{
+  ProtobufCMessage base;
+  /*
+   * "physician", "nurse", … or the specialty as registered ("(none)" when empty).
+   */
+  char *group;
+  /*
+   * Participants of the group with a pre- and a post-test.
+   */
+  uint32_t n;
+  /*
+   * Mean post − pre on objective items, in points (0-100), with its 95 % t interval; absent when
+   * n is below the subgroup minimum (see `note`).
+   */
+  Lv__Gateway__V1__Estimate *knowledge_change;
+  /*
+   * "n too small (n = 4, minimum 10)" when the change is not shown.
+   */
+  char *note;
+};
+#define LV__GATEWAY__V1__GROUP_KNOWLEDGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__group_knowledge__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Lv__Gateway__V1__PlanningComparison
+{
+  ProtobufCMessage base;
+  /*
+   * The planning record as registered.
+   */
+  char *practice_gap;
+  /*
+   * GapEvidenceSource names, e.g. "GAP_EVIDENCE_SOURCE_NEEDS_SURVEY".
+   */
+  size_t n_evidence_sources;
+  char **evidence_sources;
+  char *evidence_detail;
+  /*
+   * Profession names, e.g. "PROFESSION_NURSE".
+   */
+  size_t n_target_professions;
+  char **target_professions;
+  size_t n_specialties;
+  char **specialties;
+  /*
+   * One row per objective, in the activity's order.
+   */
+  size_t n_objectives;
+  Lv__Gateway__V1__ObjectivePlan **objectives;
+  /*
+   * Tests in the Holm family (every objective × level test run).
+   */
+  uint32_t family_size;
+  /*
+   * Participants with a pre- and post-test by profession and by specialty, descriptive.
+   */
+  size_t n_by_profession;
+  Lv__Gateway__V1__GroupKnowledge **by_profession;
+  size_t n_by_specialty;
+  Lv__Gateway__V1__GroupKnowledge **by_specialty;
+  /*
+   * The fewest participants a group needs for its change to be shown (the thresholds' minimum_n).
+   */
+  uint32_t subgroup_minimum_n;
+  /*
+   * Why there is no breakdown (e.g. the learners' records could not be read); empty otherwise.
+   */
+  char *breakdown_note;
+};
+#define LV__GATEWAY__V1__PLANNING_COMPARISON__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__gateway__v1__planning_comparison__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 /* Lv__Gateway__V1__Thresholds methods */
@@ -1796,6 +1950,82 @@ Lv__Gateway__V1__ExportPARSResponse *
 void   lv__gateway__v1__export_parsresponse__free_unpacked
                      (Lv__Gateway__V1__ExportPARSResponse *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ObjectiveLevel methods */
+void   lv__gateway__v1__objective_level__init
+                     (Lv__Gateway__V1__ObjectiveLevel         *message);
+size_t lv__gateway__v1__objective_level__get_packed_size
+                     (const Lv__Gateway__V1__ObjectiveLevel   *message);
+size_t lv__gateway__v1__objective_level__pack
+                     (const Lv__Gateway__V1__ObjectiveLevel   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__objective_level__pack_to_buffer
+                     (const Lv__Gateway__V1__ObjectiveLevel   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ObjectiveLevel *
+       lv__gateway__v1__objective_level__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__objective_level__free_unpacked
+                     (Lv__Gateway__V1__ObjectiveLevel *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__ObjectivePlan methods */
+void   lv__gateway__v1__objective_plan__init
+                     (Lv__Gateway__V1__ObjectivePlan         *message);
+size_t lv__gateway__v1__objective_plan__get_packed_size
+                     (const Lv__Gateway__V1__ObjectivePlan   *message);
+size_t lv__gateway__v1__objective_plan__pack
+                     (const Lv__Gateway__V1__ObjectivePlan   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__objective_plan__pack_to_buffer
+                     (const Lv__Gateway__V1__ObjectivePlan   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__ObjectivePlan *
+       lv__gateway__v1__objective_plan__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__objective_plan__free_unpacked
+                     (Lv__Gateway__V1__ObjectivePlan *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__GroupKnowledge methods */
+void   lv__gateway__v1__group_knowledge__init
+                     (Lv__Gateway__V1__GroupKnowledge         *message);
+size_t lv__gateway__v1__group_knowledge__get_packed_size
+                     (const Lv__Gateway__V1__GroupKnowledge   *message);
+size_t lv__gateway__v1__group_knowledge__pack
+                     (const Lv__Gateway__V1__GroupKnowledge   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__group_knowledge__pack_to_buffer
+                     (const Lv__Gateway__V1__GroupKnowledge   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__GroupKnowledge *
+       lv__gateway__v1__group_knowledge__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__group_knowledge__free_unpacked
+                     (Lv__Gateway__V1__GroupKnowledge *message,
+                      ProtobufCAllocator *allocator);
+/* Lv__Gateway__V1__PlanningComparison methods */
+void   lv__gateway__v1__planning_comparison__init
+                     (Lv__Gateway__V1__PlanningComparison         *message);
+size_t lv__gateway__v1__planning_comparison__get_packed_size
+                     (const Lv__Gateway__V1__PlanningComparison   *message);
+size_t lv__gateway__v1__planning_comparison__pack
+                     (const Lv__Gateway__V1__PlanningComparison   *message,
+                      uint8_t             *out);
+size_t lv__gateway__v1__planning_comparison__pack_to_buffer
+                     (const Lv__Gateway__V1__PlanningComparison   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Gateway__V1__PlanningComparison *
+       lv__gateway__v1__planning_comparison__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__gateway__v1__planning_comparison__free_unpacked
+                     (Lv__Gateway__V1__PlanningComparison *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Lv__Gateway__V1__Thresholds_Closure)
@@ -1918,6 +2148,18 @@ typedef void (*Lv__Gateway__V1__MocResult_Closure)
 typedef void (*Lv__Gateway__V1__ExportPARSResponse_Closure)
                  (const Lv__Gateway__V1__ExportPARSResponse *message,
                   void *closure_data);
+typedef void (*Lv__Gateway__V1__ObjectiveLevel_Closure)
+                 (const Lv__Gateway__V1__ObjectiveLevel *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__ObjectivePlan_Closure)
+                 (const Lv__Gateway__V1__ObjectivePlan *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__GroupKnowledge_Closure)
+                 (const Lv__Gateway__V1__GroupKnowledge *message,
+                  void *closure_data);
+typedef void (*Lv__Gateway__V1__PlanningComparison_Closure)
+                 (const Lv__Gateway__V1__PlanningComparison *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2015,6 +2257,10 @@ extern const ProtobufCMessageDescriptor lv__gateway__v1__export_parsrequest__des
 extern const ProtobufCMessageDescriptor lv__gateway__v1__missed_item__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__moc_result__descriptor;
 extern const ProtobufCMessageDescriptor lv__gateway__v1__export_parsresponse__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__objective_level__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__objective_plan__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__group_knowledge__descriptor;
+extern const ProtobufCMessageDescriptor lv__gateway__v1__planning_comparison__descriptor;
 extern const ProtobufCServiceDescriptor lv__gateway__v1__gateway__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -30,6 +30,7 @@ typedef struct Lv__Registration__V1__UpdatePhysicianResponse Lv__Registration__V
 typedef struct Lv__Registration__V1__ListPhysiciansRequest Lv__Registration__V1__ListPhysiciansRequest;
 typedef struct Lv__Registration__V1__ListPhysiciansResponse Lv__Registration__V1__ListPhysiciansResponse;
 typedef struct Lv__Registration__V1__LearningObjective Lv__Registration__V1__LearningObjective;
+typedef struct Lv__Registration__V1__Planning Lv__Registration__V1__Planning;
 typedef struct Lv__Registration__V1__DesignedToChange Lv__Registration__V1__DesignedToChange;
 typedef struct Lv__Registration__V1__Activity Lv__Registration__V1__Activity;
 typedef struct Lv__Registration__V1__CreateActivityRequest Lv__Registration__V1__CreateActivityRequest;
@@ -168,6 +169,34 @@ typedef enum _Lv__Registration__V1__ActivityType {
   LV__REGISTRATION__V1__ACTIVITY_TYPE__ACTIVITY_TYPE_LEARNING_FROM_TEACHING = 12
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__REGISTRATION__V1__ACTIVITY_TYPE)
 } Lv__Registration__V1__ActivityType;
+/*
+ * Where a professional practice gap was identified.
+ */
+typedef enum _Lv__Registration__V1__GapEvidenceSource {
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_UNSPECIFIED = 0,
+  /*
+   * published literature, guidelines
+   */
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_LITERATURE = 1,
+  /*
+   * registry, quality or claims data
+   */
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_QUALITY_DATA = 2,
+  /*
+   * a needs assessment survey of the audience
+   */
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_NEEDS_SURVEY = 3,
+  /*
+   * outcomes of earlier activities
+   */
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_PRIOR_OUTCOMES = 4,
+  /*
+   * faculty or planning committee
+   */
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_EXPERT_OPINION = 5,
+  LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE__GAP_EVIDENCE_SOURCE_OTHER = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LV__REGISTRATION__V1__GAP_EVIDENCE_SOURCE)
+} Lv__Registration__V1__GapEvidenceSource;
 typedef enum _Lv__Registration__V1__Cohort {
   LV__REGISTRATION__V1__COHORT__COHORT_UNSPECIFIED = 0,
   /*
@@ -385,10 +414,16 @@ struct  Lv__Registration__V1__ListPhysiciansRequest
    */
   uint32_t page_size;
   char *page_token;
+  /*
+   * Only these learners, when set (a batch read by NPI): at most 1,000, each a valid NPI (rule
+   * "npi"); NPIs with no record are left out. Combined with the filters above.
+   */
+  size_t n_npis;
+  char **npis;
 };
 #define LV__REGISTRATION__V1__LIST_PHYSICIANS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__list_physicians_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Lv__Registration__V1__ListPhysiciansResponse
@@ -414,10 +449,59 @@ struct  Lv__Registration__V1__LearningObjective
    */
   char *id;
   char *text;
+  /*
+   * Planning: the Moore level this objective is designed to reach, "3A", "3B", "4", "5" or "6";
+   * empty when none is stated. Levels 1-2 belong to the activity, not to an objective, and 7 is
+   * out of scope: anything else is INVALID_ARGUMENT (rule "objective-level").
+   */
+  char *desired_level;
+  /*
+   * Planning: the practice (level 5) or patient-outcome (level 6) measures that show this
+   * objective, as assessment's PracticeMeasure.measure_code: at most 20, each 1-64 bytes of
+   * printable ASCII, each at most once per objective.
+   */
+  size_t n_measure_codes;
+  char **measure_codes;
 };
 #define LV__REGISTRATION__V1__LEARNING_OBJECTIVE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__learning_objective__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * The activity's planning record: the practice gap it addresses, the evidence of that gap and
+ * the audience it is for (docs/REGISTRATION.md "Planning"). Absent: no planning record.
+ */
+struct  Lv__Registration__V1__Planning
+{
+  ProtobufCMessage base;
+  /*
+   * What learners do now against what they should: 1-4000 bytes of text (lines allowed). Required.
+   */
+  char *practice_gap;
+  /*
+   * Where the gap was identified: 1-6 sources, each at most once, none UNSPECIFIED.
+   */
+  size_t n_evidence_sources;
+  Lv__Registration__V1__GapEvidenceSource *evidence_sources;
+  /*
+   * A citation or description of the evidence (survey, registry report): 0-4000 bytes of text.
+   */
+  char *evidence_detail;
+  /*
+   * The professions the activity is for: 1-6, each at most once, none UNSPECIFIED.
+   */
+  size_t n_target_professions;
+  Lv__Registration__V1__Profession *target_professions;
+  /*
+   * The specialties it is for, as Physician.specialty: 0-50, each 1-200 bytes, each at most once.
+   */
+  size_t n_specialties;
+  char **specialties;
+};
+#define LV__REGISTRATION__V1__PLANNING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__planning__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 /*
@@ -468,10 +552,14 @@ struct  Lv__Registration__V1__Activity
    */
   size_t n_moc;
   Lv__Registration__V1__MocOffer **moc;
+  /*
+   * The planning record; absent for activities made without one.
+   */
+  Lv__Registration__V1__Planning *planning;
 };
 #define LV__REGISTRATION__V1__ACTIVITY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&lv__registration__v1__activity__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LV__REGISTRATION__V1__ACTIVITY_TYPE__ACTIVITY_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, NULL, 0, 0, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LV__REGISTRATION__V1__ACTIVITY_TYPE__ACTIVITY_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, NULL, 0, 0, 0,NULL, 0,NULL, NULL }
 
 
 struct  Lv__Registration__V1__CreateActivityRequest
@@ -1207,6 +1295,25 @@ Lv__Registration__V1__LearningObjective *
 void   lv__registration__v1__learning_objective__free_unpacked
                      (Lv__Registration__V1__LearningObjective *message,
                       ProtobufCAllocator *allocator);
+/* Lv__Registration__V1__Planning methods */
+void   lv__registration__v1__planning__init
+                     (Lv__Registration__V1__Planning         *message);
+size_t lv__registration__v1__planning__get_packed_size
+                     (const Lv__Registration__V1__Planning   *message);
+size_t lv__registration__v1__planning__pack
+                     (const Lv__Registration__V1__Planning   *message,
+                      uint8_t             *out);
+size_t lv__registration__v1__planning__pack_to_buffer
+                     (const Lv__Registration__V1__Planning   *message,
+                      ProtobufCBuffer     *buffer);
+Lv__Registration__V1__Planning *
+       lv__registration__v1__planning__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   lv__registration__v1__planning__free_unpacked
+                     (Lv__Registration__V1__Planning *message,
+                      ProtobufCAllocator *allocator);
 /* Lv__Registration__V1__DesignedToChange methods */
 void   lv__registration__v1__designed_to_change__init
                      (Lv__Registration__V1__DesignedToChange         *message);
@@ -1935,6 +2042,9 @@ typedef void (*Lv__Registration__V1__ListPhysiciansResponse_Closure)
 typedef void (*Lv__Registration__V1__LearningObjective_Closure)
                  (const Lv__Registration__V1__LearningObjective *message,
                   void *closure_data);
+typedef void (*Lv__Registration__V1__Planning_Closure)
+                 (const Lv__Registration__V1__Planning *message,
+                  void *closure_data);
 typedef void (*Lv__Registration__V1__DesignedToChange_Closure)
                  (const Lv__Registration__V1__DesignedToChange *message,
                   void *closure_data);
@@ -2226,6 +2336,7 @@ void lv__registration__v1__registration__list_credits(ProtobufCService *service,
 extern const ProtobufCEnumDescriptor    lv__registration__v1__profession__descriptor;
 extern const ProtobufCEnumDescriptor    lv__registration__v1__credit_type__descriptor;
 extern const ProtobufCEnumDescriptor    lv__registration__v1__activity_type__descriptor;
+extern const ProtobufCEnumDescriptor    lv__registration__v1__gap_evidence_source__descriptor;
 extern const ProtobufCEnumDescriptor    lv__registration__v1__cohort__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__licence__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__board_id__descriptor;
@@ -2241,6 +2352,7 @@ extern const ProtobufCMessageDescriptor lv__registration__v1__update_physician_r
 extern const ProtobufCMessageDescriptor lv__registration__v1__list_physicians_request__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__list_physicians_response__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__learning_objective__descriptor;
+extern const ProtobufCMessageDescriptor lv__registration__v1__planning__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__designed_to_change__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__activity__descriptor;
 extern const ProtobufCMessageDescriptor lv__registration__v1__create_activity_request__descriptor;
