@@ -135,7 +135,8 @@ proto: deps
 	scripts/generate-proto.sh
 
 ## Benchmarks (release builds; results as JSON lines): unary and ingest, then the grpc-swift-2 and raw-echo baselines.
-bench: deps
+bench:
+	@scripts/install-deps.sh --bench
 	scripts/bench.sh
 	scripts/bench-baselines.sh
 	scripts/bench-ingest.sh

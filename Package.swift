@@ -152,9 +152,11 @@ let package = Package(
                 path: "Services/Simulation", swiftSettings: swiftSettings),
         // The load engine: closed and open loop (fixed, steps, ramp), coordinated-omission-corrected latency.
         .target(name: "Load", dependencies: [
+            "LVRPC", "LVMessages",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Services/Load", swiftSettings: swiftSettings),
         .executableTarget(name: "lv-load", dependencies: [
             "Load", "Simulation", "LVTLS",

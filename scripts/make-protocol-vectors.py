@@ -115,7 +115,9 @@ def vectors():
                          "code": "UNAVAILABLE", "message": "the server is shutting down", "retryable": True}}}),
     ]
 
-    closes = lambda code: {"reply": {"type": "GOAWAY", "code": code}, "closes": True}
+    def closes(code, last_stream_id=0):
+        return {"reply": {"type": "GOAWAY", "code": code, "last_stream_id": last_stream_id}, "closes": True}
+
     responds = lambda stream, code: {"reply": {"type": "RESPONSE", "stream_id": stream, "code": code}, "closes": False}
     hard_cap = 64 * 1024 * 1024
     max_frame = 4 * 1024 * 1024
@@ -128,10 +130,14 @@ def vectors():
                   request_bytes(1, health), dict(closes(9), send_after_hello=False)),
         behaviour("second_hello", "HELLO sent again after the handshake.",
                   header(1, 0, 0, 2) + bytes.fromhex("0801"), dict(closes(9), send_after_hello=True)),
-        behaviour("duplicate_stream_id", "Two REQUESTs on stream 1 in one write: a connection error; the first call is cancelled unanswered.",
-                  request_bytes(1, health) + request_bytes(1, health), dict(closes(9), send_after_hello=True)),
-        behaviour("decreasing_stream_id", "REQUEST on stream 5 then on stream 4: stream ids must increase.",
-                  request_bytes(5, health) + request_bytes(4, health), dict(closes(9), send_after_hello=True)),
+        behaviour("duplicate_stream_id", "Two REQUESTs on stream 1 in one write: a connection error (GOAWAY last_stream_id 1). "
+                  "The first call is answered if it finished before the second REQUEST was read, else cancelled unanswered.",
+                  request_bytes(1, health) + request_bytes(1, health),
+                  dict(closes(9, last_stream_id=1), send_after_hello=True, may_answer_first=[1])),
+        behaviour("decreasing_stream_id", "REQUEST on stream 5 then on stream 4: stream ids must increase (GOAWAY last_stream_id 5). "
+                  "Stream 5 is answered if it finished before stream 4's REQUEST was read, else cancelled unanswered.",
+                  request_bytes(5, health) + request_bytes(4, health),
+                  dict(closes(9, last_stream_id=5), send_after_hello=True, may_answer_first=[5])),
         behaviour("unknown_method", "A REQUEST for a method the server does not serve.",
                   request_bytes(1, "lv.nothing.v1.Nothing/Nope"), dict(responds(1, 12), send_after_hello=True)),
         behaviour("malformed_meta", "A REQUEST whose meta is not a FrameMeta (truncated varint).",

@@ -53,7 +53,12 @@ public struct LoadResult: Sendable {
 
     public var throughput: Double { Double(calls) / max(seconds, 1e-9) }
 
-    static func histogram() -> Histogram<UInt64> {
+    public init(uncorrected: Histogram<UInt64>, corrected: Histogram<UInt64>?, calls: Int, errors: [String: Int], seconds: Double) {
+        (self.uncorrected, self.corrected, self.calls, self.errors, self.seconds) = (uncorrected, corrected, calls, errors, seconds)
+    }
+
+    /// An empty histogram of microseconds, as every result uses.
+    public static func histogram() -> Histogram<UInt64> {
         Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
     }
 }

@@ -63,7 +63,11 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try options.resolve(defaultPort: DefaultPorts.gateway, extraKeys: Self.fileKeys)
+        // Handlers on the pool by default: computing a view (every participant's measures, the
+        // statistics) is CPU work growing with the participants, which on an event loop would stall every
+        // other connection of that loop; the backends' handlers only wait on their stores and
+        // keep the event-loop default (docs/ARCHITECTURE.md, "Where handlers run").
+        let settings = try options.resolve(defaultPort: DefaultPorts.gateway, extraKeys: Self.fileKeys, handlersOn: .pool)
         ServiceRunner.bootstrapLogging(settings)
         let registration = try client(registration, key: "registration-addr", default: DefaultPorts.loopback(DefaultPorts.registration), settings: settings)
         let engagement = try client(engagement, key: "engagement-addr", default: DefaultPorts.loopback(DefaultPorts.engagement), settings: settings)

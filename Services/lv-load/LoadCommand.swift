@@ -150,8 +150,14 @@ func fixedText(_ x: Double) -> String { String(format: "%.3f", x) }
 struct Unary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "lv.health.v1.Health/Check round trips on any server.")
     @OptionGroup var load: LoadOptions
+    @Flag(help: "Keep the calls in flight from a channel handler on the event loop (pre-encoded frames, no task per call): the cheapest client, for measuring the server. Closed loop, plaintext.")
+    var pipelined = false
 
     func run() async throws {
+        if pipelined {
+            return try await PipelinedLoad.run(load, method: Lv.Health.V1.Health.Method.Check.descriptor.fullName, payload: [],
+                                               defaultAddress: DefaultPorts.loopback(DefaultPorts.gateway))
+        }
         let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.gateway))
         let health = Lv.Health.V1.Health.Client(client)
         let request = Lv_Health_V1_HealthCheckRequest()
@@ -171,6 +177,7 @@ struct Call: AsyncParsableCommand {
     @Option(help: "package.Service/Method") var method: String
     @Option(name: .customLong("payload-hex"), help: "The encoded request, in hex.") var payloadHex = ""
     @Option(name: .customLong("payload-file"), help: "A file holding the encoded request.") var payloadFile: String?
+    @Flag(help: "As `unary --pipelined`: calls kept in flight on the event loop, no task per call.") var pipelined = false
 
     func run() async throws {
         var bytes: [UInt8]
@@ -186,6 +193,10 @@ struct Call: AsyncParsableCommand {
                 bytes.append(b)
                 i = j
             }
+        }
+        if pipelined {
+            return try await PipelinedLoad.run(load, method: method, payload: bytes,
+                                               defaultAddress: DefaultPorts.loopback(DefaultPorts.gateway))
         }
         let client = try load.client(default: DefaultPorts.loopback(DefaultPorts.gateway))
         let payload = ByteBuffer(bytes: bytes)

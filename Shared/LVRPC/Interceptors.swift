@@ -17,11 +17,12 @@ public struct LoggingInterceptor: ServerInterceptor {
         let start = NIODeadline.now()
         do {
             let response = try await next(request, context)
-            context.logger.info("call", metadata: ["code": "OK", "ms": "\(Self.millis(since: start))"])
+            if context.logs(at: .info) { context.logger.info("call", metadata: ["code": "OK", "ms": "\(Self.millis(since: start))"]) }
             return response
         } catch {
             let status = RPCError.from(error)
             let level: Logger.Level = [.internal, .unknown, .dataLoss].contains(status.code) ? .error : .notice
+            guard context.logs(at: level) else { throw error }
             // The message may quote what the caller sent (an NPI, a name): log the code, the fields and
             // rules broken, and the message only for the server's own failures, escaped.
             var metadata: Logger.Metadata = ["code": "\(status.code.protoName)", "ms": "\(Self.millis(since: start))"]

@@ -29,6 +29,11 @@ public final class RPCServer: Service, Sendable {
         public var authenticator: Authenticator?
         /// Puts handlers (TLS) under the protocol on every accepted connection.
         public var channelSetup: ServerChannelSetup?
+        /// Where handlers run. true (the default): on their connection's event loop, started inside
+        /// the read that brought the REQUEST, so a call costs no thread switch (docs/BENCHMARKS.md);
+        /// a handler's CPU work then delays that loop's other connections while it runs. false: each call is a task on the Swift cooperative pool, its result sent
+        /// back to the loop — for servers whose handlers compute for long stretches.
+        public var handlersOnEventLoop = true
 
         public init(host: String = "127.0.0.1", port: Int, serverName: String,
                     limits: FrameLimits = FrameLimits(), maxConcurrentStreams: Int = 256,
@@ -101,7 +106,7 @@ public final class RPCServer: Service, Sendable {
             credentialCheck: configuration.credentialCheck, authenticator: configuration.authenticator, observer: observer,
             helloTimeout: peerLimits.helloTimeout, bodyTimeout: peerLimits.bodyTimeout,
             pingsPerSecond: peerLimits.pingsPerSecond, pingBurst: peerLimits.pingBurst, budget: budget,
-            returnMemory: peerLimits.returnMemory)
+            returnMemory: peerLimits.returnMemory, handlersOnEventLoop: configuration.handlersOnEventLoop)
         let admission = ConnectionAdmission(total: peerLimits.maxConnections, perPeer: peerLimits.maxConnectionsPerPeer)
         MemoryReturn.limitArenas(peerLimits.mallocArenaMax)
 

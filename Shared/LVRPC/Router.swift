@@ -3,6 +3,10 @@ import LVMessages
 import NIOCore
 
 /// What a handler knows about the call it serves.
+///
+/// The connection builds one per call, so the request id it makes up and the logger tagged with
+/// the method and request id are built only when read (`requestID`, `logger`): a call that never
+/// logs pays for neither.
 public struct ServerContext: Sendable {
     public let method: MethodDescriptor
     /// Request metadata (lowercase keys), as sent by the caller.
@@ -11,14 +15,21 @@ public struct ServerContext: Sendable {
     public let traceparent: String
     /// When the caller stops waiting; nil without a deadline. Pass `remainingTimeout` downstream.
     public let deadline: NIODeadline?
-    /// The caller's id for this call (metadata "x-request-id"), or one the server made up.
-    public let requestID: String
-    /// A logger tagged with the method and request id.
-    public let logger: Logger
     /// The peer's address, for logs.
     public let peer: String
     /// Who the connection authenticated as (HELLO credential), or nil without one.
     public let principal: Principal?
+
+    private enum RequestID: Sendable {
+        case given(String)
+        /// "<prefix>-<counter>", made up by the connection.
+        case generated(prefix: String, counter: UInt64)
+    }
+
+    private let id: RequestID
+    private let baseLogger: Logger
+    /// Whether `baseLogger` still needs the method and request id (false when the caller passed a finished logger).
+    private let tagLogger: Bool
 
     public init(method: MethodDescriptor, metadata: [String: String] = [:], traceparent: String = "",
                 deadline: NIODeadline? = nil, requestID: String, logger: Logger, peer: String = "",
@@ -28,10 +39,47 @@ public struct ServerContext: Sendable {
         self.metadata = metadata
         self.traceparent = traceparent
         self.deadline = deadline
-        self.requestID = requestID
-        self.logger = logger
+        self.id = .given(requestID)
+        self.baseLogger = logger
+        self.tagLogger = false
         self.peer = peer
     }
+
+    /// The connection's context: the request id is the caller's, or `prefix-counter`; the logger is
+    /// `connectionLogger` tagged with the method and request id when first read.
+    init(method: MethodDescriptor, metadata: [String: String], traceparent: String, deadline: NIODeadline?,
+         givenRequestID: String?, generatedPrefix: String, counter: UInt64, connectionLogger: Logger, peer: String,
+         principal: Principal?) {
+        self.principal = principal
+        self.method = method
+        self.metadata = metadata
+        self.traceparent = traceparent
+        self.deadline = deadline
+        self.id = givenRequestID.map { .given($0) } ?? .generated(prefix: generatedPrefix, counter: counter)
+        self.baseLogger = connectionLogger
+        self.tagLogger = true
+        self.peer = peer
+    }
+
+    /// The caller's id for this call (metadata "x-request-id"), or one the server made up.
+    public var requestID: String {
+        switch id {
+        case .given(let id): return id
+        case .generated(let prefix, let counter): return "\(prefix)-\(counter)"
+        }
+    }
+
+    /// A logger tagged with the method and request id.
+    public var logger: Logger {
+        guard tagLogger else { return baseLogger }
+        var logger = baseLogger
+        logger[metadataKey: "method"] = "\(method.fullName)"
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        return logger
+    }
+
+    /// Whether `logger` writes messages of `level`, known without building it.
+    public func logs(at level: Logger.Level) -> Bool { baseLogger.logLevel <= level }
 
     /// Time left before the deadline (never negative), for the timeout of downstream calls.
     public var remainingTimeout: TimeAmount? {

@@ -8,6 +8,11 @@ import NIOCore
 ///
 /// Everything here runs on the connection's event loop. Handlers run as Swift tasks; their
 /// results come back to the loop through `finish`, so a stream is answered exactly once.
+/// By default (`handlersOnEventLoop`) a handler's task prefers the connection's event loop as
+/// its executor and starts at once, inside the read that brought its REQUEST: a handler that
+/// does not suspend (health, reflection, a refusal) is answered before the read returns, and
+/// one that awaits (the store's threads, another server) resumes on the loop — no thread
+/// switch per call. SQLite still runs only on the store's own threads.
 final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = InboundFrame
     typealias OutboundOut = ByteBuffer
@@ -33,13 +38,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var budget: BodyBudget?
         /// Whether to `malloc_trim` after large requests (`PeerLimits.returnMemory`).
         var returnMemory = false
+        /// Run handlers on the connection's event loop (true) or on the Swift cooperative pool.
+        var handlersOnEventLoop = true
     }
 
     private enum Phase { case awaitingHello, open, draining, closed }
 
     private struct ActiveStream {
-        var task: Task<Void, Never>
-        var deadlineTimer: Scheduled<Void>?
+        /// nil only while the handler's first synchronous part runs (`Task.immediate`).
+        var task: Task<Void, Never>?
+        var deadline: NIODeadline?
         var method: String
         var start: NIODeadline
         /// Bytes of the body budget the request's payload holds.
@@ -61,6 +69,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var idleTimer: RepeatedTask?
     private var context: ChannelHandlerContext?
     private var requestCounter: UInt64 = 0
+    /// "<server>-<connection>": generated request ids are this, a dash and the counter.
+    private var requestIDPrefix = ""
+    /// The connection's event loop as a task executor (nil: handlers run on the cooperative pool).
+    private var executor: EventLoopTaskExecutor?
+    /// One timer for every deadline of the connection, due at the earliest (`deadlineTimerAt`):
+    /// a call adds no timer of its own, and finishing one cancels nothing.
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadlineTimerAt: NIODeadline?
     private var peer = ""
     private var principal: Principal?
     private var helloTimer: Scheduled<Void>?
@@ -85,6 +101,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        requestIDPrefix = "\(configuration.serverName)-\(ObjectIdentifier(self).hashValue & 0xffff)"
+        if configuration.handlersOnEventLoop { executor = EventLoopTaskExecutor(context.eventLoop) }
         peer = context.remoteAddress.map { "\($0)" } ?? "?"
         logger[metadataKey: "peer"] = "\(peer)"
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -116,6 +134,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         idleTimer?.cancel()
         helloTimer?.cancel()
         bodyTimer?.cancel()
+        deadlineTimer?.cancel()
         cancelAllStreams()
         registry.remove(context.channel)
         if heldLargeBodies && configuration.returnMemory { MemoryReturn.soon() }
@@ -170,8 +189,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .request: handleRequest(frame)
         case .cancel:
             if let stream = removeStream(frame.streamID) {
-                stream.task.cancel()
-                stream.deadlineTimer?.cancel()
+                stream.task?.cancel()
                 record(stream, .cancelled)
                 closeIfDrained()
             }
@@ -289,33 +307,79 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 "at most \(LogSafe.maximumRequestIDBytes) bytes of printable ASCII (a W3C traceparent is 55)"))
         }
         requestCounter &+= 1
-        let requestID = meta.metadata["x-request-id"] ?? "\(configuration.serverName)-\(ObjectIdentifier(self).hashValue & 0xffff)-\(requestCounter)"
-        var callLogger = logger
-        callLogger[metadataKey: "method"] = "\(meta.method)"
-        callLogger[metadataKey: "request-id"] = "\(requestID)"
-        let deadline = meta.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(meta.timeoutMs)) : nil
+        let deadline = meta.timeoutMs > 0 ? start + .milliseconds(Int64(meta.timeoutMs)) : nil
         let callContext = ServerContext(method: route.descriptor, metadata: meta.metadata, traceparent: meta.traceparent,
-                                        deadline: deadline, requestID: requestID, logger: callLogger, peer: peer,
-                                        principal: principal)
+                                        deadline: deadline, givenRequestID: meta.metadata["x-request-id"],
+                                        generatedPrefix: requestIDPrefix, counter: requestCounter, connectionLogger: logger,
+                                        peer: peer, principal: principal)
 
         let eventLoop = context!.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let handler = route.handler
         let request = frame.payload
-        let task = Task {
-            let result: Result<any ProtoMessage, any Error>
-            do {
-                result = .success(try await handler(request, callContext))
-            } catch {
-                result = .failure(error)
-            }
-            eventLoop.execute { bound.value.finish(streamID, result) }
-        }
-        let timer = deadline.map { deadline in
-            eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(streamID) }
-        }
-        streams[streamID] = ActiveStream(task: task, deadlineTimer: timer, method: meta.method, start: start, reserved: unadopted)
+        // The stream exists before its handler starts: a handler that never suspends finishes
+        // (and is answered through `finish`) before `Task.immediate` returns.
+        streams[streamID] = ActiveStream(task: nil, deadline: deadline, method: meta.method, start: start, reserved: unadopted)
         unadopted = 0
+        if let deadline { armDeadlineTimer(deadline) }
+        let task: Task<Void, Never>
+        if let executor {
+            task = Task.immediate(executorPreference: executor) {
+                let result: Result<any ProtoMessage, any Error>
+                do {
+                    result = .success(try await handler(request, callContext))
+                } catch {
+                    result = .failure(error)
+                }
+                // Run by the loop, unless the handler moved the task to an executor of its own.
+                if eventLoop.inEventLoop {
+                    bound.value.finish(streamID, result)
+                } else {
+                    eventLoop.execute { bound.value.finish(streamID, result) }
+                }
+            }
+        } else {
+            task = Task {
+                let result: Result<any ProtoMessage, any Error>
+                do {
+                    result = .success(try await handler(request, callContext))
+                } catch {
+                    result = .failure(error)
+                }
+                eventLoop.execute { bound.value.finish(streamID, result) }
+            }
+        }
+        // Still in flight (it suspended): keep the task to cancel on CANCEL, deadline or close.
+        streams[streamID]?.task = task
+    }
+
+    /// Makes the connection's deadline timer fire no later than `deadline`.
+    private func armDeadlineTimer(_ deadline: NIODeadline) {
+        if let at = deadlineTimerAt, at <= deadline { return }
+        deadlineTimer?.cancel()
+        deadlineTimerAt = deadline
+        let bound = NIOLoopBound(self, eventLoop: context!.eventLoop)
+        deadlineTimer = context!.eventLoop.scheduleTask(deadline: deadline) { bound.value.deadlinesDue() }
+    }
+
+    /// The deadline timer fired: every stream whose deadline has passed is answered
+    /// DEADLINE_EXCEEDED (in stream order), and the timer is set for the earliest one left.
+    private func deadlinesDue() {
+        deadlineTimer = nil
+        deadlineTimerAt = nil
+        let now = NIODeadline.now()
+        var due: [UInt32] = []
+        var next: NIODeadline?
+        for (id, stream) in streams {
+            guard let deadline = stream.deadline else { continue }
+            if deadline <= now {
+                due.append(id)
+            } else if next.map({ deadline < $0 }) ?? true {
+                next = deadline
+            }
+        }
+        for id in due.sorted() { expire(id) }
+        if let next, phase != .closed { armDeadlineTimer(next) }
     }
 
     /// Forgets a stream and returns its share of the body budget.
@@ -331,8 +395,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func cancelAllStreams() {
         for id in Array(streams.keys) {
             if let stream = removeStream(id) {
-                stream.task.cancel()
-                stream.deadlineTimer?.cancel()
+                stream.task?.cancel()
                 record(stream, .cancelled)
             }
         }
@@ -350,7 +413,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func finish(_ streamID: UInt32, _ result: Result<any ProtoMessage, any Error>) {
         guard let stream = removeStream(streamID) else { return } // expired or cancelled
-        stream.deadlineTimer?.cancel()
         lastActivity = .now()
         switch result {
         case .success(let response):
@@ -379,7 +441,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func expire(_ streamID: UInt32) {
         guard let stream = removeStream(streamID) else { return }
-        stream.task.cancel()
+        stream.task?.cancel()
         record(stream, .deadlineExceeded)
         respond(streamID, error: RPCError(.deadlineExceeded, "the call's deadline passed before it finished"))
         closeIfDrained()
@@ -510,6 +572,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Writes and asks for a flush; `FlushCoalescingHandler` merges the flushes of one tick.
     private func write(_ buffer: ByteBuffer) {
         context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+}
+
+/// A NIO event loop as a Swift task executor: a task that prefers it runs its jobs on the loop.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 

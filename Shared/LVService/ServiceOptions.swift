@@ -55,7 +55,7 @@ public struct ServiceOptions: ParsableArguments {
         "listen", "data-dir", "database", "metrics-listen", "log-level", "log-format", "max-frame-size",
         "max-concurrent-streams", "idle-timeout", "sqlite-synchronous", "drain-timeout",
         "max-connections", "max-connections-per-peer", "hello-timeout", "body-timeout", "max-buffered-bytes",
-        "write-high-water", "max-pings-per-second", "malloc-arena-max",
+        "write-high-water", "max-pings-per-second", "malloc-arena-max", "handlers-on",
     ]
 
     /// The configuration file, when `--config` or `LV_CONFIG` names one; `extraKeys` are the
@@ -94,6 +94,9 @@ public struct ServiceOptions: ParsableArguments {
     @Option(name: .customLong("malloc-arena-max"), help: "glibc malloc arenas, 0 = glibc's default (env LV_MALLOC_ARENA_MAX; default 2).")
     var mallocArenaMaxFlag: Int?
 
+    @Option(name: .customLong("handlers-on"), help: "Where call handlers run: event-loop (their connection's, no thread switch per call) or pool (the Swift cooperative pool) (env LV_HANDLERS_ON; default event-loop, lv-gateway: pool).")
+    var handlersOnFlag: String?
+
     public init() {}
 
     public static func environment(_ name: String) -> String? {
@@ -122,12 +125,15 @@ public struct ServiceOptions: ParsableArguments {
 
     /// The resolved settings for a service whose default RPC port is `defaultPort`; `extraKeys`
     /// are further keys the configuration file may hold (read them with `value(_:key:file:)`).
-    public func resolve(defaultPort: Int, extraKeys: Set<String> = []) throws -> ServiceSettings {
+    /// `handlersOn` is where the service's handlers run unless `--handlers-on` (or its variable or
+    /// key) says otherwise: the event loop for servers whose handlers only wait (on their store's
+    /// threads), the pool for one whose handlers compute at length (the gateway's view).
+    public func resolve(defaultPort: Int, extraKeys: Set<String> = [], handlersOn: HandlerPlacement = .eventLoop) throws -> ServiceSettings {
         let file = try configFile(extraKeys: extraKeys)
-        return try ConfigFile.$current.withValue(file) { try resolveSettings(defaultPort: defaultPort) }
+        return try ConfigFile.$current.withValue(file) { try resolveSettings(defaultPort: defaultPort, handlersOn: handlersOn) }
     }
 
-    private func resolveSettings(defaultPort: Int) throws -> ServiceSettings {
+    private func resolveSettings(defaultPort: Int, handlersOn defaultPlacement: HandlerPlacement) throws -> ServiceSettings {
         let file = ConfigFile.current
         let listen = string(listenFlag, env: "LV_LISTEN") ?? "127.0.0.1:\(defaultPort)"
         let (host, port): (String, Int)
@@ -176,15 +182,31 @@ public struct ServiceOptions: ParsableArguments {
             throw ValidationError("connection limits must be positive, and --max-buffered-bytes at least --max-frame-size")
         }
 
+        let handlersOnText = string(handlersOnFlag, env: "LV_HANDLERS_ON") ?? defaultPlacement.rawValue
+        guard let handlersOn = HandlerPlacement(rawValue: handlersOnText) else {
+            throw ValidationError("--handlers-on: '\(handlersOnText)' is not event-loop or pool")
+        }
+
         let security = try securityFlags.resolve(host: host, file: file)
-        return ServiceSettings(
+        var settings = ServiceSettings(
             host: host, port: port, metrics: metrics, peerLimits: peer, security: security,
             dataDirectory: string(dataDirFlag, env: "LV_DATA_DIR") ?? "./var",
             databaseLocation: string(databaseFlag, env: "LV_DATABASE"),
             logLevel: level, limits: FrameLimits(maxFrameSize: maxFrame), maxConcurrentStreams: streams,
             idleTimeout: idle == 0 ? nil : .seconds(Int64(idle)), drainTimeout: .seconds(Int64(drain)),
             database: DatabaseOptions(synchronous: synchronous), logFormat: logFormat, configFile: file)
+        settings.handlersOnEventLoop = handlersOn == .eventLoop
+        return settings
     }
+}
+
+/// Where a server's call handlers run (`--handlers-on`; `RPCServer.Configuration.handlersOnEventLoop`).
+public enum HandlerPlacement: String, Sendable, CaseIterable {
+    /// On the connection's event loop, started inside the read: no thread switch per call; a
+    /// handler's CPU work delays the loop's other connections while it runs.
+    case eventLoop = "event-loop"
+    /// A task on the Swift cooperative pool per call, its answer sent back to the loop.
+    case pool
 }
 
 /// Settings after flags, environment and defaults are combined.
@@ -205,6 +227,8 @@ public struct ServiceSettings: Sendable {
     public var drainTimeout: TimeAmount
     public var database: DatabaseOptions
     public var logFormat: LogFormat = .text
+    /// `RPCServer.Configuration.handlersOnEventLoop` (`--handlers-on`).
+    public var handlersOnEventLoop = true
     /// The configuration file read (for the executable's own keys), if any.
     public var configFile: ConfigFile?
 

@@ -30,7 +30,8 @@ public enum ServiceRunner {
         bootstrapLogging(settings)
         let logger = Logger(label: name)
         logger.info("starting", metadata: ["version": "\(BuildInfo.version)", "commit": "\(BuildInfo.gitCommit)",
-                                           "build_date": "\(BuildInfo.buildDate)"])
+                                           "build_date": "\(BuildInfo.buildDate)",
+                                           "handlers": "\(settings.handlersOnEventLoop ? HandlerPlacement.eventLoop.rawValue : HandlerPlacement.pool.rawValue)"])
         let registry = PrometheusCollectorRegistry()
         let factory = ServiceMetricsFactory(registry: registry)
         factory.registerBuildInfo(service: name)
@@ -40,6 +41,7 @@ public enum ServiceRunner {
                                                     maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout,
                                                     drainTimeout: settings.drainTimeout)
         configuration.peerLimits = settings.peerLimits
+        configuration.handlersOnEventLoop = settings.handlersOnEventLoop
         let security = try ServiceSecurity(name: name, settings: settings, logger: logger)
         security.configure(&configuration)
         defer { security.security.audit?.close() }

@@ -110,11 +110,15 @@ func run(_ executable: String, _ arguments: [String], input: String? = nil) thro
 struct ExecutableTests {
     static let services = ["lv-registration", "lv-engagement", "lv-assessment", "lv-gateway"]
 
-    @Test("each service starts on port 0, answers lvctl health and lvctl list, and exits 0 on SIGTERM", arguments: services)
+    @Test("each service starts on port 0, answers lvctl health and lvctl list, and exits 0 on SIGTERM; its handlers run on the event loop, the gateway's on the pool", arguments: services)
     func healthListAndSigterm(service: String) throws {
         // The gateway's backends point at a port nothing listens on (port 1), whatever runs on this machine.
         let unreachable = ["--registration-addr", "127.0.0.1:1", "--engagement-addr", "127.0.0.1:1", "--assessment-addr", "127.0.0.1:1"]
-        let running = try RunningService(service, extraArguments: service == "lv-gateway" ? unreachable : [])
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-\(service)-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        // No LV_HANDLERS_ON from the environment running the tests: the executable's own default is checked.
+        let running = try RunningService(service, extraArguments: service == "lv-gateway" ? unreachable : [],
+                                         environment: ["LV_HANDLERS_ON": ""], logLevel: "info", stderr: log)
         let health = try run("lvctl", ["health", "--addr", "127.0.0.1:\(running.port)"])
         if service == "lv-gateway" {
             // Started alone, its backends (the default ports) are not there: it cannot answer correctly.
@@ -134,6 +138,25 @@ struct ExecutableTests {
         let parsed = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
         #expect(parsed?.compactMap { $0["name"] as? String }.contains("lv.reflection.v1.Reflection") == true)
         #expect(running.stop() == 0)
+        // The gateway computes views (CPU work of up to a second) and must not hold an event loop
+        // meanwhile; the storage services only wait on their stores' threads.
+        let starting = try #require(try String(contentsOf: log, encoding: .utf8).split(separator: "\n").first { $0.contains(": starting") })
+        #expect(starting.contains(service == "lv-gateway" ? "handlers=pool" : "handlers=event-loop"), "\(starting)")
+    }
+
+    @Test("--handlers-on overrides a service's default, and a value other than event-loop or pool is refused naming the flag")
+    func handlersOnFlag() throws {
+        let unreachable = ["--registration-addr", "127.0.0.1:1", "--engagement-addr", "127.0.0.1:1", "--assessment-addr", "127.0.0.1:1"]
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("lv-e2e-handlers-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let running = try RunningService("lv-gateway", extraArguments: unreachable + ["--handlers-on", "event-loop"],
+                                         logLevel: "info", stderr: log)
+        #expect(running.stop() == 0)
+        let starting = try #require(try String(contentsOf: log, encoding: .utf8).split(separator: "\n").first { $0.contains(": starting") })
+        #expect(starting.contains("handlers=event-loop"), "\(starting)")
+        let refused = try run("lv-registration", ["--listen", "127.0.0.1:0", "--handlers-on", "loop"])
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("--handlers-on"), "\(refused.errors)")
     }
 
     @Test("lvctl health exits 4 when nothing listens (an error as JSON with --json) and 1 for an unknown service")

@@ -297,9 +297,10 @@ struct LiveServerTests {
         try await server.stop()
     }
 
-    @Test("every behaviour vector gets the reaction docs/PROTOCOL.md specifies", arguments: Vector.behaviours)
-    func behaviourVector(vector: Vector) async throws {
-        let server = try await TestServer.start()
+    @Test("every behaviour vector gets the reaction docs/PROTOCOL.md specifies, with handlers on the event loop and on the pool",
+          arguments: Vector.behaviours, [true, false])
+    func behaviourVector(vector: Vector, handlersOnEventLoop: Bool) async throws {
+        let server = try await TestServer.start(handlersOnEventLoop: handlersOnEventLoop)
         let raw = try await RawConnection.connect(port: server.port)
         let expect = vector.expect!
         if expect.send_after_hello { try await raw.hello() }
@@ -312,8 +313,13 @@ struct LiveServerTests {
                 remaining -= n
             }
         }
+        var answeredFirst: [UInt32] = []
         for reply in [expect.reply] + (expect.then.map { [$0] } ?? []) {
-            let frame = try #require(try await raw.nextFrame(), "no \(reply.type) from the server")
+            var frame = try #require(try await raw.nextFrame(), "no \(reply.type) from the server")
+            // A call the server finished before it met the error may be answered first (PROTOCOL.md §6, §9).
+            while expect.answeredFirst(type: frame.type, streamID: frame.streamID, answered: &answeredFirst) {
+                frame = try #require(try await raw.nextFrame(), "no \(reply.type) from the server after answering \(answeredFirst)")
+            }
             #expect("\(FrameType(rawValue: frame.type).map { "\($0)" } ?? "?")" == ProtocolVectorTests.swiftName(reply.type))
             if let stream = reply.stream_id { #expect(frame.streamID == stream) }
             if let code = reply.code {
@@ -321,6 +327,12 @@ struct LiveServerTests {
                     ? (try frame.payload.readMessage(Lv_Rpc_V1_GoAway.self).status?.code.rawValue ?? 0)
                     : try statusCode(ofResponseMeta: frame.meta)
                 #expect(actual == code)
+            }
+            if let last = reply.last_stream_id {
+                let lastStreamID = try frame.payload.readMessage(Lv_Rpc_V1_GoAway.self).lastStreamId
+                #expect(lastStreamID == last)
+                // Only calls the GOAWAY counts as accepted can have been answered.
+                #expect(answeredFirst.allSatisfy { $0 <= lastStreamID }, "answered \(answeredFirst) above \(lastStreamID)")
             }
         }
         if expect.closes {

@@ -51,6 +51,7 @@ struct TestServer {
                       idleTimeout: TimeAmount? = nil, drainTimeout: TimeAmount = .seconds(10),
                       observer: (any CallObserver)? = RPCMetrics(),
                       interceptors: [any ServerInterceptor] = [LoggingInterceptor()],
+                      handlersOnEventLoop: Bool = true,
                       routes: (inout Router) -> Void = { _ in }) async throws -> TestServer {
         let echo = EchoService()
         var router = Router()
@@ -58,10 +59,11 @@ struct TestServer {
         routes(&router)
         var logger = Logger(label: "test-server")
         logger.logLevel = .critical
-        let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: port, serverName: "test", limits: limits,
-                                 maxConcurrentStreams: maxConcurrentStreams, idleTimeout: idleTimeout, drainTimeout: drainTimeout),
-            router: router, interceptors: interceptors, logger: logger, observer: observer)
+        var configuration = RPCServer.Configuration(host: "127.0.0.1", port: port, serverName: "test", limits: limits,
+                                                    maxConcurrentStreams: maxConcurrentStreams, idleTimeout: idleTimeout,
+                                                    drainTimeout: drainTimeout)
+        configuration.handlersOnEventLoop = handlersOnEventLoop
+        let server = RPCServer(configuration: configuration, router: router, interceptors: interceptors, logger: logger, observer: observer)
         let task = Task { try await server.run() }
         let address = try await server.localAddress
         return TestServer(server: server, echo: echo, runTask: task, port: address.port!)

@@ -76,8 +76,13 @@ struct TLSVectorTests {
                 remaining -= n
             }
         }
+        var answeredFirst: [UInt32] = []
         for reply in [expect.reply] + (expect.then.map { [$0] } ?? []) {
-            let frame = try #require(try await raw.nextFrame(), "no \(reply.type) over TLS")
+            var frame = try #require(try await raw.nextFrame(), "no \(reply.type) over TLS")
+            // A call the server finished before it met the error may be answered first (PROTOCOL.md §6, §9).
+            while expect.answeredFirst(type: frame.type, streamID: frame.streamID, answered: &answeredFirst) {
+                frame = try #require(try await raw.nextFrame(), "no \(reply.type) over TLS after answering \(answeredFirst)")
+            }
             #expect(frame.type == Self.typeNames[reply.type], "\(vector.name): got type \(frame.type), expected \(reply.type)")
             if let stream = reply.stream_id { #expect(frame.streamID == stream) }
             if let code = reply.code {
@@ -85,6 +90,11 @@ struct TLSVectorTests {
                     ? (try frame.payload.readMessage(Lv_Rpc_V1_GoAway.self).status?.code.rawValue ?? 0)
                     : (try frame.meta.readMessage(Lv_Rpc_V1_FrameMeta.self).status?.code.rawValue ?? 0)
                 #expect(actual == code, "\(vector.name)")
+            }
+            if let last = reply.last_stream_id {
+                let lastStreamID = try frame.payload.readMessage(Lv_Rpc_V1_GoAway.self).lastStreamId
+                #expect(lastStreamID == last, "\(vector.name)")
+                #expect(answeredFirst.allSatisfy { $0 <= lastStreamID }, "\(vector.name): answered \(answeredFirst) above \(lastStreamID)")
             }
         }
         if expect.closes {

@@ -18,12 +18,26 @@ public struct ProtocolVector: Decodable, Sendable, CustomStringConvertible {
         public let type: String
         public let stream_id: UInt32?
         public let code: Int32?
+        /// For GOAWAY: the `GoAway.last_stream_id` expected (the highest stream id accepted).
+        public let last_stream_id: UInt32?
     }
     public struct Expect: Decodable, Sendable {
         public let send_after_hello: Bool
         public let reply: Reply
         public let then: Reply?
         public let closes: Bool
+        /// Streams of calls the server may have finished, and answered, before it met the error the
+        /// vector is about: each may get one RESPONSE before `reply` (docs/PROTOCOL.md §9).
+        public let may_answer_first: [UInt32]?
+
+        /// Whether a frame of `type` on `streamID`, read while waiting for `reply`, is an allowed
+        /// earlier answer (not yet in `answered`, which it is then added to).
+        public func answeredFirst(type: UInt8, streamID: UInt32, answered: inout [UInt32]) -> Bool {
+            guard type == 4, let allowed = may_answer_first, allowed.contains(streamID), !answered.contains(streamID),
+                  !(reply.type == "RESPONSE" && reply.stream_id == streamID) else { return false }
+            answered.append(streamID)
+            return true
+        }
     }
     public let name: String
     public let hex: String

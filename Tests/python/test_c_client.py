@@ -53,7 +53,8 @@ def live(tmp_path_factory):
 def test_behaviour_vector(c_bin, live, vector):
     expect = vector["expect"]
     run = subprocess.run([str(c_bin / "lv-c-vectors"), "behave", live.host, str(live.port), vector["hex"],
-                          "1" if expect["send_after_hello"] else "0", str(vector.get("then_zero_bytes", 0))],
+                          "1" if expect["send_after_hello"] else "0", str(vector.get("then_zero_bytes", 0)),
+                          ",".join(str(s) for s in expect.get("may_answer_first", []))],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     got = dict(kv.split("=", 1) for kv in run.stdout.split())
@@ -63,6 +64,12 @@ def test_behaviour_vector(c_bin, live, vector):
     if "stream_id" in expect["reply"]:
         assert int(got["stream"]) == expect["reply"]["stream_id"]
     assert got["closed"] == ("1" if expect["closes"] else "0")
+    # RESPONSEs skipped before the reply: only the vector's may_answer_first, at or below the GOAWAY's last_stream_id.
+    first = [] if got["first"] == "-" else [int(s) for s in got["first"].split(",")]
+    assert set(first) <= set(expect.get("may_answer_first", []))
+    if "last_stream_id" in expect["reply"]:
+        assert int(got["last"]) == expect["reply"]["last_stream_id"]
+        assert all(s <= int(got["last"]) for s in first)
 
 
 def test_example_runs_one_activity_end_to_end(c_bin, server):

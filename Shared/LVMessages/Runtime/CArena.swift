@@ -7,12 +7,22 @@ import Darwin
 
 /// Owns every C allocation made while building one message for protobuf-c to pack;
 /// all of it is freed together when the arena goes away.
+///
+/// Allocations are carved from zeroed blocks (the first of `firstBlockBytes`, each next one twice
+/// as large): building a small message — a frame's meta, a health answer — costs one `calloc`
+/// however many strings and sub-messages it has, and freeing it one `free`.
 public final class CArena {
-    private var allocations: [UnsafeMutableRawPointer] = []
+    static let firstBlockBytes = 512
+    static let alignment = 16
 
-    public init() {
-        allocations.reserveCapacity(16)
-    }
+    /// The block allocations are carved from, its size, and the bytes used.
+    private var block: UnsafeMutableRawPointer?
+    private var blockBytes = 0
+    private var used = 0
+    /// Blocks filled before the current one, and allocations too large for a block.
+    private var retired: [UnsafeMutableRawPointer] = []
+
+    public init() {}
 
     /// Runs `body` with a fresh arena that lives until `body` returns. Use this rather than a local
     /// `let arena = CArena()`: Swift may end a local's lifetime after its last Swift use, before a C
@@ -23,12 +33,27 @@ public final class CArena {
     }
 
     deinit {
-        for p in allocations { free(p) }
+        if let block { free(block) }
+        for p in retired { free(p) }
     }
 
+    /// `bytes` zeroed bytes, aligned for any C type.
     private func allocate(bytes: Int) -> UnsafeMutableRawPointer {
-        guard let p = calloc(1, max(bytes, 1)) else { fatalError("out of memory") }
-        allocations.append(p)
+        let size = (max(bytes, 1) + Self.alignment - 1) & ~(Self.alignment - 1)
+        if let block, size <= blockBytes - used {
+            defer { used += size }
+            return block + used
+        }
+        let next = max(Self.firstBlockBytes, blockBytes * 2)
+        if size > next / 2 {
+            // Large (a long string or array): its own allocation, the current block kept.
+            guard let p = calloc(1, size) else { fatalError("out of memory") }
+            retired.append(p)
+            return p
+        }
+        guard let p = calloc(1, next) else { fatalError("out of memory") }
+        if let block { retired.append(block) }
+        (block, blockBytes, used) = (p, next, size)
         return p
     }
 

@@ -3,9 +3,12 @@
  *   lv-c-vectors frame HEX
  *       decodes the frame; prints "type=T stream=S flags=F meta=M payload=P same=1" (same: re-encoded
  *       to the same bytes) and, for a meta that is a FrameMeta, "method=… timeout_ms=… code=…".
- *   lv-c-vectors behave HOST PORT HEX SEND_HELLO ZERO_BYTES
+ *   lv-c-vectors behave HOST PORT HEX SEND_HELLO ZERO_BYTES [ANSWER_FIRST]
  *       sends HELLO (when SEND_HELLO is 1), then HEX and ZERO_BYTES zero bytes on a raw connection;
- *       prints "reply=T stream=S code=C closed=0|1" for the first RESPONSE, GOAWAY or PONG. */
+ *       prints "reply=T stream=S code=C last=L closed=0|1 first=IDS" for the first RESPONSE, GOAWAY
+ *       or PONG (L: a GOAWAY's last_stream_id, else 0). ANSWER_FIRST (the vector's
+ *       may_answer_first, comma-separated) lists streams whose one RESPONSE may come before that
+ *       reply: such answers are skipped and listed in IDS ("-" for none). */
 #define _POSIX_C_SOURCE 200809L
 #include <netdb.h>
 #include <poll.h>
@@ -60,7 +63,22 @@ static int read_n(int fd, uint8_t *p, size_t n, int ms) {
     return 0;
 }
 
-static int behave(const char *host, const char *port, const char *hex, int hello, long zeros) {
+/* Whether `id` is in the comma-separated list `ids`, and not yet in `seen` (then added to it). */
+static int answer_first(const char *ids, uint32_t id, uint32_t *seen, int *nseen) {
+    for (int i = 0; i < *nseen; i++) if (seen[i] == id) return 0;
+    for (const char *p = ids; p && *p;) {
+        char *end;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p) break;
+        if (v == id && *nseen < 16) { seen[(*nseen)++] = id; return 1; }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+static int behave(const char *host, const char *port, const char *hex, int hello, long zeros, const char *first_ids) {
+    uint32_t seen[16];
+    int nseen = 0;
     struct addrinfo hints = {0}, *res;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host, port, &hints, &res)) return 2;
@@ -94,6 +112,8 @@ static int behave(const char *host, const char *port, const char *hex, int hello
         if (read_n(fd, bb, body, 10000)) { printf("reply=none\n"); return 1; }
         if (h.type == LV_HELLO_ACK) { free(bb); continue; }
         int code = -1;
+        unsigned last = 0;
+        if (h.type == LV_RESPONSE && answer_first(first_ids, h.stream_id, seen, &nseen)) { free(bb); continue; }
         if (h.type == LV_RESPONSE) {
             Lv__Rpc__V1__FrameMeta *m = lv__rpc__v1__frame_meta__unpack(NULL, h.meta_length, bb);
             code = m && m->status ? (int)m->status->code : 0;
@@ -101,6 +121,7 @@ static int behave(const char *host, const char *port, const char *hex, int hello
         } else if (h.type == LV_GOAWAY) {
             Lv__Rpc__V1__GoAway *g = lv__rpc__v1__go_away__unpack(NULL, h.payload_length, bb + h.meta_length);
             code = g && g->status ? (int)g->status->code : 0;
+            last = g ? g->last_stream_id : 0;
             if (g) lv__rpc__v1__go_away__free_unpacked(g, NULL);
         } else if (h.type != LV_PONG) {
             free(bb);
@@ -116,7 +137,9 @@ static int behave(const char *host, const char *port, const char *hex, int hello
             ssize_t r = recv(fd, sink, sizeof sink, 0);
             if (r <= 0) { closed = 1; break; }
         }
-        printf("reply=%d stream=%u code=%d closed=%d\n", h.type, h.stream_id, code, closed);
+        printf("reply=%d stream=%u code=%d last=%u closed=%d first=", h.type, h.stream_id, code, last, closed);
+        for (int i = 0; i < nseen; i++) printf("%s%u", i ? "," : "", seen[i]);
+        printf("%s\n", nseen ? "" : "-");
         close(fd);
         return 0;
     }
@@ -124,7 +147,8 @@ static int behave(const char *host, const char *port, const char *hex, int hello
 
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "frame") == 0) return frame(argv[2]);
-    if (argc == 7 && strcmp(argv[1], "behave") == 0) return behave(argv[2], argv[3], argv[4], atoi(argv[5]), atol(argv[6]));
-    fprintf(stderr, "usage: lv-c-vectors frame HEX | behave HOST PORT HEX SEND_HELLO ZERO_BYTES\n");
+    if ((argc == 7 || argc == 8) && strcmp(argv[1], "behave") == 0)
+        return behave(argv[2], argv[3], argv[4], atoi(argv[5]), atol(argv[6]), argc == 8 ? argv[7] : "");
+    fprintf(stderr, "usage: lv-c-vectors frame HEX | behave HOST PORT HEX SEND_HELLO ZERO_BYTES [ANSWER_FIRST]\n");
     return 2;
 }
