@@ -54,6 +54,11 @@ APPENDED = [
     "lv.gateway.v1.MocResult",
     "lv.registration.v1.CreditOffer",
     "lv.registration.v1.MocOffer",
+    "lv.registration.v1.Planning",
+    "lv.gateway.v1.PlanningComparison",
+    "lv.gateway.v1.ObjectivePlan",
+    "lv.gateway.v1.ObjectiveLevel",
+    "lv.gateway.v1.GroupKnowledge",
 ]
 # The first generation sorted by full name, as the Swift target sorts by protoName (byte order).
 by_full = {full: (msg, full) for msg, full in names}

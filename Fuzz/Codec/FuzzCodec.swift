@@ -173,6 +173,11 @@ let appended: [any ProtoMessage.Type] = [
     Lv_Gateway_V1_MocResult.self,
     Lv_Registration_V1_CreditOffer.self,
     Lv_Registration_V1_MocOffer.self,
+    Lv_Registration_V1_Planning.self,
+    Lv_Gateway_V1_PlanningComparison.self,
+    Lv_Gateway_V1_ObjectivePlan.self,
+    Lv_Gateway_V1_ObjectiveLevel.self,
+    Lv_Gateway_V1_GroupKnowledge.self,
 ]
 
 func decodeAll<M: ProtoMessage>(_ type: M.Type, _ bytes: UnsafeRawBufferPointer) {
