@@ -435,19 +435,7 @@ class Learners:
     def until_answered(self, call):
         """call(client) on the setup connection until it returns (its answer) or raises an
         RPCError that no retry can change (returned). None when stopping and past the deadline."""
-        while True:
-            try:
-                if self.client is None:
-                    self.client = self.lvrpc.connect(self.address)
-                return call(self.lvrpc.RegistrationClient(self.client))
-            except Exception as e:
-                if getattr(e, "name", "") in ("ALREADY_EXISTS", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND"):
-                    return e
-                with self.lock:
-                    self.failed += 1
-                time.sleep(0.05)
-                if self.stopping.is_set() and time.monotonic() > self.deadline:
-                    return None
+        return self.call(self, call)
 
     def setup(self):
         reg = self.reg
@@ -510,7 +498,7 @@ class Learners:
             n += self.count
 
     def call(self, local, call):
-        """until_answered with this thread's own connection."""
+        """until_answered with `local.client` as the connection (a thread's own, or the setup one)."""
         while True:
             try:
                 if getattr(local, "client", None) is None:
