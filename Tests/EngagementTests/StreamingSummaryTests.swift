@@ -3,6 +3,7 @@ import Logging
 import LVDomain
 import LVMessages
 import LVRPC
+import LVTestSupport
 import Engagement
 import EngagementDomain
 import Testing
@@ -81,14 +82,9 @@ func referenceSummary(npi: String, events: [Event], definedPolls: Set<String>, s
 /// out of it, empty stretches, focus changes left open, media played and paused, polls defined
 /// and not, equal timestamps ordered by id.
 struct EventStreams: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    var random: SplitMix
+    init(state: UInt64) { random = SplitMix(seed: state) }
+    mutating func next() -> UInt64 { random.next() }
 
     /// `valid`: only events `EventRules` accepts (the store's tests send them through the service).
     mutating func events(npi: String, count: Int, valid: Bool = false) -> [Event] {
