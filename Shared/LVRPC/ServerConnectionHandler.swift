@@ -322,33 +322,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         streams[streamID] = ActiveStream(task: nil, deadline: deadline, method: meta.method, start: start, reserved: unadopted)
         unadopted = 0
         if let deadline { armDeadlineTimer(deadline) }
-        let task: Task<Void, Never>
-        if let executor {
-            task = Task.immediate(executorPreference: executor) {
-                let result: Result<any ProtoMessage, any Error>
-                do {
-                    result = .success(try await handler(request, callContext))
-                } catch {
-                    result = .failure(error)
-                }
-                // Run by the loop, unless the handler moved the task to an executor of its own.
-                if eventLoop.inEventLoop {
-                    bound.value.finish(streamID, result)
-                } else {
-                    eventLoop.execute { bound.value.finish(streamID, result) }
-                }
+        let call: @Sendable () async -> Void = {
+            let result: Result<any ProtoMessage, any Error>
+            do {
+                result = .success(try await handler(request, callContext))
+            } catch {
+                result = .failure(error)
             }
-        } else {
-            task = Task {
-                let result: Result<any ProtoMessage, any Error>
-                do {
-                    result = .success(try await handler(request, callContext))
-                } catch {
-                    result = .failure(error)
-                }
+            // On the loop when the handler ran there (the default); from the pool, through it.
+            if eventLoop.inEventLoop {
+                bound.value.finish(streamID, result)
+            } else {
                 eventLoop.execute { bound.value.finish(streamID, result) }
             }
         }
+        let task = executor.map { Task.immediate(executorPreference: $0, operation: call) } ?? Task(operation: call)
         // Still in flight (it suspended): keep the task to cancel on CANCEL, deadline or close.
         streams[streamID]?.task = task
     }
